@@ -1,0 +1,4 @@
+// relevo-scheduler: placeholder entry point until the scheduler lands (see the issues).
+import Shared
+
+print("relevo-scheduler: not implemented yet")

@@ -1,0 +1,138 @@
+import Foundation
+
+/// How to reach a broker and how a connection behaves; parsed from an `amqp://` or `amqps://` URL.
+public struct AMQPSettings: Sendable, Equatable {
+    /// Host name or address of the broker.
+    public var host: String
+    /// TCP port; 5672 for `amqp`, 5671 for `amqps` unless the URL says otherwise.
+    public var port: Int
+    /// The virtual host; `/` when the URL has none.
+    public var virtualHost: String
+    public var user: String
+    public var password: String
+    /// Heartbeat interval proposed to the broker, in seconds (0 disables heartbeats).
+    public var heartbeatSeconds: Int
+    /// Shown by `rabbitmqctl list_connections client_properties` and the management UI.
+    public var connectionName: String
+    /// How long opening the socket and the AMQP handshake may take.
+    public var connectTimeout: Duration
+    /// How long one synchronous broker round trip (declare, consume, cancel…) may take.
+    public var rpcTimeout: Duration
+    /// TLS: set for `amqps://` URLs. librabbitmq 0.11 does not load the system CA store, so a
+    /// CA file is required.
+    public var tls: TLS?
+    /// Backoff between reconnection attempts.
+    public var reconnect: ReconnectPolicy
+
+    /// TLS material for `amqps://`.
+    public struct TLS: Sendable, Equatable {
+        /// PEM file with the certificate authorities that sign the broker's certificate.
+        public var caFile: String
+        /// Optional client certificate and key (PEM) for mutual TLS.
+        public var certFile: String?
+        public var keyFile: String?
+        /// Peer and host name verification; on unless explicitly disabled.
+        public var verify: Bool
+
+        public init(caFile: String, certFile: String? = nil, keyFile: String? = nil, verify: Bool = true) {
+            self.caFile = caFile
+            self.certFile = certFile
+            self.keyFile = keyFile
+            self.verify = verify
+        }
+    }
+
+    /// Exponential backoff with jitter: `initial`, doubling up to `maximum`, each delay spread
+    /// by ±`jitter` (a fraction) so that a fleet of workers does not reconnect in lockstep.
+    public struct ReconnectPolicy: Sendable, Equatable {
+        public var initial: Duration
+        public var maximum: Duration
+        public var jitter: Double
+
+        public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(5), jitter: Double = 0.25) {
+            self.initial = initial
+            self.maximum = maximum
+            self.jitter = jitter
+        }
+
+        /// The delay before attempt number `attempt` (1-based), with jitter drawn from `random`.
+        public func delay(attempt: Int, random: Double = Double.random(in: 0...1)) -> Duration {
+            let initialSeconds = Self.seconds(initial)
+            let maximumSeconds = Self.seconds(maximum)
+            let exponent = Double(max(0, min(attempt - 1, 30)))
+            let base = min(maximumSeconds, initialSeconds * pow(2, exponent))
+            let spread = base * jitter * (random * 2 - 1)
+            return .milliseconds(Int64(max(0, base + spread) * 1000))
+        }
+
+        static func seconds(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+    }
+
+    /// Settings for `url`, e.g. `amqp://guest:guest@127.0.0.1:5672/%2F?heartbeat=10`.
+    /// Query items understood: `heartbeat` (seconds), `connection_timeout` (seconds),
+    /// `cacertfile`, `certfile`, `keyfile`, `verify` (`verify_none` disables it).
+    public init(url: String, connectionName: String = "relevo") throws(AMQPError) {
+        func invalid(_ why: String) -> AMQPError {
+            AMQPError(.invalidSettings, operation: "parse broker URL", message: "\(why) in '\(Self.redacted(url))'")
+        }
+        guard let components = URLComponents(string: url) else { throw invalid("not a URL") }
+        let secure: Bool
+        switch components.scheme?.lowercased() {
+        case "amqp": secure = false
+        case "amqps": secure = true
+        default: throw invalid("scheme must be amqp or amqps")
+        }
+        guard let host = components.host, !host.isEmpty else { throw invalid("no host") }
+        self.host = host
+        self.port = components.port ?? (secure ? 5671 : 5672)
+        guard (1...65535).contains(self.port) else { throw invalid("port out of range") }
+        self.user = components.user.flatMap { $0.removingPercentEncoding } ?? "guest"
+        self.password = components.password.flatMap { $0.removingPercentEncoding } ?? "guest"
+        let path = components.percentEncodedPath
+        if path.isEmpty || path == "/" {
+            self.virtualHost = "/"
+        } else {
+            let encoded = String(path.dropFirst())
+            guard !encoded.contains("/"), let vhost = encoded.removingPercentEncoding else {
+                throw invalid("virtual host must be one path segment (encode '/' as %2F)")
+            }
+            self.virtualHost = vhost
+        }
+        var query: [String: String] = [:]
+        for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
+        self.heartbeatSeconds = 10
+        if let value = query["heartbeat"] {
+            guard let seconds = Int(value), seconds >= 0 else { throw invalid("heartbeat must be a whole number of seconds") }
+            self.heartbeatSeconds = seconds
+        }
+        self.connectTimeout = .seconds(5)
+        if let value = query["connection_timeout"] {
+            guard let seconds = Int(value), seconds > 0 else { throw invalid("connection_timeout must be a positive number of seconds") }
+            self.connectTimeout = .seconds(seconds)
+        }
+        self.rpcTimeout = .seconds(15)
+        self.connectionName = connectionName
+        self.reconnect = ReconnectPolicy()
+        if secure {
+            guard let ca = query["cacertfile"], !ca.isEmpty else {
+                throw invalid("amqps needs ?cacertfile=PATH (librabbitmq does not read the system CA store)")
+            }
+            self.tls = TLS(caFile: ca, certFile: query["certfile"], keyFile: query["keyfile"],
+                           verify: query["verify"] != "verify_none")
+        } else {
+            self.tls = nil
+        }
+    }
+
+    /// The URL with its password replaced, for logs and error messages.
+    public static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? url
+    }
+
+    /// `host:port/vhost`, for logs.
+    public var endpoint: String { "\(host):\(port)\(virtualHost == "/" ? "/" : "/" + virtualHost)" }
+}
