@@ -30,6 +30,8 @@ public final class AMQPClient: Sendable {
                 loop.enqueue { loop in
                     if loop.connection != nil {
                         continuation.resume(returning: .success(()))
+                    } else if loop.isStopping {
+                        continuation.resume(returning: .failure(AMQPError(.closed, operation: "connect", message: "the client is closed")))
                     } else {
                         loop.connectWaiters.append { continuation.resume(returning: $0) }
                     }
@@ -115,8 +117,9 @@ public final class AMQPClient: Sendable {
         let result: Result<Void, AMQPError> = await withCheckedContinuation { continuation in
             loop.enqueue { loop in
                 guard let connection = loop.connection else {
-                    continuation.resume(returning: .failure(AMQPError(.notConnected, operation: operation,
-                        message: "not connected to \(loop.settings.endpoint); reconnecting")))
+                    continuation.resume(returning: .failure(loop.isStopping
+                        ? AMQPError(.closed, operation: operation, message: "the client is closed")
+                        : AMQPError(.notConnected, operation: operation, message: "not connected to \(loop.settings.endpoint); reconnecting")))
                     return
                 }
                 let sequence = loop.confirms.register(operation: operation) { continuation.resume(returning: $0) }

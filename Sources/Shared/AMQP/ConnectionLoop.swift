@@ -25,7 +25,9 @@ final class ConnectionLoop: @unchecked Sendable {
     let settings: AMQPSettings
     let logger: Logger
     let events: EventHub<AMQPEvent>
-    private let inbox = Mutex<[Command]>([])
+    private let inbox = Mutex<(commands: [Command], closed: Bool)>(([], false))
+    /// Serialises commands that arrive after the thread has ended (see `enqueue`).
+    private let afterClose = Mutex<Void>(())
     private let wakeDescriptor: Int32
 
     // Confined to the loop thread from here on.
@@ -76,10 +78,21 @@ final class ConnectionLoop: @unchecked Sendable {
     }
 
     /// Queues `command` for the loop's thread and wakes it.
+    ///
+    /// Once the thread has ended, commands run at once on the caller's thread, one at a time;
+    /// they then find no connection and answer with an error instead of waiting forever.
     func enqueue(_ command: @escaping Command) {
-        inbox.withLock { $0.append(command) }
-        var one: UInt64 = 1
-        _ = write(wakeDescriptor, &one, 8)
+        let queued = inbox.withLock { inbox -> Bool in
+            if inbox.closed { return false }
+            inbox.commands.append(command)
+            return true
+        }
+        if queued {
+            var one: UInt64 = 1
+            _ = write(wakeDescriptor, &one, 8)
+        } else {
+            afterClose.withLock { _ in command(self) }
+        }
     }
 
     /// Runs `body` on the loop's thread and returns its result to the caller.
@@ -115,10 +128,11 @@ final class ConnectionLoop: @unchecked Sendable {
         shutDown()
     }
 
-    private func runInbox() {
-        let commands = inbox.withLock { pending in
-            let taken = pending
-            pending.removeAll()
+    private func runInbox(closing: Bool = false) {
+        let commands = inbox.withLock { inbox in
+            let taken = inbox.commands
+            inbox.commands.removeAll()
+            if closing { inbox.closed = true }
             return taken
         }
         for command in commands { command(self) }
@@ -236,7 +250,8 @@ final class ConnectionLoop: @unchecked Sendable {
     /// recovered, and either way the error is passed on to the caller.
     func rpc<T>(_ body: (RabbitConnection) throws(AMQPError) -> T) throws(AMQPError) -> T {
         guard let connection else {
-            throw AMQPError(.notConnected, operation: "broker call", message: "not connected to \(settings.endpoint); reconnecting", replyCode: nil)
+            if stopping { throw AMQPError(.closed, operation: "broker call", message: "the client is closed") }
+            throw AMQPError(.notConnected, operation: "broker call", message: "not connected to \(settings.endpoint); reconnecting")
         }
         do throws(AMQPError) {
             return try body(connection)
@@ -338,8 +353,8 @@ final class ConnectionLoop: @unchecked Sendable {
         logger.debug("AMQP client closed", metadata: ["connection": "\(settings.connectionName)"])
         events.send(.closed)
         events.finish()
-        // Commands that raced with the close still get an answer.
-        runInbox()
+        // Commands that raced with the close still get an answer; later ones run at once.
+        runInbox(closing: true)
         for waiter in closeWaiters { waiter() }
     }
 

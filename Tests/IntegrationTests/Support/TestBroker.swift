@@ -1,0 +1,150 @@
+import Foundation
+import Shared
+import Testing
+
+/// The broker the test command started (`scripts/test` exports its URL), and private brokers for
+/// tests that stop and restart one.
+enum TestBroker {
+    /// The project's root folder, found from this file's path.
+    static let projectRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("no Package.swift above \(#filePath)")
+    }()
+
+    /// The shared broker's URL; the test command provides it.
+    static func sharedURL() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["RELEVO_TEST_AMQP_URL"], !url.isEmpty else {
+            throw TestSetupError("RELEVO_TEST_AMQP_URL is not set: run the tests with scripts/test, which starts a broker")
+        }
+        return url
+    }
+
+    /// Settings for the shared broker, with a connection name that shows up in `rabbitmqctl`.
+    static func settings(_ name: String, heartbeat: Int? = nil) throws -> AMQPSettings {
+        var settings = try AMQPSettings(url: sharedURL(), connectionName: "test:\(name)")
+        if let heartbeat { settings.heartbeatSeconds = heartbeat }
+        return settings
+    }
+
+    /// A name no other test uses, e.g. for a queue.
+    static func uniqueName(_ prefix: String) -> String {
+        "relevo.test.\(prefix).\(UUID().uuidString.prefix(8).lowercased())"
+    }
+}
+
+/// A RabbitMQ node of a test's own, started by `scripts/broker` in a temporary folder.
+final class PrivateBroker: Sendable {
+    let directory: String
+    let url: String
+
+    private init(directory: String, url: String) {
+        self.directory = directory
+        self.url = url
+    }
+
+    /// Starts a node on free ports and runs `body` with it; the node is stopped and its folder
+    /// removed afterwards, whatever `body` did.
+    static func with<T>(_ body: (PrivateBroker) async throws -> T) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("relevo-test-broker-\(UUID().uuidString.prefix(8))").path
+        let output = try run(["start", "--dir", directory, "--port", "auto"])
+        let broker = PrivateBroker(directory: directory, url: output.trimmingCharacters(in: .whitespacesAndNewlines))
+        do {
+            let result = try await body(broker)
+            broker.destroy()
+            return result
+        } catch {
+            broker.destroy()
+            throw error
+        }
+    }
+
+    /// Stops the node (SIGTERM, or SIGKILL with `kill`); its data stays for `start`.
+    func stop(kill: Bool = false) throws {
+        _ = try Self.run(["stop", "--dir", directory] + (kill ? ["--kill"] : []))
+    }
+
+    /// Starts the node again on the same ports and data.
+    func start() throws {
+        _ = try Self.run(["start", "--dir", directory])
+    }
+
+    /// Runs `rabbitmqctl` against this node.
+    func ctl(_ arguments: [String]) throws -> String {
+        try Self.run(["ctl", "--dir", directory, "--"] + arguments)
+    }
+
+    private func destroy() {
+        _ = try? Self.run(["stop", "--dir", directory, "--kill"])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = TestBroker.projectRoot.appendingPathComponent("scripts/broker")
+        process.arguments = arguments
+        // Output goes to files, not pipes: the node outlives the script, and a pipe it inherited
+        // would never reach end-of-file.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-broker-\(UUID().uuidString)")
+        let outputURL = scratch.appendingPathExtension("out")
+        let errorURL = scratch.appendingPathExtension("err")
+        guard FileManager.default.createFile(atPath: outputURL.path, contents: nil),
+              FileManager.default.createFile(atPath: errorURL.path, contents: nil) else {
+            throw TestSetupError("cannot create scratch files in \(FileManager.default.temporaryDirectory.path)")
+        }
+        defer {
+            try? FileManager.default.removeItem(at: outputURL)
+            try? FileManager.default.removeItem(at: errorURL)
+        }
+        process.standardOutput = try FileHandle(forWritingTo: outputURL)
+        process.standardError = try FileHandle(forWritingTo: errorURL)
+        try process.run()
+        process.waitUntilExit()
+        let output = String(decoding: (try? Data(contentsOf: outputURL)) ?? Data(), as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            let errors = String(decoding: (try? Data(contentsOf: errorURL)) ?? Data(), as: UTF8.self)
+            throw TestSetupError("scripts/broker \(arguments.joined(separator: " ")) failed: \(errors)")
+        }
+        return output
+    }
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Runs `operation`, failing with `TimedOut` if it takes longer than `seconds`, so that a broken
+/// client makes a test fail instead of hanging the suite.
+func within<T: Sendable>(_ seconds: Double, _ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            throw TimedOut(what: what)
+        }
+        let result = try await group.next()!
+        group.cancelAll()
+        return result
+    }
+}
+
+/// Waits until `condition` holds, checking every 20 ms, for at most `seconds`.
+func eventually(_ seconds: Double, _ what: String, _ condition: @escaping @Sendable () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw TimedOut(what: what)
+}
