@@ -85,32 +85,11 @@ final class PrivateBroker: Sendable {
 
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = TestBroker.projectRoot.appendingPathComponent("scripts/broker")
-        process.arguments = arguments
-        // Output goes to files, not pipes: the node outlives the script, and a pipe it inherited
-        // would never reach end-of-file.
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-broker-\(UUID().uuidString)")
-        let outputURL = scratch.appendingPathExtension("out")
-        let errorURL = scratch.appendingPathExtension("err")
-        guard FileManager.default.createFile(atPath: outputURL.path, contents: nil),
-              FileManager.default.createFile(atPath: errorURL.path, contents: nil) else {
-            throw TestSetupError("cannot create scratch files in \(FileManager.default.temporaryDirectory.path)")
+        let result = try runProcess(TestBroker.projectRoot.appendingPathComponent("scripts/broker"), arguments)
+        guard result.status == 0 else {
+            throw TestSetupError("scripts/broker \(arguments.joined(separator: " ")) failed: \(result.standardError)")
         }
-        defer {
-            try? FileManager.default.removeItem(at: outputURL)
-            try? FileManager.default.removeItem(at: errorURL)
-        }
-        process.standardOutput = try FileHandle(forWritingTo: outputURL)
-        process.standardError = try FileHandle(forWritingTo: errorURL)
-        try process.run()
-        process.waitUntilExit()
-        let output = String(decoding: (try? Data(contentsOf: outputURL)) ?? Data(), as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            let errors = String(decoding: (try? Data(contentsOf: errorURL)) ?? Data(), as: UTF8.self)
-            throw TestSetupError("scripts/broker \(arguments.joined(separator: " ")) failed: \(errors)")
-        }
-        return output
+        return result.standardOutput
     }
 }
 

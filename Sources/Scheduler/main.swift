@@ -1,4 +1,0 @@
-// relevo-scheduler: placeholder entry point until the scheduler lands (see the issues).
-import Shared
-
-print("relevo-scheduler: not implemented yet")

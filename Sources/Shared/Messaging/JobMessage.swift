@@ -1,0 +1,94 @@
+/// Everything a worker needs to run one job run, sent by the scheduler to the job's queue.
+/// Versioned: a worker refuses (dead-letters) a version it does not know.
+public struct JobMessage: Sendable, Equatable, Codable {
+    /// The contract version this type encodes.
+    public static let currentVersion = 1
+
+    public var version: Int
+    /// Identifies the job run across attempts: `pipeline/counter/stage/stageCounter/job/runIndex`.
+    public var jobRunID: String
+    public var pipeline: String
+    public var pipelineCounter: Int
+    public var pipelineLabel: String
+    public var stage: String
+    public var stageCounter: Int
+    public var job: String
+    /// 1-based index and count for `run_instances` (1 and 1 for an ordinary job).
+    public var runIndex: Int
+    public var runCount: Int
+    /// The environment the pipeline is in, if any.
+    public var environment: String?
+    public var resources: [String]
+    /// Git materials to check out, at the revisions the pipeline instance pinned.
+    public var materials: [MaterialCheckout]
+    public var cleanWorkspace: Bool
+    public var fetchMaterials: Bool
+    public var tasks: [TaskDefinition]
+    /// Variables already merged with GoCD's precedence (environment < pipeline < stage < job);
+    /// secure ones keep their flag so the worker can mask them.
+    public var environmentVariables: [EnvironmentVariable]
+    public var artifacts: [ArtifactDefinition]
+    /// Cancel the job after this many seconds without console output; nil never.
+    public var inactivityTimeoutSeconds: Int?
+    /// Where the worker reaches the scheduler's HTTP API (artifacts, `GO_SERVER_URL`).
+    public var serverURL: String
+    /// Authorises this job run's artifact uploads and nothing else.
+    public var artifactToken: String
+
+    public init(jobRunID: String, pipeline: String, pipelineCounter: Int, pipelineLabel: String, stage: String,
+                stageCounter: Int, job: String, runIndex: Int = 1, runCount: Int = 1, environment: String? = nil,
+                resources: [String] = [], materials: [MaterialCheckout] = [], cleanWorkspace: Bool = false,
+                fetchMaterials: Bool = true, tasks: [TaskDefinition], environmentVariables: [EnvironmentVariable] = [],
+                artifacts: [ArtifactDefinition] = [], inactivityTimeoutSeconds: Int? = nil, serverURL: String,
+                artifactToken: String) {
+        self.version = Self.currentVersion
+        self.jobRunID = jobRunID
+        self.pipeline = pipeline
+        self.pipelineCounter = pipelineCounter
+        self.pipelineLabel = pipelineLabel
+        self.stage = stage
+        self.stageCounter = stageCounter
+        self.job = job
+        self.runIndex = runIndex
+        self.runCount = runCount
+        self.environment = environment
+        self.resources = resources
+        self.materials = materials
+        self.cleanWorkspace = cleanWorkspace
+        self.fetchMaterials = fetchMaterials
+        self.tasks = tasks
+        self.environmentVariables = environmentVariables
+        self.artifacts = artifacts
+        self.inactivityTimeoutSeconds = inactivityTimeoutSeconds
+        self.serverURL = serverURL
+        self.artifactToken = artifactToken
+    }
+
+    /// The queue this job goes to: its serial queue if `serialKey` is set, else the queue keyed by
+    /// environment and resources.
+    public func queueName(serialKey: String?) -> String {
+        if let serialKey { return QueueCatalog.serialQueue(key: serialKey) }
+        return JobQueueKey(environment: environment, resources: resources).queueName
+    }
+}
+
+/// A git material as a job must check it out.
+public struct MaterialCheckout: Sendable, Equatable, Codable {
+    public var name: String
+    public var url: String
+    public var branch: String
+    /// The exact commit the pipeline instance was built from.
+    public var revision: String
+    /// Folder under the pipeline's work directory; empty for the directory itself.
+    public var destination: String
+    public var shallowClone: Bool
+
+    public init(name: String, url: String, branch: String, revision: String, destination: String = "", shallowClone: Bool = false) {
+        self.name = name
+        self.url = url
+        self.branch = branch
+        self.revision = revision
+        self.destination = destination
+        self.shallowClone = shallowClone
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Turns contract values into message bodies and back. Secure variable values travel in the
+/// clear inside the job message (the broker is trusted; logs are not), so the encoder reveals them.
+public enum MessageCodec {
+    /// Why a message body could not be used; the consumer dead-letters it with this reason.
+    public struct DecodingFailure: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.userInfo[EnvironmentVariable.revealSecureValuesKey] = true
+        do {
+            return Array(try encoder.encode(value))
+        } catch {
+            // Encoding our own Codable structs cannot fail unless a type is broken.
+            preconditionFailure("cannot encode \(type(of: value)): \(error)")
+        }
+    }
+
+    public static func decodeJob(_ body: [UInt8]) throws(DecodingFailure) -> JobMessage {
+        let message: JobMessage = try decode(body)
+        guard message.version == JobMessage.currentVersion else {
+            throw DecodingFailure(description: "job message version \(message.version) is not supported (this worker understands \(JobMessage.currentVersion))")
+        }
+        return message
+    }
+
+    public static func decodeEvent(_ body: [UInt8]) throws(DecodingFailure) -> WorkerEvent {
+        try decode(body)
+    }
+
+    private static func decode<T: Decodable>(_ body: [UInt8]) throws(DecodingFailure) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body))
+        } catch let DecodingError.dataCorrupted(context) {
+            throw DecodingFailure(description: "not valid JSON for \(T.self): \(context.debugDescription)")
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw DecodingFailure(description: "\(T.self) lacks '\(key.stringValue)' at \(path(context))")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw DecodingFailure(description: "\(T.self): wrong type at \(path(context)): \(context.debugDescription)")
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw DecodingFailure(description: "\(T.self): missing value at \(path(context))")
+        } catch {
+            throw DecodingFailure(description: "cannot decode \(T.self): \(error)")
+        }
+    }
+
+    private static func path(_ context: DecodingError.Context) -> String {
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return path.isEmpty ? "the top level" : path
+    }
+}

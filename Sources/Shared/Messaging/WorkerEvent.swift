@@ -1,0 +1,60 @@
+/// What a worker tells the scheduler, on the events exchange. Every event of a job names the job
+/// run and the attempt, so that the scheduler can ignore events of a stale attempt.
+public enum WorkerEvent: Sendable, Equatable, Codable {
+    /// The worker took the job run and is preparing it.
+    case accepted(JobAttempt, agent: AgentIdentity)
+    /// Task `index` (0-based) started.
+    case taskStarted(JobAttempt, index: Int)
+    /// Console output, numbered from 0 per attempt so that duplicates are stored once.
+    case console(JobAttempt, sequence: Int, text: String)
+    /// The job run ended with `result`.
+    case finished(JobAttempt, result: JobRunResult)
+    /// The agent is alive; sent periodically.
+    case heartbeat(AgentIdentity, busyJobs: [String])
+
+    /// The routing key on the events exchange, `event.<kind>`.
+    public var routingKey: String {
+        switch self {
+        case .accepted: return "event.accepted"
+        case .taskStarted: return "event.task"
+        case .console: return "event.console"
+        case .finished: return "event.finished"
+        case .heartbeat: return "event.heartbeat"
+        }
+    }
+}
+
+/// One attempt at a job run; attempts count from 1 and grow when the broker hands the job to
+/// another worker.
+public struct JobAttempt: Sendable, Hashable, Codable {
+    public var jobRunID: String
+    public var attempt: Int
+
+    public init(jobRunID: String, attempt: Int) {
+        self.jobRunID = jobRunID
+        self.attempt = attempt
+    }
+}
+
+/// How a job run ended, as the worker saw it.
+public enum JobRunResult: String, Sendable, Equatable, Codable {
+    case passed, failed, cancelled
+}
+
+/// Who a worker is and what it can take.
+public struct AgentIdentity: Sendable, Hashable, Codable {
+    /// Persistent across restarts (stored in the work directory).
+    public var uuid: String
+    public var name: String
+    public var resources: [String]
+    public var environments: [String]
+    public var slots: Int
+
+    public init(uuid: String, name: String, resources: [String], environments: [String], slots: Int) {
+        self.uuid = uuid
+        self.name = name
+        self.resources = JobDefinition.normalizedResources(resources)
+        self.environments = environments.map { $0.lowercased() }.sorted()
+        self.slots = slots
+    }
+}
