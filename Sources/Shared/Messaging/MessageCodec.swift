@@ -32,6 +32,10 @@ public enum MessageCodec {
         try decode(body)
     }
 
+    public static func decodeCatalog(_ body: [UInt8]) throws(DecodingFailure) -> QueueCatalogMessage {
+        try decode(body)
+    }
+
     private static func decode<T: Decodable>(_ body: [UInt8]) throws(DecodingFailure) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(body))

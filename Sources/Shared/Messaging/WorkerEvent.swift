@@ -9,8 +9,9 @@ public enum WorkerEvent: Sendable, Equatable, Codable {
     case console(JobAttempt, sequence: Int, text: String)
     /// The job run ended with `result`.
     case finished(JobAttempt, result: JobRunResult)
-    /// The agent is alive; sent periodically.
-    case heartbeat(AgentIdentity, busyJobs: [String])
+    /// The agent is alive; sent periodically. `catalogVersion` is the queue catalogue the agent
+    /// follows, so the scheduler can send a newer one.
+    case heartbeat(AgentIdentity, busyJobs: [String], catalogVersion: Int)
 
     /// The routing key on the events exchange, `event.<kind>`.
     public var routingKey: String {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a finished command printed and how it exited.
-struct ProcessOutput {
+struct CommandResult {
     let status: Int32
     let standardOutput: String
     let standardError: String
@@ -9,7 +9,7 @@ struct ProcessOutput {
 
 /// Runs a program to completion, with its output captured in files (not pipes, which a
 /// background grandchild could keep open).
-func runProcess(_ executable: URL, _ arguments: [String]) throws -> ProcessOutput {
+func runProcess(_ executable: URL, _ arguments: [String]) throws -> CommandResult {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-run-\(UUID().uuidString)")
     let outputURL = scratch.appendingPathExtension("out")
     let errorURL = scratch.appendingPathExtension("err")
@@ -28,7 +28,7 @@ func runProcess(_ executable: URL, _ arguments: [String]) throws -> ProcessOutpu
     process.standardError = try FileHandle(forWritingTo: errorURL)
     try process.run()
     process.waitUntilExit()
-    return ProcessOutput(status: process.terminationStatus,
+    return CommandResult(status: process.terminationStatus,
                          standardOutput: try String(contentsOf: outputURL, encoding: .utf8),
                          standardError: try String(contentsOf: errorURL, encoding: .utf8))
 }

@@ -27,7 +27,7 @@ import Testing
         let events: [WorkerEvent] = [
             .accepted(attempt, agent: agent), .taskStarted(attempt, index: 0),
             .console(attempt, sequence: 7, text: "hello\n"), .finished(attempt, result: .failed),
-            .heartbeat(agent, busyJobs: ["p/1/s/1/j/1"]),
+            .heartbeat(agent, busyJobs: ["p/1/s/1/j/1"], catalogVersion: 3),
         ]
         for event in events {
             #expect(try MessageCodec.decodeEvent(MessageCodec.encode(event)) == event)

@@ -1,0 +1,46 @@
+import Foundation
+import Shared
+
+/// Builds the message a worker needs for one job run: the job's tasks and artifacts, the
+/// pipeline's git materials at the revisions the instance pinned, and the variables merged with
+/// GoCD's precedence (environment < pipeline < stage < job).
+struct JobMessageBuilder {
+    let serverURL: String
+
+    /// The message, or nil if the config no longer has the stage or job (the caller fails the job).
+    func message(for identity: JobIdentity, run: PipelineRun, pipeline: PipelineDefinition,
+                 environment: EnvironmentDefinition?) -> JobMessage? {
+        guard let stage = pipeline.stages.first(where: { $0.name == identity.stage }),
+              let job = stage.jobs.first(where: { $0.name == identity.job }) else { return nil }
+        let materials: [MaterialCheckout] = pipeline.gitMaterials.map { git in
+            MaterialCheckout(name: git.name, url: git.url, branch: git.branch,
+                             revision: run.materialRevisions[git.name] ?? "",
+                             destination: git.destination ?? "", shallowClone: git.shallowClone)
+        }
+        let variables = Self.merge([environment?.environmentVariables ?? [], pipeline.environmentVariables,
+                                    stage.environmentVariables, job.environmentVariables])
+        let runID = JobRunID(pipeline: identity.pipeline, pipelineCounter: identity.pipelineCounter, stage: identity.stage,
+                             stageCounter: identity.stageCounter, job: identity.job, runIndex: identity.runIndex)
+        return JobMessage(
+            jobRunID: runID.description, pipeline: identity.pipeline, pipelineCounter: identity.pipelineCounter,
+            pipelineLabel: run.label, stage: identity.stage, stageCounter: identity.stageCounter, job: identity.job,
+            runIndex: identity.runIndex, runCount: identity.runCount, environment: pipeline.environment,
+            resources: job.resources, materials: materials, cleanWorkspace: stage.cleanWorkspace,
+            fetchMaterials: stage.fetchMaterials, tasks: job.tasks, environmentVariables: variables,
+            artifacts: job.artifacts, inactivityTimeoutSeconds: job.timeout.flatMap { $0 > 0 ? $0 * 60 : nil },
+            serverURL: serverURL, artifactToken: UUID().uuidString)
+    }
+
+    /// Later lists override earlier ones by name; order of first appearance is kept.
+    static func merge(_ levels: [[EnvironmentVariable]]) -> [EnvironmentVariable] {
+        var order: [String] = []
+        var byName: [String: EnvironmentVariable] = [:]
+        for level in levels {
+            for variable in level {
+                if byName[variable.name] == nil { order.append(variable.name) }
+                byName[variable.name] = variable
+            }
+        }
+        return order.compactMap { byName[$0] }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import Shared
+
+extension SchedulerEngine {
+    /// One pass of material polling: a pipeline whose git materials moved since its newest
+    /// instance (or that never ran) gets a new instance pinned to the new commits. Pipelines
+    /// whose first stage is manual run only when asked, as in GoCD.
+    func pollMaterials() async {
+        for pipeline in config.pipelines {
+            let materials = pipeline.gitMaterials.filter(\.autoUpdate)
+            guard !materials.isEmpty, pipeline.stages.first?.approval.type != .manual else { continue }
+            var latest: [String: String] = [:]
+            do {
+                for material in pipeline.gitMaterials {
+                    latest[material.name] = try await gitClient.latestRevision(url: material.url, branch: material.branch)
+                }
+            } catch {
+                logger.warning("material poll failed", metadata: ["pipeline": "\(pipeline.name)", "error": "\(error)"])
+                continue
+            }
+            do {
+                let previous = try await store.history(of: pipeline.name, limit: 1).runs.first?.materialRevisions
+                let changed = materials.contains { previous?[$0.name] != latest[$0.name] }
+                guard changed else { continue }
+                _ = try await trigger(pipeline.name, cause: .materialChange, revisions: latest)
+            } catch {
+                logger.error("cannot schedule after a material change", metadata: ["pipeline": "\(pipeline.name)", "error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Watches the config directory and reloads it when a file changes. A pipeline that the new
+/// files break keeps running with its last good definition; every error is logged with file,
+/// line and column.
+actor ConfigReloader {
+    private let directory: URL
+    private let engine: SchedulerEngine
+    private let logger: Logger
+    private var fingerprint: [String] = []
+
+    init(directory: URL, engine: SchedulerEngine, logger: Logger) {
+        self.directory = directory
+        self.engine = engine
+        self.logger = logger
+    }
+
+    /// Loads the config if any file changed since the last call (always on the first call).
+    func reloadIfChanged() async {
+        let current = Self.fingerprint(of: directory)
+        guard current != fingerprint else { return }
+        let first = fingerprint.isEmpty
+        fingerprint = current
+        let fresh = ConfigLoader().load(directory: directory)
+        for error in fresh.errors {
+            logger.error("config error: \(error.description)")
+        }
+        let previous = await engine.config
+        var merged = fresh
+        // Keep the last good definition of every pipeline that the new files break.
+        let broken = Set(fresh.errors.compactMap(\.pipeline))
+        for pipeline in previous.pipelines where broken.contains(pipeline.name) && merged.pipeline(named: pipeline.name) == nil {
+            merged.pipelines.append(pipeline)
+            logger.warning("pipeline keeps its last good config", metadata: ["pipeline": "\(pipeline.name)"])
+        }
+        logger.info(first ? "config loaded" : "config reloaded",
+                    metadata: ["pipelines": "\(merged.pipelines.count)", "errors": "\(fresh.errors.count)", "directory": "\(directory.path)"])
+        await engine.apply(config: merged)
+    }
+
+    private static func fingerprint(of directory: URL) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.contentModificationDateKey, .fileSizeKey],
+                                                               options: [.skipsHiddenFiles]) else { return ["missing"] }
+        var entries: [String] = []
+        for case let url as URL in enumerator where ConfigLoader.isConfigFile(url.lastPathComponent) {
+            let values = try? url.resourceValues(forKeys: [.contentModificationDateKey, .fileSizeKey])
+            entries.append("\(url.path)|\(values?.contentModificationDate?.timeIntervalSince1970 ?? 0)|\(values?.fileSize ?? -1)")
+        }
+        return entries.sorted()
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import Logging
+import Shared
+
+/// The one owner of the scheduler's mutable state: the config in force, the queue catalogue, and
+/// the jobs whose dispatch must be retried. It turns requests (trigger, approve) and worker
+/// events into store transitions, and performs the actions the state machine returns.
+actor SchedulerEngine {
+    private(set) var config: ConfigSnapshot
+    let store: SchedulerStore
+    private let publisher: AMQPClient
+    let gitClient: GitClient
+    private let builder: JobMessageBuilder
+    let logger: Logger
+    private(set) var catalogVersion = 0
+    private var catalogEntries: [QueueCatalogMessage.Entry] = []
+    /// Jobs whose message could not be published yet (broker down); the reconcile pass retries.
+    private var undispatched: [JobIdentity] = []
+
+    init(config: ConfigSnapshot, store: SchedulerStore, publisher: AMQPClient, git: GitClient, serverURL: String, logger: Logger) {
+        self.config = config
+        self.store = store
+        self.publisher = publisher
+        self.gitClient = git
+        self.builder = JobMessageBuilder(serverURL: serverURL)
+        self.logger = logger
+    }
+
+    /// Why a request cannot be done; the HTTP layer chooses the status from the code.
+    struct RequestError: Error, CustomStringConvertible {
+        enum Code { case notFound, conflict, unavailable }
+        let code: Code
+        let description: String
+    }
+
+    // MARK: Config and catalogue
+
+    /// Takes a newly loaded config (only its valid pipelines; errors were reported by the caller)
+    /// and announces the job queues it needs.
+    func apply(config snapshot: ConfigSnapshot) async {
+        config = snapshot
+        let entries = CatalogBuilder.entries(for: snapshot.pipelines)
+        if entries != catalogEntries || catalogVersion == 0 {
+            catalogEntries = entries
+            catalogVersion += 1
+        }
+        await publishCatalog()
+    }
+
+    /// Declares every job queue (so a job published before any worker exists is kept) and
+    /// announces the catalogue to workers.
+    func publishCatalog() async {
+        do {
+            try await publisher.declare(AMQPTopology(queues: catalogEntries.map(\.definition)))
+            let message = QueueCatalogMessage(version: catalogVersion, entries: catalogEntries)
+            try await publisher.publish(MessageCodec.encode(message), exchange: QueueCatalog.catalogExchange, routingKey: "",
+                                        properties: MessageProperties(contentType: "application/json", persistent: false),
+                                        mandatory: false)
+            logger.debug("queue catalogue published", metadata: ["version": "\(catalogVersion)", "queues": "\(catalogEntries.count)"])
+        } catch {
+            logger.warning("queue catalogue not published; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Requests
+
+    /// Starts a new instance of `name`, pinned to `revisions` (material name → commit) or, for
+    /// materials not given, to the branch's newest commit.
+    func trigger(_ name: String, cause: TriggerCause, revisions given: [String: String] = [:]) async throws -> PipelineRun {
+        guard let definition = config.pipeline(named: name) else {
+            throw RequestError(code: .notFound, description: "no pipeline named '\(name)'")
+        }
+        var revisions = given
+        for material in definition.gitMaterials where revisions[material.name] == nil {
+            do {
+                revisions[material.name] = try await gitClient.latestRevision(url: material.url, branch: material.branch)
+            } catch {
+                throw RequestError(code: .unavailable, description: "cannot read material '\(material.name)' of '\(name)': \(error)")
+            }
+        }
+        let (run, actions) = try await store.createRun(of: definition, cause: cause, materialRevisions: revisions, at: Date())
+        logger.info("pipeline scheduled", metadata: ["pipeline": "\(name)", "counter": "\(run.counter)", "cause": "\(cause)"])
+        await perform(actions, run: run)
+        return run
+    }
+
+    /// The "play" button: runs a stage that waits for approval.
+    func approve(_ pipeline: String, counter: Int, stage: String, user: String) async throws {
+        guard try await store.pipelineRun(pipeline, counter: counter) != nil else {
+            throw RequestError(code: .notFound, description: "no instance \(pipeline)/\(counter)")
+        }
+        let result: Result<[PipelineAction], StoreError>
+        do {
+            result = .success(try await store.apply(.approve(stage: stage, user: user), pipeline: pipeline, counter: counter, at: Date()))
+        } catch {
+            result = .failure(error)
+        }
+        let actions: [PipelineAction]
+        switch result {
+        case .success(let value):
+            actions = value
+        case .failure(let error):
+            guard let refusal = error.scheduling else { throw error }
+            throw RequestError(code: refusal.code == .unknownStage ? .notFound : .conflict, description: refusal.message)
+        }
+        await perform(actions, pipeline: pipeline, counter: counter)
+    }
+
+    // MARK: Worker events
+
+    /// Applies one worker event. Stale and duplicate events change nothing.
+    func handle(_ event: WorkerEvent) async throws {
+        switch event {
+        case .accepted(let attempt, let agent):
+            guard let (runID, key) = Self.parse(attempt) else { return }
+            if let job = try await store.pipelineRun(runID.pipeline, counter: runID.pipelineCounter)?.job(key),
+               attempt.attempt > job.attempt {
+                let actions = try await store.apply(.jobRedelivered(job: key, attempt: attempt.attempt), pipeline: runID.pipeline,
+                                                    counter: runID.pipelineCounter, at: Date())
+                await perform(actions, pipeline: runID.pipeline, counter: runID.pipelineCounter)
+            }
+            let actions = try await store.apply(.jobAccepted(job: key, attempt: attempt.attempt, agent: agent.uuid),
+                                                pipeline: runID.pipeline, counter: runID.pipelineCounter, at: Date())
+            await perform(actions, pipeline: runID.pipeline, counter: runID.pipelineCounter)
+        case .taskStarted(let attempt, let index):
+            guard index == 0, let (runID, key) = Self.parse(attempt) else { return }
+            let actions = try await store.apply(.jobStarted(job: key, attempt: attempt.attempt), pipeline: runID.pipeline,
+                                                counter: runID.pipelineCounter, at: Date())
+            await perform(actions, pipeline: runID.pipeline, counter: runID.pipelineCounter)
+        case .console(let attempt, let sequence, let text):
+            guard let (runID, key) = Self.parse(attempt) else { return }
+            _ = try await store.appendConsole(text, sequence: sequence, attempt: attempt.attempt, job: key,
+                                              pipeline: runID.pipeline, counter: runID.pipelineCounter)
+        case .finished(let attempt, let result):
+            guard let (runID, key) = Self.parse(attempt) else { return }
+            let jobResult: JobResult = switch result {
+            case .passed: .passed
+            case .failed: .failed
+            case .cancelled: .cancelled
+            }
+            let actions = try await store.apply(.jobFinished(job: key, attempt: attempt.attempt, result: jobResult),
+                                                pipeline: runID.pipeline, counter: runID.pipelineCounter, at: Date())
+            await perform(actions, pipeline: runID.pipeline, counter: runID.pipelineCounter)
+        case .heartbeat(let agent, let busyJobs, let version):
+            try await store.register(Agent(uuid: agent.uuid, name: agent.name, resources: agent.resources,
+                                           environments: agent.environments, state: busyJobs.isEmpty ? .idle : .building,
+                                           lastHeartbeatAt: Date(), currentJob: busyJobs.first))
+            if version < catalogVersion { await publishCatalog() }
+        }
+    }
+
+    private static func parse(_ attempt: JobAttempt) -> (JobRunID, JobKey)? {
+        guard let id = JobRunID(parsing: attempt.jobRunID) else { return nil }
+        return (id, JobKey(stage: id.stage, stageCounter: id.stageCounter, job: id.job, runIndex: id.runIndex))
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [PipelineAction], pipeline: String, counter: Int) async {
+        guard !actions.isEmpty else { return }
+        do {
+            guard let run = try await store.pipelineRun(pipeline, counter: counter) else { return }
+            await perform(actions, run: run)
+        } catch {
+            logger.error("cannot load \(pipeline)/\(counter) to perform actions", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func perform(_ actions: [PipelineAction], run: PipelineRun) async {
+        for action in actions {
+            switch action {
+            case .dispatch(let identity):
+                await dispatch(identity, run: run)
+            case .cancelJob(let identity):
+                logger.info("job cancelled", metadata: ["job": "\(identity)"])
+            case .stageCompleted(let stage, let result):
+                logger.info("stage completed", metadata: ["pipeline": "\(run.pipelineName)/\(run.counter)", "stage": "\(stage)", "result": "\(result)"])
+            case .pipelineCompleted(let result):
+                logger.info("pipeline completed", metadata: ["pipeline": "\(run.pipelineName)/\(run.counter)", "result": "\(result)"])
+            case .awaitingApproval(let stage):
+                logger.info("stage awaits approval", metadata: ["pipeline": "\(run.pipelineName)/\(run.counter)", "stage": "\(stage)"])
+            }
+        }
+    }
+
+    private func dispatch(_ identity: JobIdentity, run: PipelineRun) async {
+        guard let definition = config.pipeline(named: identity.pipeline),
+              let message = builder.message(for: identity, run: run, pipeline: definition,
+                                            environment: definition.environment.flatMap { config.environment(named: $0) }) else {
+            logger.error("job no longer in the config; failing it", metadata: ["job": "\(identity)"])
+            do {
+                let actions = try await store.apply(.jobFinished(job: identity.key, attempt: identity.attempt, result: .failed),
+                                                    pipeline: identity.pipeline, counter: identity.pipelineCounter, at: Date())
+                await perform(actions, run: run)
+            } catch {
+                logger.error("cannot fail a job missing from the config", metadata: ["job": "\(identity)", "error": "\(error)"])
+            }
+            return
+        }
+        let serial = definition.stage(named: identity.stage)?.job(named: identity.job)?.serial
+        let queue = message.queueName(serialKey: serial)
+        do {
+            try await publisher.publish(MessageCodec.encode(message), exchange: "", routingKey: queue,
+                                        properties: MessageProperties(contentType: "application/json", messageID: message.jobRunID,
+                                                                      type: "relevo.job"))
+            logger.debug("job dispatched", metadata: ["job": "\(identity)", "queue": "\(queue)"])
+        } catch {
+            logger.warning("job not dispatched yet; will retry", metadata: ["job": "\(identity)", "queue": "\(queue)", "error": "\(error)"])
+            undispatched.append(identity)
+        }
+    }
+
+    // MARK: Reconciliation
+
+    /// The periodic pass: retries dispatches that failed, and marks agents that fell silent.
+    func reconcile(lostAfter: Duration) async {
+        let retry = undispatched
+        undispatched.removeAll()
+        for identity in retry {
+            do {
+                guard let run = try await store.pipelineRun(identity.pipeline, counter: identity.pipelineCounter),
+                      let job = run.job(identity.key), job.state == .scheduled else { continue }
+                await dispatch(identity, run: run)
+            } catch {
+                undispatched.append(identity)
+            }
+        }
+        do {
+            let cutoff = Date().addingTimeInterval(-Double(lostAfter.components.seconds))
+            for agent in try await store.agents(silentSince: cutoff) where agent.state != .lostContact && agent.state != .disabled {
+                try await store.setState(.lostContact, ofAgent: agent.uuid)
+                logger.warning("agent lost contact", metadata: ["agent": "\(agent.name)", "uuid": "\(agent.uuid)"])
+            }
+        } catch {
+            logger.warning("agent check failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

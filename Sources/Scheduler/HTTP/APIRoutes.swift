@@ -1,0 +1,208 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Shared
+
+/// The REST API on GoCD's paths. Every error is JSON `{"message": …}` with a 4xx/5xx status
+/// chosen here, the only layer that knows HTTP.
+struct APIRoutes {
+    let engine: SchedulerEngine
+    let logger: Logger
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/go/api/v1/health") { _, _ in Self.json(["health": "OK"]) }
+
+        router.post("/go/api/pipelines/:name/schedule") { request, context in
+            await handle(logger) {
+                let name = try context.parameters.require("name")
+                let body = try await Self.decodeBody(ScheduleRequest.self, from: request, allowEmpty: true)
+                var revisions: [String: String] = [:]
+                for material in body?.materials ?? [] { revisions[material.name] = material.revision }
+                let run = try await engine.trigger(name, cause: .manual(user: "anonymous"), revisions: revisions)
+                return Self.json(ScheduledJSON(message: "Request to schedule pipeline \(name) accepted", counter: run.counter, label: run.label),
+                                 status: .accepted)
+            }
+        }
+
+        router.post("/go/api/stages/:name/:counter/:stage/run") { _, context in
+            await handle(logger) {
+                let pipeline = try context.parameters.require("name")
+                let counter = try Self.positive(context.parameters.require("counter"), "counter")
+                let stage = try context.parameters.require("stage")
+                try await engine.approve(pipeline, counter: counter, stage: stage, user: "anonymous")
+                return Self.json(MessageJSON(message: "Request to run stage \(pipeline)/\(counter)/\(stage) accepted"), status: .accepted)
+            }
+        }
+
+        router.get("/go/api/pipelines/:name/history") { request, context in
+            await handle(logger) {
+                let name = try context.parameters.require("name")
+                guard await engine.config.pipeline(named: name) != nil else {
+                    throw APIError(.notFound, "no pipeline named '\(name)'")
+                }
+                let size = try request.uri.queryParameters["page_size"].map { try Self.positive(String($0), "page_size") } ?? 10
+                let offset = try request.uri.queryParameters["offset"].map { try Self.natural(String($0), "offset") } ?? 0
+                let page = try await engine.store.history(of: name, limit: min(size, 100), offset: offset)
+                return Self.json(Embedded(key: "pipelines", items: page.runs.map(PipelineRunJSON.init),
+                                          extra: ["total": page.total, "offset": page.offset, "page_size": page.limit]))
+            }
+        }
+
+        router.get("/go/api/pipelines/:name/:counter") { _, context in
+            await handle(logger) {
+                let run = try await Self.run(engine, context)
+                return Self.json(PipelineRunJSON(run))
+            }
+        }
+
+        router.get("/go/api/stages/:name/:counter/:stage/:stageCounter") { _, context in
+            await handle(logger) {
+                let run = try await Self.run(engine, context)
+                let stage = try Self.stage(run, context)
+                return Self.json(StageRunJSON(stage))
+            }
+        }
+
+        router.get("/go/api/jobs/:name/:counter/:stage/:stageCounter/:job") { _, context in
+            await handle(logger) {
+                let run = try await Self.run(engine, context)
+                let stage = try Self.stage(run, context)
+                let name = try context.parameters.require("job")
+                let jobs = stage.jobs.filter { $0.name == name }
+                guard !jobs.isEmpty else { throw APIError(.notFound, "no job '\(name)' in \(run.pipelineName)/\(run.counter)/\(stage.name)") }
+                return Self.json(Embedded(key: "jobs", items: jobs.map(JobRunJSON.init), extra: [:]))
+            }
+        }
+
+        // GoCD serves a job's console here; `?run_index=N` picks a run_instances copy, `?start=B`
+        // skips the first B bytes so a client can tail it.
+        router.get("/go/files/:name/:counter/:stage/:stageCounter/:job/cruise-output/console.log") { request, context in
+            await handle(logger) {
+                let run = try await Self.run(engine, context)
+                let stage = try Self.stage(run, context)
+                let name = try context.parameters.require("job")
+                let runIndex = try request.uri.queryParameters["run_index"].map { try Self.positive(String($0), "run_index") } ?? 1
+                let start = try request.uri.queryParameters["start"].map { try Self.natural(String($0), "start") } ?? 0
+                let key = JobKey(stage: stage.name, stageCounter: stage.counter, job: name, runIndex: runIndex)
+                guard run.job(key) != nil else { throw APIError(.notFound, "no job \(key) in \(run.pipelineName)/\(run.counter)") }
+                let console = try await engine.store.console(of: key, pipeline: run.pipelineName, counter: run.counter)
+                let bytes = Array(console?.text.utf8 ?? "".utf8)
+                let slice = start < bytes.count ? Array(bytes[start...]) : []
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; charset=utf-8"
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: slice)))
+            }
+        }
+
+        router.get("/go/api/agents") { _, _ in
+            await handle(logger) {
+                let agents = try await engine.store.agents()
+                return Self.json(Embedded(key: "agents", items: agents.map(AgentJSON.init), extra: [:]))
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func run(_ engine: SchedulerEngine, _ context: BasicRequestContext) async throws -> PipelineRun {
+        let name = try context.parameters.require("name")
+        let counter = try positive(context.parameters.require("counter"), "counter")
+        guard let run = try await engine.store.pipelineRun(name, counter: counter) else {
+            throw APIError(.notFound, "no instance \(name)/\(counter)")
+        }
+        return run
+    }
+
+    private static func stage(_ run: PipelineRun, _ context: BasicRequestContext) throws -> StageRun {
+        let name = try context.parameters.require("stage")
+        let counter = try positive(context.parameters.require("stageCounter"), "stage counter")
+        guard let stage = run.stages.first(where: { $0.name == name && $0.counter == counter }) else {
+            throw APIError(.notFound, "no stage \(name)/\(counter) in \(run.pipelineName)/\(run.counter)")
+        }
+        return stage
+    }
+
+    static func positive(_ text: String, _ what: String) throws -> Int {
+        guard let value = Int(text), value > 0 else { throw APIError(.badRequest, "\(what) must be a positive whole number, not '\(text)'") }
+        return value
+    }
+
+    static func natural(_ text: String, _ what: String) throws -> Int {
+        guard let value = Int(text), value >= 0 else { throw APIError(.badRequest, "\(what) must be a whole number ≥ 0, not '\(text)'") }
+        return value
+    }
+
+    static func decodeBody<T: Decodable>(_ type: T.Type, from request: Request, allowEmpty: Bool) async throws -> T? {
+        let buffer = try await request.body.collect(upTo: 1 << 20)
+        if buffer.readableBytes == 0 {
+            if allowEmpty { return nil }
+            throw APIError(.badRequest, "a JSON body is required")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw APIError(.badRequest, "the body is not valid: \(error)")
+        }
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        let data: Data
+        do { data = try encoder.encode(value) } catch {
+            data = Data("{\"message\":\"cannot encode the response\"}".utf8)
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// A refusal with its HTTP status.
+struct APIError: Error {
+    let status: HTTPResponse.Status
+    let message: String
+    init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+struct ScheduleRequest: Decodable {
+    struct Material: Decodable {
+        let name: String
+        let revision: String
+    }
+    let materials: [Material]?
+}
+
+struct ScheduledJSON: Encodable {
+    let message: String
+    let counter: Int
+    let label: String
+}
+
+/// Runs a route body and turns every failure into a JSON error with the right status.
+func handle(_ logger: Logger, _ body: () async throws -> Response) async -> Response {
+    do {
+        return try await body()
+    } catch let error as APIError {
+        return APIRoutes.json(MessageJSON(message: error.message), status: error.status)
+    } catch let error as SchedulerEngine.RequestError {
+        let status: HTTPResponse.Status = switch error.code {
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .unavailable: .serviceUnavailable
+        }
+        return APIRoutes.json(MessageJSON(message: error.description), status: status)
+    } catch let error as StoreError where error.isRetriable {
+        return APIRoutes.json(MessageJSON(message: "busy, try again: \(error.description)"), status: .serviceUnavailable)
+    } catch let error as HTTPError {
+        return APIRoutes.json(MessageJSON(message: error.body ?? "\(error.status)"), status: error.status)
+    } catch {
+        logger.error("request failed", metadata: ["error": "\(error)"])
+        return APIRoutes.json(MessageJSON(message: "internal error: \(error)"), status: .internalServerError)
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Shared
+import Yams
+
+/// Server settings, kept apart from pipelines: from `--settings FILE` (default
+/// `config/relevo.yaml` if present), overridden by `RELEVO_*` environment variables, overridden by flags.
+struct SchedulerSettings: Sendable, Equatable {
+    var brokerURL = "amqp://guest:guest@127.0.0.1:5699/%2F"
+    /// Where the SQLite file (and later artifacts) live.
+    var dataDirectory = "/var/lib/relevo/server"
+    /// The directory of `*.gocd.yaml` pipeline files.
+    var configDirectory = "config/pipelines"
+    var host = "127.0.0.1"
+    var port = 8153
+    /// The URL workers use to reach this server (`GO_SERVER_URL`).
+    var serverURL = "http://127.0.0.1:8153/go"
+    /// How often git materials are polled for new commits.
+    var pollInterval: Duration = .seconds(10)
+    /// How often the config directory is checked for changes.
+    var configReloadInterval: Duration = .seconds(2)
+    /// An agent silent for this long is marked "lost contact".
+    var agentLostAfter: Duration = .seconds(30)
+
+    enum Key: String, CaseIterable {
+        case brokerURL = "broker_url", dataDirectory = "data_dir", configDirectory = "config_dir", host, port
+        case serverURL = "server_url", pollSeconds = "poll_seconds", agentLostSeconds = "agent_lost_seconds"
+
+        var environmentVariable: String {
+            self == .brokerURL ? "RELEVO_BROKER_URL" : "RELEVO_SCHEDULER_\(rawValue.uppercased())"
+        }
+    }
+
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func resolve(file: String?, environment: [String: String], flags: [Key: String]) throws -> SchedulerSettings {
+        var settings = SchedulerSettings()
+        if let file {
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw Invalid(description: "cannot read the settings file \(file): \(error.localizedDescription)")
+            }
+            let node: Node?
+            do { node = try Yams.compose(yaml: text) } catch {
+                throw Invalid(description: "\(file): not valid YAML: \(error)")
+            }
+            for (keyNode, valueNode) in node?.mapping ?? [:] {
+                let key = keyNode.string ?? ""
+                let place = "\(file):\(keyNode.mark?.line ?? 0):\(keyNode.mark?.column ?? 0)"
+                guard let known = Key(rawValue: key) else {
+                    throw Invalid(description: "\(place): unknown setting '\(key)' (expected one of: \(Key.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                guard let value = valueNode.scalar?.string else {
+                    throw Invalid(description: "\(place): '\(key)' must be a single value")
+                }
+                try settings.apply(known, value, source: place)
+            }
+        }
+        for key in Key.allCases {
+            if let value = environment[key.environmentVariable] { try settings.apply(key, value, source: key.environmentVariable) }
+        }
+        for (key, value) in flags { try settings.apply(key, value, source: "--\(key.rawValue.replacingOccurrences(of: "_", with: "-"))") }
+        return settings
+    }
+
+    private mutating func apply(_ key: Key, _ value: String, source: String) throws {
+        switch key {
+        case .brokerURL:
+            do { _ = try AMQPSettings(url: value) } catch { throw Invalid(description: "\(source): \(error.message)") }
+            brokerURL = value
+        case .dataDirectory: dataDirectory = value
+        case .configDirectory: configDirectory = value
+        case .host: host = value
+        case .port:
+            guard let number = Int(value), (1...65535).contains(number) else { throw Invalid(description: "\(source): port must be 1–65535, not '\(value)'") }
+            port = number
+        case .serverURL: serverURL = value
+        case .pollSeconds:
+            guard let number = Double(value), number > 0 else { throw Invalid(description: "\(source): poll_seconds must be positive, not '\(value)'") }
+            pollInterval = .milliseconds(Int(number * 1000))
+        case .agentLostSeconds:
+            guard let number = Int(value), number > 0 else { throw Invalid(description: "\(source): agent_lost_seconds must be positive, not '\(value)'") }
+            agentLostAfter = .seconds(number)
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+
+/// A worker as the scheduler records it: who it is, what it can run and when it was last heard of.
+struct Agent: Sendable, Equatable, Codable {
+    /// The agent's persistent identity.
+    var uuid: String
+    /// The agent's display name (usually its host name).
+    var name: String
+    /// What the agent offers to jobs that require resources, normalised as jobs' resources are.
+    var resources: [String]
+    /// The environments the agent belongs to.
+    var environments: [String]
+    /// What the agent was last reported doing.
+    var state: AgentState
+    /// When the agent's last heartbeat arrived.
+    var lastHeartbeatAt: Date?
+    /// The locator of the job the agent is running (see ``JobIdentity/locator``).
+    var currentJob: String?
+
+    /// Creates an agent record.
+    init(
+        uuid: String, name: String, resources: [String] = [], environments: [String] = [],
+        state: AgentState = .idle, lastHeartbeatAt: Date? = nil, currentJob: String? = nil
+    ) {
+        self.uuid = uuid
+        self.name = name
+        self.resources = resources
+        self.environments = environments
+        self.state = state
+        self.lastHeartbeatAt = lastHeartbeatAt
+        self.currentJob = currentJob
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+
+/// The pipeline run's state machine (GoCD semantics): stages run in order, a stage's jobs in
+/// parallel; a failed job never cancels its siblings; a failed stage stops the run unless the
+/// next stage is manual without `allow_only_on_success`, in which case a person may still run it.
+extension PipelineRun {
+    /// Applies `event` at `now` and returns what the caller must do once the new state is stored.
+    ///
+    /// Stale events (an older attempt, or any event about a job whose result is recorded) and
+    /// duplicates return no actions and change nothing.
+    ///
+    /// - Throws: ``SchedulingError`` when the event is illegal in the current state; the run is
+    ///   then left unchanged.
+    mutating func on(_ event: PipelineEvent, at now: Date) throws(SchedulingError) -> [PipelineAction] {
+        var next = self
+        let actions = try next.apply(event, at: now)
+        self = next
+        return actions
+    }
+
+    private mutating func apply(_ event: PipelineEvent, at now: Date) throws(SchedulingError) -> [PipelineAction] {
+        if case .created = event { return try create(at: now) }
+        guard state != .pending else { throw failure(.notCreated, "\(event) before the run was created") }
+        switch event {
+        case .created:
+            return try create(at: now)
+        case .jobAccepted(let key, let attempt, let agent):
+            return try updateJob(key, event: event, at: now) { job throws(SchedulingError) in
+                try job.accept(attempt: attempt, agent: agent, key: key, at: now)
+            }
+        case .jobStarted(let key, let attempt):
+            return try updateJob(key, event: event, at: now) { job throws(SchedulingError) in
+                try job.start(attempt: attempt, key: key, at: now)
+            }
+        case .jobFinished(let key, let attempt, let result):
+            return try updateJob(key, event: event, at: now) { job throws(SchedulingError) in
+                try job.finish(attempt: attempt, result: result, key: key, at: now)
+            }
+        case .jobRedelivered(let key, let attempt):
+            return try updateJob(key, event: event, at: now) { job throws(SchedulingError) in
+                try job.redeliver(attempt: attempt, key: key, at: now)
+            }
+        case .approve(let stage, let user):
+            return try approve(stage: stage, user: user, at: now)
+        case .cancel:
+            return try cancel(at: now)
+        }
+    }
+
+    private mutating func create(at now: Date) throws(SchedulingError) -> [PipelineAction] {
+        guard state == .pending else { throw failure(.alreadyCreated, "created twice") }
+        return reach(stageAt: 0, at: now)
+    }
+
+    /// Applies a change to one dispatched job, then completes its stage if that was its last job.
+    private mutating func updateJob(
+        _ key: JobKey, event: PipelineEvent, at now: Date,
+        change: (inout JobRun) throws(SchedulingError) -> Bool
+    ) throws(SchedulingError) -> [PipelineAction] {
+        guard let stageIndex = stageIndex(named: key.stage, counter: key.stageCounter) else {
+            throw failure(.unknownStage, "\(event): no stage run \(key.stage)/\(key.stageCounter)")
+        }
+        guard let jobIndex = stages[stageIndex].jobIndex(named: key.job, runIndex: key.runIndex) else {
+            let planned = stages[stageIndex].plans(job: key.job, runIndex: key.runIndex)
+            throw failure(
+                planned ? .jobNotDispatched : .unknownJob,
+                planned ? "\(event): job \(key) was never dispatched" : "\(event): no job \(key)")
+        }
+        let stageWasCompleted = stages[stageIndex].state.isCompleted
+        // `change` ignores or refuses any event about a completed job, so once the run has ended
+        // a job event is either stale (no actions) or illegal (thrown).
+        let changed: Bool
+        do {
+            changed = try change(&stages[stageIndex].jobs[jobIndex])
+        } catch {
+            throw failure(error.code, error.message)
+        }
+        guard changed else { return [] }
+        guard !stageWasCompleted, stages[stageIndex].state.isCompleted else { return [] }
+        return complete(stageAt: stageIndex, at: now)
+    }
+
+    private mutating func approve(stage name: String, user: String, at now: Date) throws(SchedulingError)
+        -> [PipelineAction]
+    {
+        guard let index = stages.lastIndex(where: { $0.name == name }) else {
+            throw failure(.unknownStage, "approve: no stage \(name)")
+        }
+        if stages[index].allowOnlyOnSuccess, index > 0, stages[index - 1].state.isCompleted,
+            stages[index - 1].state != .passed
+        {
+            throw failure(
+                .previousStageNotPassed,
+                "approve \(name): allow_only_on_success and stage \(stages[index - 1].name) "
+                    + "ended \(stages[index - 1].state.rawValue)")
+        }
+        guard !isCompleted else { throw failure(.pipelineCompleted, "approve \(name) after the run ended") }
+        guard stages[index].activation == .awaitingApproval else {
+            throw failure(
+                .stageNotAwaitingApproval, "approve \(name): stage is \(stages[index].state.rawValue)")
+        }
+        stages[index].approvedBy = user
+        stages[index].approvedAt = now
+        return start(stageAt: index, at: now)
+    }
+
+    private mutating func cancel(at now: Date) throws(SchedulingError) -> [PipelineAction] {
+        guard !isCompleted else { throw failure(.pipelineCompleted, "cancel after the run ended") }
+        var actions: [PipelineAction] = []
+        for index in stages.indices {
+            let stage = stages[index]
+            switch stage.state {
+            case .building:
+                for jobIndex in stage.jobs.indices where stages[index].jobs[jobIndex].cancel(at: now) {
+                    actions.append(.cancelJob(identity(of: stage.jobs[jobIndex], in: stage)))
+                }
+            case .awaitingApproval:
+                stages[index].activation = .cancelled
+            case .pending, .passed, .failed, .cancelled:
+                continue
+            }
+            stages[index].completedAt = now
+            actions.append(.stageCompleted(stage: stage.name, result: .cancelled))
+        }
+        return actions + completePipeline(at: now)
+    }
+
+    /// Records the end of a stage and moves on: the next stage, a wait for approval, or the end.
+    private mutating func complete(stageAt index: Int, at now: Date) -> [PipelineAction] {
+        stages[index].completedAt = now
+        let result = stages[index].result ?? .failed
+        let actions: [PipelineAction] = [.stageCompleted(stage: stages[index].name, result: result)]
+        let nextIndex = index + 1
+        guard nextIndex < stages.count, result != .cancelled else { return actions + completePipeline(at: now) }
+        let next = stages[nextIndex]
+        switch result {
+        case .passed:
+            return actions + reach(stageAt: nextIndex, at: now)
+        case .failed where next.isManual && !next.allowOnlyOnSuccess:
+            return actions + reach(stageAt: nextIndex, at: now)
+        case .failed, .cancelled:
+            return actions + completePipeline(at: now)
+        }
+    }
+
+    /// The stage's turn has come: start it, or make it wait for a person.
+    private mutating func reach(stageAt index: Int, at now: Date) -> [PipelineAction] {
+        guard stages[index].isManual else { return start(stageAt: index, at: now) }
+        stages[index].activation = .awaitingApproval
+        return [.awaitingApproval(stage: stages[index].name)]
+    }
+
+    private mutating func start(stageAt index: Int, at now: Date) -> [PipelineAction] {
+        stages[index].start(at: now)
+        let stage = stages[index]
+        return stage.jobs.map { .dispatch(identity(of: $0, in: stage)) }
+    }
+
+    private mutating func completePipeline(at now: Date) -> [PipelineAction] {
+        guard let result else { return [] }
+        completedAt = now
+        return [.pipelineCompleted(result: result)]
+    }
+
+    private func failure(_ code: SchedulingError.Code, _ message: String) -> SchedulingError {
+        SchedulingError(code: code, message: "\(pipelineName)/\(counter): \(message)")
+    }
+}

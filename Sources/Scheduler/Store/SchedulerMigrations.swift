@@ -1,0 +1,94 @@
+import GRDB
+
+/// The schema's history. Migrations are append-only: a released one is never edited, a change
+/// is a new `vN-…` migration.
+enum SchedulerMigrations {
+    /// Every migration, in order.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-initial-schema") { db in
+            try db.execute(sql: v1)
+        }
+        return migrator
+    }
+
+    private static let v1 = """
+        CREATE TABLE pipeline_counters (
+            pipeline_name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,
+            last_counter INTEGER NOT NULL
+        );
+        CREATE TABLE pipeline_instances (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            pipeline_name TEXT NOT NULL COLLATE NOCASE,
+            counter INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            trigger_cause TEXT NOT NULL CHECK (trigger_cause IN ('manual', 'materialChange', 'upstream')),
+            trigger_user TEXT,
+            trigger_upstream TEXT,
+            material_revisions TEXT NOT NULL,
+            state TEXT NOT NULL,
+            result TEXT,
+            created_at DATETIME NOT NULL,
+            completed_at DATETIME,
+            UNIQUE (pipeline_name, counter)
+        );
+        CREATE TABLE stage_instances (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            pipeline_instance_id INTEGER NOT NULL REFERENCES pipeline_instances(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            counter INTEGER NOT NULL,
+            approval_type TEXT NOT NULL CHECK (approval_type IN ('success', 'manual')),
+            allow_only_on_success BOOLEAN NOT NULL,
+            approved_by TEXT,
+            approved_at DATETIME,
+            job_plan TEXT NOT NULL,
+            activation TEXT NOT NULL,
+            state TEXT NOT NULL,
+            result TEXT,
+            created_at DATETIME NOT NULL,
+            completed_at DATETIME,
+            UNIQUE (pipeline_instance_id, name, counter)
+        );
+        CREATE TABLE job_instances (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            stage_instance_id INTEGER NOT NULL REFERENCES stage_instances(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            run_index INTEGER NOT NULL,
+            run_count INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('scheduled', 'assigned', 'building', 'completed')),
+            result TEXT NOT NULL CHECK (result IN ('unknown', 'passed', 'failed', 'cancelled')),
+            agent_id TEXT,
+            attempt INTEGER NOT NULL CHECK (attempt >= 1),
+            scheduled_at DATETIME NOT NULL,
+            assigned_at DATETIME,
+            started_at DATETIME,
+            completed_at DATETIME,
+            UNIQUE (stage_instance_id, name, run_index)
+        );
+        CREATE INDEX job_instances_in_flight ON job_instances(state) WHERE state <> 'completed';
+        CREATE TABLE transitions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            pipeline_instance_id INTEGER NOT NULL REFERENCES pipeline_instances(id) ON DELETE CASCADE,
+            event TEXT NOT NULL,
+            at DATETIME NOT NULL
+        );
+        CREATE INDEX transitions_by_instance ON transitions(pipeline_instance_id, id);
+        CREATE TABLE agents (
+            uuid TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            resources TEXT NOT NULL,
+            environments TEXT NOT NULL,
+            state TEXT NOT NULL,
+            last_heartbeat_at DATETIME,
+            current_job TEXT
+        );
+        CREATE TABLE console_chunks (
+            job_instance_id INTEGER NOT NULL REFERENCES job_instances(id) ON DELETE CASCADE,
+            attempt INTEGER NOT NULL,
+            sequence INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            UNIQUE (job_instance_id, attempt, sequence)
+        );
+        """
+}

@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+
+/// The agents the scheduler knows of, and their heartbeats.
+extension SchedulerStore {
+    /// Records `agent`, replacing what was known of an agent with the same UUID.
+    func register(_ agent: Agent) async throws(StoreError) {
+        try await write("register agent \(agent.uuid)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO agents (uuid, name, resources, environments, state, last_heartbeat_at, current_job)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (uuid) DO UPDATE SET name = excluded.name, resources = excluded.resources,
+                        environments = excluded.environments, state = excluded.state,
+                        last_heartbeat_at = excluded.last_heartbeat_at, current_job = excluded.current_job
+                    """,
+                arguments: [
+                    agent.uuid, agent.name, try JSONColumn.encode(agent.resources),
+                    try JSONColumn.encode(agent.environments), agent.state.rawValue, agent.lastHeartbeatAt,
+                    agent.currentJob,
+                ])
+        }
+    }
+
+    /// Records a heartbeat of agent `uuid`: when, what it is doing, which job it runs.
+    ///
+    /// - Throws: ``StoreError`` with code `notFound` for an agent never registered.
+    func recordHeartbeat(of uuid: String, state: AgentState, currentJob: String?, at now: Date)
+        async throws(StoreError)
+    {
+        try await write("heartbeat of agent \(uuid)") { db in
+            try db.execute(
+                sql: "UPDATE agents SET state = ?, current_job = ?, last_heartbeat_at = ? WHERE uuid = ?",
+                arguments: [state.rawValue, currentJob, now, uuid])
+            guard db.changesCount > 0 else {
+                throw StoreError(code: .notFound, operation: "heartbeat", message: "no agent \(uuid)")
+            }
+        }
+    }
+
+    /// Sets agent `uuid`'s state, e.g. `lostContact` after a silence or `disabled` by an administrator.
+    func setState(_ state: AgentState, ofAgent uuid: String) async throws(StoreError) {
+        try await write("set state of agent \(uuid)") { db in
+            try db.execute(sql: "UPDATE agents SET state = ? WHERE uuid = ?", arguments: [state.rawValue, uuid])
+            guard db.changesCount > 0 else {
+                throw StoreError(code: .notFound, operation: "set agent state", message: "no agent \(uuid)")
+            }
+        }
+    }
+
+    /// Every agent, by name.
+    func agents() async throws(StoreError) -> [Agent] {
+        try await read("list agents") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM agents ORDER BY name, uuid").map(Self.agent(from:))
+        }
+    }
+
+    /// Agents not heard of since `cutoff` (or never): the candidates for `lostContact`.
+    func agents(silentSince cutoff: Date) async throws(StoreError) -> [Agent] {
+        try await read("list silent agents") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM agents WHERE last_heartbeat_at IS NULL OR last_heartbeat_at < ?
+                    ORDER BY name, uuid
+                    """,
+                arguments: [cutoff]
+            ).map(Self.agent(from:))
+        }
+    }
+
+    private static func agent(from row: Row) throws -> Agent {
+        Agent(
+            uuid: try row.value("uuid"), name: try row.value("name"), resources: try row.json("resources"),
+            environments: try row.json("environments"), state: try row.enumValue("state"),
+            lastHeartbeatAt: try row.value("last_heartbeat_at"), currentJob: try row.value("current_job"))
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import GRDB
+
+/// Console output of jobs, streamed by workers in numbered chunks.
+extension SchedulerStore {
+    /// Stores chunk `sequence` of `attempt`'s console output. A chunk already stored (a
+    /// redelivered event) is kept as first written.
+    ///
+    /// - Returns: whether the chunk was new.
+    /// - Throws: ``StoreError`` with code `notFound` if the job run does not exist.
+    @discardableResult
+    func appendConsole(
+        _ text: String, sequence: Int, attempt: Int, job: JobKey, pipeline: String, counter: Int
+    ) async throws(StoreError) -> Bool {
+        try await write("append console of \(pipeline)/\(counter)/\(job)") { db in
+            let jobID = try Self.jobID(of: job, pipeline: pipeline, counter: counter, in: db)
+            try db.execute(
+                sql: """
+                    INSERT INTO console_chunks (job_instance_id, attempt, sequence, text) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (job_instance_id, attempt, sequence) DO NOTHING
+                    """,
+                arguments: [jobID, attempt, sequence, text])
+            return db.changesCount > 0
+        }
+    }
+
+    /// The job run with the console output of `attempt` (its current attempt when `nil`), or
+    /// `nil` if the job run does not exist.
+    func console(of job: JobKey, pipeline: String, counter: Int, attempt: Int? = nil) async throws(StoreError)
+        -> JobConsole?
+    {
+        try await read("console of \(pipeline)/\(counter)/\(job)") { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: Self.jobSQL,
+                    arguments: [pipeline, counter, job.stage, job.stageCounter, job.job, job.runIndex])
+            else { return nil }
+            let run = try PipelineRunRows.job(from: row)
+            var identity = try identity(of: run, row: row)
+            identity.attempt = attempt ?? run.attempt
+            let chunks = try String.fetchAll(
+                db,
+                sql: "SELECT text FROM console_chunks WHERE job_instance_id = ? AND attempt = ? ORDER BY sequence",
+                arguments: [try row.value("id") as Int64, identity.attempt])
+            return JobConsole(identity: identity, job: run, text: chunks.joined())
+        }
+    }
+
+    private static let jobSQL = """
+        SELECT j.*, s.name AS stage_name, s.counter AS stage_counter,
+            p.pipeline_name, p.counter AS pipeline_counter
+        FROM job_instances j
+        JOIN stage_instances s ON s.id = j.stage_instance_id
+        JOIN pipeline_instances p ON p.id = s.pipeline_instance_id
+        WHERE p.pipeline_name = ? AND p.counter = ? AND s.name = ? AND s.counter = ? AND j.name = ? AND j.run_index = ?
+        """
+
+    private static func jobID(of job: JobKey, pipeline: String, counter: Int, in db: Database) throws -> Int64 {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: jobSQL, arguments: [pipeline, counter, job.stage, job.stageCounter, job.job, job.runIndex])
+        else {
+            throw StoreError(code: .notFound, operation: "find job", message: "no job \(pipeline)/\(counter)/\(job)")
+        }
+        return try row.value("id")
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+
+/// What the HTTP layer and the recovery pass read.
+extension SchedulerStore {
+    /// Run `pipeline`/`counter` with its stages and jobs, or `nil` if there is none.
+    func pipelineRun(_ pipeline: String, counter: Int) async throws(StoreError) -> PipelineRun? {
+        try await read("load \(pipeline)/\(counter)") { db in
+            try PipelineRunRows.load(pipeline: pipeline, counter: counter, in: db)?.run
+        }
+    }
+
+    /// A page of `pipeline`'s runs, newest (highest counter) first.
+    func history(of pipeline: String, limit: Int, offset: Int = 0) async throws(StoreError) -> PipelineHistoryPage {
+        let limit = max(0, limit)
+        let offset = max(0, offset)
+        return try await read("history of \(pipeline)") { db in
+            let total =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM pipeline_instances WHERE pipeline_name = ?", arguments: [pipeline])
+                ?? 0
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM pipeline_instances WHERE pipeline_name = ?
+                    ORDER BY counter DESC LIMIT ? OFFSET ?
+                    """,
+                arguments: [pipeline, limit, offset])
+            let runs = try rows.map { try PipelineRunRows.load(row: $0, in: db).run }
+            return PipelineHistoryPage(runs: runs, total: total, offset: offset, limit: limit)
+        }
+    }
+
+    /// Every job run that is scheduled, assigned or building, oldest first: after a restart, the
+    /// scheduler re-derives from these what is in flight (republish, wait, or declare lost).
+    func jobsInFlight() async throws(StoreError) -> [InFlightJob] {
+        try await read("list jobs in flight") { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT j.*, s.name AS stage_name, s.counter AS stage_counter,
+                        p.pipeline_name, p.counter AS pipeline_counter
+                    FROM job_instances j
+                    JOIN stage_instances s ON s.id = j.stage_instance_id
+                    JOIN pipeline_instances p ON p.id = s.pipeline_instance_id
+                    WHERE j.state <> 'completed'
+                    ORDER BY j.scheduled_at, j.id
+                    """)
+            return try rows.map { row in
+                let job = try PipelineRunRows.job(from: row)
+                return InFlightJob(identity: try identity(of: job, row: row), job: job)
+            }
+        }
+    }
+
+    /// The transitions applied to run `pipeline`/`counter`, oldest first.
+    func transitions(of pipeline: String, counter: Int) async throws(StoreError) -> [TransitionRecord] {
+        try await read("transitions of \(pipeline)/\(counter)") { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.event, t.at FROM transitions t
+                    JOIN pipeline_instances p ON p.id = t.pipeline_instance_id
+                    WHERE p.pipeline_name = ? AND p.counter = ? ORDER BY t.id
+                    """,
+                arguments: [pipeline, counter])
+            return try rows.map { TransitionRecord(event: try $0.json("event"), at: try $0.value("at")) }
+        }
+    }
+}
+
+/// The identity of a job read from a row that also has `stage_name`, `stage_counter`,
+/// `pipeline_name` and `pipeline_counter`.
+func identity(of job: JobRun, row: Row) throws -> JobIdentity {
+    JobIdentity(
+        pipeline: try row.value("pipeline_name"), pipelineCounter: try row.value("pipeline_counter"),
+        stage: try row.value("stage_name"), stageCounter: try row.value("stage_counter"), job: job.name,
+        runIndex: job.runIndex, runCount: job.runCount, attempt: job.attempt)
+}

@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import Shared
+
+/// The scheduler's state in SQLite: pipeline runs, their stages and jobs, the log of applied
+/// transitions, agents and console output. The database is the truth: every transition is one
+/// transaction that loads the run, applies the pure state machine, writes the changed rows and a
+/// timestamped `transitions` row, so a crash never leaves half a transition behind.
+///
+/// Methods run on GRDB's own queues (never blocking the cooperative pool) and throw only
+/// ``StoreError``. Queries are in `SchedulerStore+Queries.swift`, console output in
+/// `SchedulerStore+Console.swift`, agents in `SchedulerStore+Agents.swift`.
+final class SchedulerStore: Sendable {
+    /// The connection pool (a file in WAL mode) or queue (in memory).
+    let writer: any DatabaseWriter
+
+    /// Opens the database file at `path`, creating it if needed, in WAL mode, and migrates it.
+    init(path: String) throws(StoreError) {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        do {
+            writer = try DatabasePool(path: path, configuration: configuration)
+            try SchedulerMigrations.migrator.migrate(writer)
+        } catch {
+            throw StoreError(code: .openFailed, operation: "open \(path)", message: String(describing: error))
+        }
+    }
+
+    /// A private in-memory database, for tests of the layers above the store.
+    init() throws(StoreError) {
+        do {
+            writer = try DatabaseQueue()
+            try SchedulerMigrations.migrator.migrate(writer)
+        } catch {
+            throw StoreError(code: .openFailed, operation: "open in-memory", message: String(describing: error))
+        }
+    }
+
+    /// Closes the database; later calls fail. Also happens when the store is released.
+    func close() throws(StoreError) {
+        do {
+            try writer.close()
+        } catch {
+            throw StoreError(operation: "close", wrapping: error)
+        }
+    }
+
+    /// The identifiers of the migrations applied to the database, in order.
+    func appliedMigrations() async throws(StoreError) -> [String] {
+        try await read("list migrations") { db in try SchedulerMigrations.migrator.appliedMigrations(db) }
+    }
+
+    /// Creates the next run of `definition`: allocates its counter, builds the run, applies
+    /// ``PipelineEvent/created`` and stores it all in one transaction.
+    ///
+    /// - Returns: the new run and what to do now (dispatch the first stage's jobs, or announce
+    ///   that it awaits approval).
+    func createRun(
+        of definition: PipelineDefinition, cause: TriggerCause, materialRevisions: [String: String],
+        at now: Date, runOnAllCount: @escaping @Sendable (JobDefinition) -> Int = { _ in 1 }
+    ) async throws(StoreError) -> (run: PipelineRun, actions: [PipelineAction]) {
+        try await write("create a run of \(definition.name)") { db in
+            let counter = try Self.nextCounter(of: definition.name, in: db)
+            var run = try PipelineRun(
+                definition: definition, counter: counter, cause: cause, materialRevisions: materialRevisions,
+                createdAt: now, runOnAllCount: runOnAllCount)
+            let actions = try run.on(.created, at: now)
+            let stored = try PipelineRunRows.insert(run, in: db)
+            try PipelineRunRows.recordTransition(.created, pipelineID: stored.id, at: now, in: db)
+            return (run, actions)
+        }
+    }
+
+    /// Applies `event` to run `pipeline`/`counter` in one transaction and returns what to do once
+    /// it is committed. A stale or duplicate event writes nothing and returns no actions.
+    ///
+    /// - Throws: ``StoreError`` with code `notFound` for an unknown run, `illegalTransition` when
+    ///   the state machine refuses the event (nothing is written).
+    @discardableResult
+    func apply(_ event: PipelineEvent, pipeline: String, counter: Int, at now: Date) async throws(StoreError)
+        -> [PipelineAction]
+    {
+        try await write("apply \(event) to \(pipeline)/\(counter)") { db in
+            guard var stored = try PipelineRunRows.load(pipeline: pipeline, counter: counter, in: db) else {
+                throw StoreError(code: .notFound, operation: "apply", message: "no run \(pipeline)/\(counter)")
+            }
+            var run = stored.run
+            let actions = try run.on(event, at: now)
+            guard run != stored.run else { return actions }
+            try PipelineRunRows.save(run, over: &stored, in: db)
+            try PipelineRunRows.recordTransition(event, pipelineID: stored.id, at: now, in: db)
+            return actions
+        }
+    }
+
+    /// Allocates the next counter of `pipeline` (1, 2, 3…; never reused), inside the caller's
+    /// transaction so that a rolled-back creation gives its counter back.
+    static func nextCounter(of pipeline: String, in db: Database) throws -> Int {
+        try db.execute(
+            sql: """
+                INSERT INTO pipeline_counters (pipeline_name, last_counter) VALUES (?, 1)
+                ON CONFLICT (pipeline_name) DO UPDATE SET last_counter = last_counter + 1
+                """,
+            arguments: [pipeline])
+        guard
+            let counter = try Int.fetchOne(
+                db, sql: "SELECT last_counter FROM pipeline_counters WHERE pipeline_name = ?", arguments: [pipeline])
+        else {
+            throw StoreError(code: .database, operation: "next counter", message: "no counter row for \(pipeline)")
+        }
+        return counter
+    }
+
+    /// Runs `body` in a write transaction, turning any failure into a ``StoreError``.
+    func write<Value: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> Value)
+        async throws(StoreError) -> Value
+    {
+        do {
+            return try await writer.write(body)
+        } catch {
+            throw StoreError(operation: operation, wrapping: error)
+        }
+    }
+
+    /// Runs `body` on a read-only snapshot, turning any failure into a ``StoreError``.
+    func read<Value: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> Value)
+        async throws(StoreError) -> Value
+    {
+        do {
+            return try await writer.read(body)
+        } catch {
+            throw StoreError(operation: operation, wrapping: error)
+        }
+    }
+}

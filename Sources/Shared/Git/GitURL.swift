@@ -1,0 +1,55 @@
+import Foundation
+
+/// What the git client derives from a repository URL: a form safe to print and the name of its
+/// mirror directory.
+public enum GitURL {
+    /// `text` with the password of every URL in it replaced by `******`
+    /// (`https://user:******@host/repo.git`), for error messages and logs.
+    public static func redacted(_ text: String) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let scheme = rest.range(of: "://") {
+            result += rest[..<scheme.upperBound]
+            rest = rest[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex { "/ \t\n'\"".contains($0) } ?? rest.endIndex
+            guard let at = rest[..<authorityEnd].lastIndex(of: "@"),
+                let colon = rest[..<at].firstIndex(of: ":")
+            else { continue }
+            result += rest[..<colon] + ":******"
+            rest = rest[at...]
+        }
+        return result + rest
+    }
+
+    /// The mirror's directory name: the repository's readable name, then a stable hash of the
+    /// whole URL so that two repositories with the same name never share a mirror, e.g.
+    /// `relevo-3f2a9c0d1e4b5a67.git`.
+    public static func mirrorDirectoryName(for url: String) -> String {
+        var trimmed = Substring(url)
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        if trimmed.hasSuffix(".git") { trimmed = trimmed.dropLast(4) }
+        let last = trimmed.split(whereSeparator: { $0 == "/" || $0 == ":" || $0 == "@" }).last ?? "repository"
+        let readable = String(last.unicodeScalars.map { isSafe($0) ? Character($0) : "_" }.prefix(60))
+        let name = readable.isEmpty || readable.hasPrefix(".") ? "repository" : readable
+        return "\(name)-\(fnv1a64Hex(url)).git"
+    }
+
+    /// FNV-1a, 64 bits, as 16 lowercase hex digits: stable across runs and platforms (unlike
+    /// `Hasher`), which is all a directory name needs; it is not a security boundary.
+    static func fnv1a64Hex(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    private static func isSafe(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9", "-", "_", ".": true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import Shared
+
+/// One job's life on this worker, as a straight script with a guaranteed finish: accepted →
+/// work directory → git materials at the pinned revisions → tasks → finished. Whatever happens,
+/// the `finished` event is published (and confirmed) before the job message is acked.
+struct JobExecutor: Sendable {
+    let workDirectory: String
+    let serverURL: String
+    let logger: Logger
+
+    /// The variables every task sees from the worker itself; everything else is the job's.
+    static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TZ"]
+
+    func execute(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity, events: EventPublisher) async {
+        let console = ConsoleStreamer(attempt: attempt, publisher: events)
+        var result = JobRunResult.failed
+        do {
+            try await events.publish(.accepted(attempt, agent: agent))
+            result = try await prepareAndRun(job, attempt: attempt, agent: agent, console: console, events: events)
+        } catch {
+            // Something of ours broke (not the job's tasks): say so in the console, fail the job.
+            await console.write("[relevo] \(error)\n")
+            logger.error("job could not run", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
+        }
+        await console.write("[relevo] Job completed \(job.jobRunID) on \(agent.name): \(result.rawValue)\n")
+        await console.finish()
+        do {
+            try await events.publish(.finished(attempt, result: result))
+        } catch {
+            logger.error("job result not published; the job will run again", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
+        }
+        logger.info("job finished", metadata: ["job": "\(job.jobRunID)", "attempt": "\(attempt.attempt)", "result": "\(result.rawValue)"])
+    }
+
+    private func prepareAndRun(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity, console: ConsoleStreamer,
+                               events: EventPublisher) async throws -> JobRunResult {
+        await console.write("[relevo] Start to prepare \(job.jobRunID) (attempt \(attempt.attempt)) on \(agent.name) [\(workDirectory)]\n")
+        let directory = URL(fileURLWithPath: workDirectory).appendingPathComponent("pipelines").appendingPathComponent(job.pipeline)
+        if job.cleanWorkspace, FileManager.default.fileExists(atPath: directory.path) {
+            await console.write("[relevo] Cleaning working directory \(directory.path)\n")
+            try FileManager.default.removeItem(at: directory)
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+
+        if job.fetchMaterials {
+            let git = GitClient(cacheRoot: URL(fileURLWithPath: workDirectory).appendingPathComponent("mirrors").path,
+                                environment: ProcessInfo.processInfo.environment.filter { Self.inheritedVariables.contains($0.key) })
+            for material in job.materials {
+                let destination = material.destination.isEmpty ? directory : directory.appendingPathComponent(material.destination)
+                await console.write("[relevo] Start updating material \(material.name) (\(material.url)) at revision \(material.revision) into \(destination.path)\n")
+                _ = try await git.checkout(url: material.url, revision: material.revision, into: destination.path, shallow: material.shallowClone)
+            }
+        }
+
+        let base = ProcessInfo.processInfo.environment.filter { Self.inheritedVariables.contains($0.key) }
+        let environment = JobEnvironment.build(base: base, goVariables: goVariables(job, attempt: attempt, agent: agent),
+                                               job: job.environmentVariables)
+        let execution = JobExecution(
+            tasks: job.tasks, workingDirectory: directory.path, environment: environment.variables,
+            secureValues: environment.secureValues,
+            inactivityTimeout: job.inactivityTimeoutSeconds.map { .seconds($0) },
+            console: { text in await console.write(text) })
+        await events.publishBestEffort(.taskStarted(attempt, index: 0))
+        let outcome = await execution.run()
+        switch outcome.result {
+        case .passed: return .passed
+        case .failed: return .failed
+        case .cancelled: return .cancelled
+        }
+    }
+
+    /// GoCD's standard variables, so that existing scripts run unchanged.
+    func goVariables(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity) -> [String: String] {
+        var variables = [
+            "GO_SERVER_URL": job.serverURL,
+            "GO_PIPELINE_NAME": job.pipeline,
+            "GO_PIPELINE_COUNTER": String(job.pipelineCounter),
+            "GO_PIPELINE_LABEL": job.pipelineLabel,
+            "GO_STAGE_NAME": job.stage,
+            "GO_STAGE_COUNTER": String(job.stageCounter),
+            "GO_JOB_NAME": job.job,
+            "GO_AGENT_NAME": agent.name,
+            "GO_AGENT_UUID": agent.uuid,
+            "RELEVO_JOB_ATTEMPT": String(attempt.attempt),
+        ]
+        if job.runCount > 1 {
+            variables["GO_JOB_RUN_INDEX"] = String(job.runIndex)
+            variables["GO_JOB_RUN_COUNT"] = String(job.runCount)
+        }
+        if let environment = job.environment { variables["GO_ENVIRONMENT_NAME"] = environment }
+        for material in job.materials {
+            let suffix = Self.variableSuffix(material.name)
+            variables["GO_REVISION_\(suffix)"] = material.revision
+            variables["GO_MATERIAL_BRANCH_\(suffix)"] = material.branch
+        }
+        if job.materials.count == 1, let only = job.materials.first { variables["GO_REVISION"] = only.revision }
+        return variables
+    }
+
+    /// GoCD's spelling of a material name in a variable: upper case, anything else `_`.
+    static func variableSuffix(_ name: String) -> String {
+        String(name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+}
+
+extension EventPublisher {
+    /// Publishes an event that only informs (task started), without holding the job up for long.
+    func publishBestEffort(_ event: WorkerEvent) async {
+        do { try await publish(event, patience: .seconds(5)) } catch {
+            logger.debug("event not published", metadata: ["event": "\(event.routingKey)", "error": "\(error)"])
+        }
+    }
+}

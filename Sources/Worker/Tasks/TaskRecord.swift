@@ -1,0 +1,48 @@
+public import Shared
+
+/// What happened to one task of a job, in the order the tasks were declared.
+public struct TaskRecord: Sendable, Equatable {
+    /// How a task ended.
+    public enum Outcome: String, Sendable, Equatable {
+        /// It ran and succeeded.
+        case passed
+        /// It ran and failed, or could not be run.
+        case failed
+        /// It was running when the job was cancelled or timed out.
+        case cancelled
+        /// Its `run_if` did not match, or the job stopped before it.
+        case skipped
+    }
+
+    /// The task's position in the job, from 0.
+    public var index: Int
+    /// The program run, or `fetch` for a fetch task.
+    public var command: String
+    /// The program's arguments, or what a fetch task fetches.
+    public var arguments: [String]
+    /// Whether this is the `on_cancel` command of the task at ``index``.
+    public var isOnCancel: Bool
+    /// How it ended.
+    public var outcome: Outcome
+    /// How its process ended, when one ran.
+    public var exitStatus: ProcessExitStatus?
+    /// Relevo's own reason when the task failed without its program running to an end.
+    public var failure: TaskError?
+    /// How long it took; zero when skipped.
+    public var duration: Duration
+
+    /// Creates a record.
+    public init(
+        index: Int, command: String, arguments: [String], isOnCancel: Bool = false, outcome: Outcome,
+        exitStatus: ProcessExitStatus? = nil, failure: TaskError? = nil, duration: Duration = .zero
+    ) {
+        self.index = index
+        self.command = command
+        self.arguments = arguments
+        self.isOnCancel = isOnCancel
+        self.outcome = outcome
+        self.exitStatus = exitStatus
+        self.failure = failure
+        self.duration = duration
+    }
+}

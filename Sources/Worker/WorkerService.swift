@@ -1,0 +1,247 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// One agent: it follows the scheduler's queue catalogue, consumes every job queue it qualifies
+/// for, runs jobs in its slots and reports them. On graceful shutdown it stops taking jobs,
+/// hands back the ones that had not started, and lets the running ones finish.
+final class WorkerService: Service, Sendable {
+    let settings: WorkerSettings
+    let identity: AgentIdentity
+    let executor: JobExecutor
+    let logger: Logger
+    private let state: AgentState
+
+    init(settings: WorkerSettings, identity: AgentIdentity, executor: JobExecutor, logger: Logger) {
+        self.settings = settings
+        self.identity = identity
+        self.executor = executor
+        self.logger = logger
+        self.state = AgentState(slots: settings.slots)
+    }
+
+    func run() async throws {
+        var brokerSettings = try AMQPSettings(url: settings.brokerURL, connectionName: "relevo-worker \(settings.name) (publish)")
+        let publisher = try await AMQPClient.connect(brokerSettings, logger: logger, waitUpTo: .seconds(120))
+        brokerSettings.connectionName = "relevo-worker \(settings.name) (consume)"
+        let consumer: AMQPClient
+        do {
+            consumer = try await AMQPClient.connect(brokerSettings, logger: logger, waitUpTo: .seconds(120))
+        } catch {
+            await publisher.close()
+            throw error
+        }
+        let events = EventPublisher(client: publisher, logger: logger)
+        logger.info("worker started", metadata: ["name": "\(identity.name)", "uuid": "\(identity.uuid)",
+                                                 "resources": "\(identity.resources)", "environments": "\(identity.environments)",
+                                                 "slots": "\(identity.slots)"])
+        do {
+            try await publisher.declare(QueueCatalog.baseTopology)
+            let catalogQueue = "relevo.catalog.\(identity.uuid)"
+            try await consumer.declare(AMQPTopology(
+                exchanges: [ExchangeDefinition(name: QueueCatalog.catalogExchange, kind: .fanout)],
+                queues: [QueueDefinition(name: catalogQueue, durable: false, autoDelete: true)],
+                bindings: [BindingDefinition(queue: catalogQueue, exchange: QueueCatalog.catalogExchange, routingKey: "")]))
+            let catalog = try await consumer.consume(queue: catalogQueue, prefetch: 10)
+
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.heartbeats(events) }
+                    group.addTask { await self.followCatalog(catalog, consumer: consumer, events: events) }
+                }
+            } onGracefulShutdown: {
+                Task { await self.state.beginStopping() }
+            }
+        } catch {
+            await consumer.close()
+            await publisher.close()
+            throw error
+        }
+        await state.waitForRunningJobs()
+        await consumer.close()
+        await publisher.close()
+        logger.info("worker stopped", metadata: ["name": "\(identity.name)"])
+    }
+
+    // MARK: Heartbeats and the catalogue
+
+    private func heartbeats(_ events: EventPublisher) async {
+        while await !state.isStopping {
+            let event = WorkerEvent.heartbeat(identity, busyJobs: await state.runningJobs, catalogVersion: await state.catalogVersion)
+            do {
+                try await events.publish(event, patience: .seconds(1))
+            } catch {
+                logger.debug("heartbeat not sent", metadata: ["error": "\(error)"])
+            }
+            await state.sleepUnlessStopping(settings.heartbeatInterval)
+        }
+    }
+
+    private func followCatalog(_ catalog: AMQPConsumer, consumer: AMQPClient, events: EventPublisher) async {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await self.state.waitUntilStopping()
+                await catalog.cancel()
+            }
+            do {
+                for try await delivery in catalog {
+                    do {
+                        let message = try MessageCodec.decodeCatalog(delivery.body)
+                        let entries = message.entries(forEnvironments: identity.environments, resources: identity.resources)
+                        let newEntries = await state.accept(catalogVersion: message.version, entries: entries)
+                        for entry in newEntries {
+                            group.addTask { await self.consumeJobs(entry, client: consumer, events: events) }
+                        }
+                        if !newEntries.isEmpty {
+                            logger.info("following job queues", metadata: ["queues": "\(newEntries.map(\.queue))", "catalog": "\(message.version)"])
+                        }
+                    } catch {
+                        logger.warning("unusable queue catalogue ignored", metadata: ["error": "\(error)"])
+                    }
+                    do { try await delivery.ack() } catch { logger.debug("catalogue ack failed", metadata: ["error": "\(error)"]) }
+                }
+            } catch {
+                logger.warning("catalogue consumer ended", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Jobs
+
+    /// Consumes one job queue for as long as the agent runs, starting again (with backoff) when
+    /// the broker cancels the consumer or the connection is being recovered.
+    private func consumeJobs(_ entry: QueueCatalogMessage.Entry, client: AMQPClient, events: EventPublisher) async {
+        var failures = 0
+        while await !state.isStopping {
+            do {
+                try await client.declare(AMQPTopology(queues: [entry.definition]))
+                let consumer = try await client.consume(queue: entry.queue, prefetch: UInt16(entry.serial ? 1 : settings.slots))
+                failures = 0
+                let stopper = Task {
+                    await self.state.waitUntilStopping()
+                    await consumer.cancel()
+                }
+                defer { stopper.cancel() }
+                for try await delivery in consumer {
+                    await state.slots.acquire()
+                    if await state.isStopping {
+                        await state.slots.release()
+                        do { try await delivery.nack(requeue: true) } catch { logger.debug("hand-back failed", metadata: ["error": "\(error)"]) }
+                        continue
+                    }
+                    let job = Task {
+                        await self.handle(delivery, queue: entry.queue, events: events)
+                        await self.state.slots.release()
+                    }
+                    await state.track(job)
+                }
+            } catch {
+                failures += 1
+                let delay = AMQPSettings.ReconnectPolicy().delay(attempt: failures)
+                logger.warning("job queue consumer ended; starting again", metadata: ["queue": "\(entry.queue)", "error": "\(error)", "retryIn": "\(delay)"])
+                await state.sleepUnlessStopping(delay)
+            }
+        }
+    }
+
+    /// Runs one delivered job and settles the delivery after the result is confirmed.
+    private func handle(_ delivery: AMQPDelivery, queue: String, events: EventPublisher) async {
+        let job: JobMessage
+        do {
+            job = try MessageCodec.decodeJob(delivery.body)
+        } catch {
+            await deadLetter(delivery, queue: queue, reason: error.description, events: events)
+            return
+        }
+        let attempt = JobAttempt(jobRunID: job.jobRunID, attempt: delivery.deliveryCount + 1)
+        await state.setRunning(job.jobRunID, true)
+        await executor.execute(job, attempt: attempt, agent: identity, events: events)
+        await state.setRunning(job.jobRunID, false)
+        do {
+            try await delivery.ack()
+        } catch {
+            logger.warning("job ack failed; the broker will hand the job out again", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
+        }
+    }
+
+    /// A message that is not a job we understand goes to `relevo.dead` with the reason, and is
+    /// acked, so it never crashes or blocks a worker.
+    private func deadLetter(_ delivery: AMQPDelivery, queue: String, reason: String, events: EventPublisher) async {
+        logger.error("poison job message dead-lettered", metadata: ["queue": "\(queue)", "reason": "\(reason)"])
+        var properties = delivery.properties
+        properties.headers["x-relevo-dead-reason"] = .string(reason)
+        properties.headers["x-relevo-original-queue"] = .string(queue)
+        properties.headers["x-relevo-dead-by"] = .string(identity.name)
+        do {
+            try await events.client.publish(delivery.body, exchange: "", routingKey: QueueCatalog.deadLetterQueue, properties: properties)
+            try await delivery.ack()
+        } catch {
+            logger.error("could not dead-letter; handing the message back", metadata: ["error": "\(error)"])
+            do { try await delivery.nack(requeue: true) } catch { logger.debug("hand-back failed", metadata: ["error": "\(error)"]) }
+        }
+    }
+}
+
+/// What the agent is doing: its slots, running jobs, the catalogue it follows, whether it stops.
+actor AgentState {
+    let slots: SlotPool
+    private(set) var catalogVersion = 0
+    private(set) var isStopping = false
+    private var followed: Set<String> = []
+    private var running: Set<String> = []
+    private var jobTasks: [Task<Void, Never>] = []
+    private var stopWaiters: [CheckedContinuation<Void, Never>] = []
+
+    init(slots: Int) {
+        self.slots = SlotPool(capacity: slots)
+    }
+
+    var runningJobs: [String] { running.sorted() }
+
+    /// Records a catalogue; returns the entries not followed yet.
+    func accept(catalogVersion version: Int, entries: [QueueCatalogMessage.Entry]) -> [QueueCatalogMessage.Entry] {
+        guard version >= catalogVersion else { return [] }
+        catalogVersion = version
+        let fresh = entries.filter { !followed.contains($0.queue) }
+        followed.formUnion(fresh.map(\.queue))
+        return fresh
+    }
+
+    func setRunning(_ jobRunID: String, _ isRunning: Bool) {
+        if isRunning { running.insert(jobRunID) } else { running.remove(jobRunID) }
+    }
+
+    func track(_ task: Task<Void, Never>) {
+        jobTasks.append(task)
+    }
+
+    func waitForRunningJobs() async {
+        for task in jobTasks { await task.value }
+        jobTasks.removeAll()
+    }
+
+    func beginStopping() {
+        guard !isStopping else { return }
+        isStopping = true
+        for waiter in stopWaiters { waiter.resume() }
+        stopWaiters.removeAll()
+    }
+
+    func waitUntilStopping() async {
+        if isStopping { return }
+        await withCheckedContinuation { stopWaiters.append($0) }
+    }
+
+    /// Sleeps for `duration`, or less if the agent starts stopping (checked every 50 ms).
+    func sleepUnlessStopping(_ duration: Duration) async {
+        let deadline = ContinuousClock.now + duration
+        while !isStopping, ContinuousClock.now < deadline {
+            do {
+                try await Task.sleep(for: min(.milliseconds(50), deadline - ContinuousClock.now))
+            } catch {
+                return  // cancelled: the caller is going away
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+
+/// A whole Relevo on this machine for one test: a virtual host of its own on the test broker
+/// (so queues never clash with other tests), a scheduler and workers as real processes, config
+/// files and data in a temporary folder. Everything is stopped and removed afterwards.
+final class RelevoCluster: @unchecked Sendable {
+    // @unchecked: the processes dictionary is only changed by the owning test, one call at a time.
+    let root: URL
+    let brokerURL: String
+    let virtualHost: String
+    let port: Int
+    let api: RelevoAPI
+    private(set) var scheduler: RelevoProcess?
+    private(set) var workers: [String: RelevoProcess] = [:]
+
+    struct WorkerSpec {
+        var name: String
+        var resources: [String] = []
+        var environments: [String] = []
+        var slots = 1
+    }
+
+    var configDirectory: URL { root.appendingPathComponent("config") }
+
+    private init(root: URL, brokerURL: String, virtualHost: String, port: Int) {
+        self.root = root
+        self.brokerURL = brokerURL
+        self.virtualHost = virtualHost
+        self.port = port
+        self.api = RelevoAPI(base: "http://127.0.0.1:\(port)")
+    }
+
+    static func with<T>(_ body: (RelevoCluster) async throws -> T) async throws -> T {
+        let id = UUID().uuidString.prefix(8).lowercased()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-cluster-\(id)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("config"), withIntermediateDirectories: true)
+        let virtualHost = "relevo-test-\(id)"
+        try brokerControl(["add_vhost", virtualHost])
+        try brokerControl(["set_permissions", "-p", virtualHost, "guest", ".*", ".*", ".*"])
+        let shared = try TestBroker.sharedURL()
+        let base = shared.components(separatedBy: "/").prefix(3).joined(separator: "/")
+        let cluster = RelevoCluster(root: root, brokerURL: "\(base)/\(virtualHost)", virtualHost: virtualHost, port: freePort())
+        do {
+            let result = try await body(cluster)
+            await cluster.tearDown()
+            return result
+        } catch {
+            cluster.dumpLogs()
+            await cluster.tearDown()
+            throw error
+        }
+    }
+
+    /// Writes a pipeline file into the config directory.
+    func writeConfig(_ name: String, _ text: String) throws {
+        try text.write(to: configDirectory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+
+    func startScheduler() async throws {
+        let process = try RelevoProcess.start("relevo-scheduler", name: "scheduler", arguments: [
+            "serve", "--broker-url", brokerURL, "--data-dir", root.appendingPathComponent("data").path,
+            "--config-dir", configDirectory.path, "--port", String(port), "--server-url", "http://127.0.0.1:\(port)/go",
+            "--poll-seconds", "1",
+        ], logDirectory: root)
+        scheduler = process
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let reply = try? await api.get("/go/api/v1/health"), reply.status == 200 { return }
+            guard process.isRunning else { throw TestSetupError("the scheduler exited:\n\(process.log)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSetupError("the scheduler did not answer within 60 s:\n\(process.log)")
+    }
+
+    func stopScheduler(kill: Bool = false) async {
+        if kill { scheduler?.kill() } else { await scheduler?.stop() }
+    }
+
+    /// Starts a worker and waits until the scheduler lists it as an agent.
+    @discardableResult
+    func startWorker(_ spec: WorkerSpec) async throws -> RelevoProcess {
+        let workDirectory = root.appendingPathComponent("agents/\(spec.name)")
+        let process = try RelevoProcess.start("relevo-worker", name: spec.name, arguments: [
+            "--broker-url", brokerURL, "--name", spec.name, "--resources", spec.resources.joined(separator: ","),
+            "--environments", spec.environments.joined(separator: ","), "--slots", String(spec.slots),
+            "--work-dir", workDirectory.path, "--server-url", "http://127.0.0.1:\(port)/go",
+        ], logDirectory: root)
+        workers[spec.name] = process
+        try await eventually(60, "agent \(spec.name) to register") {
+            guard process.isRunning else { throw TestSetupError("worker \(spec.name) exited:\n\(process.log)") }
+            return try await self.agentUUID(spec.name) != nil
+        }
+        return process
+    }
+
+    /// The UUID the scheduler knows agent `name` by.
+    func agentUUID(_ name: String) async throws -> String? {
+        let reply = try await api.get("/go/api/agents")
+        guard reply.status == 200 else { return nil }
+        let agents = (try reply.json()["_embedded"] as? [String: Any])?["agents"] as? [[String: Any]] ?? []
+        return agents.first { $0["hostname"] as? String == name }?["uuid"] as? String
+    }
+
+    private func tearDown() async {
+        for worker in workers.values { await worker.stop(grace: .seconds(10)) }
+        await scheduler?.stop()
+        do { try Self.brokerControl(["delete_vhost", virtualHost]) } catch {
+            print("could not delete vhost \(virtualHost): \(error)")
+        }
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    private func dumpLogs() {
+        for process in [scheduler].compactMap({ $0 }) + workers.values.sorted(by: { $0.name < $1.name }) {
+            print("===== \(process.name) log (last 60 lines) =====")
+            print(process.log.split(separator: "\n").suffix(60).joined(separator: "\n"))
+        }
+    }
+
+    /// `rabbitmqctl` on the shared test broker.
+    static func brokerControl(_ arguments: [String]) throws {
+        guard let directory = ProcessInfo.processInfo.environment["RELEVO_TEST_BROKER_DIR"] else {
+            throw TestSetupError("RELEVO_TEST_BROKER_DIR is not set: run the tests with scripts/test")
+        }
+        _ = try PrivateBroker.run(["ctl", "--dir", directory, "--"] + arguments)
+    }
+}
