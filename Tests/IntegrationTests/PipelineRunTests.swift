@@ -94,8 +94,10 @@ import Testing
             #expect(run.jobs(ofStage: "deploy").isEmpty, "a stage after a failed one never starts")
             let console = try await cluster.api.console("failing", 1, "build", "build")
             #expect(console.contains("about to fail"))
-            #expect(console.contains("cleanup ran"))
-            #expect(!console.contains("should not run"))
+            let lines = console.split(separator: "\n").map(String.init)
+            #expect(lines.contains("cleanup ran"), "the run_if: failed task ran")
+            #expect(!lines.contains("should not run"), "the task after the failure did not run")
+            #expect(console.contains("Task skipped (run_if: passed): /bin/echo 'should not run'"))
         }
     }
 
