@@ -7,7 +7,7 @@ final class RelevoCluster: @unchecked Sendable {
     // @unchecked: the processes dictionary is only changed by the owning test, one call at a time.
     let root: URL
     let brokerURL: String
-    let virtualHost: String
+    let virtualHost: String?
     let port: Int
     let api: RelevoAPI
     private(set) var scheduler: RelevoProcess?
@@ -22,7 +22,7 @@ final class RelevoCluster: @unchecked Sendable {
 
     var configDirectory: URL { root.appendingPathComponent("config") }
 
-    private init(root: URL, brokerURL: String, virtualHost: String, port: Int) {
+    private init(root: URL, brokerURL: String, virtualHost: String?, port: Int) {
         self.root = root
         self.brokerURL = brokerURL
         self.virtualHost = virtualHost
@@ -30,16 +30,23 @@ final class RelevoCluster: @unchecked Sendable {
         self.api = RelevoAPI(base: "http://127.0.0.1:\(port)")
     }
 
-    static func with<T>(_ body: (RelevoCluster) async throws -> T) async throws -> T {
+    /// With `privateBrokerURL`, the cluster uses that broker's default virtual host instead of a
+    /// virtual host of its own on the shared test broker.
+    static func with<T>(privateBrokerURL: String? = nil, _ body: (RelevoCluster) async throws -> T) async throws -> T {
         let id = UUID().uuidString.prefix(8).lowercased()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-cluster-\(id)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("config"), withIntermediateDirectories: true)
-        let virtualHost = "relevo-test-\(id)"
-        try brokerControl(["add_vhost", virtualHost])
-        try brokerControl(["set_permissions", "-p", virtualHost, "guest", ".*", ".*", ".*"])
-        let shared = try TestBroker.sharedURL()
-        let base = shared.components(separatedBy: "/").prefix(3).joined(separator: "/")
-        let cluster = RelevoCluster(root: root, brokerURL: "\(base)/\(virtualHost)", virtualHost: virtualHost, port: freePort())
+        let cluster: RelevoCluster
+        if let privateBrokerURL {
+            cluster = RelevoCluster(root: root, brokerURL: privateBrokerURL, virtualHost: nil, port: freePort())
+        } else {
+            let virtualHost = "relevo-test-\(id)"
+            try brokerControl(["add_vhost", virtualHost])
+            try brokerControl(["set_permissions", "-p", virtualHost, "guest", ".*", ".*", ".*"])
+            let shared = try TestBroker.sharedURL()
+            let base = shared.components(separatedBy: "/").prefix(3).joined(separator: "/")
+            cluster = RelevoCluster(root: root, brokerURL: "\(base)/\(virtualHost)", virtualHost: virtualHost, port: freePort())
+        }
         do {
             let result = try await body(cluster)
             await cluster.tearDown()
@@ -104,8 +111,10 @@ final class RelevoCluster: @unchecked Sendable {
     private func tearDown() async {
         for worker in workers.values { await worker.stop(grace: .seconds(10)) }
         await scheduler?.stop()
-        do { try Self.brokerControl(["delete_vhost", virtualHost]) } catch {
-            print("could not delete vhost \(virtualHost): \(error)")
+        if let virtualHost {
+            do { try Self.brokerControl(["delete_vhost", virtualHost]) } catch {
+                print("could not delete vhost \(virtualHost): \(error)")
+            }
         }
         try? FileManager.default.removeItem(at: root)
     }
