@@ -50,7 +50,7 @@ import Worker
         let console = ConsoleRecorder()
         let started = ContinuousClock.now
         let outcome = await sleepyJob(in: directory, console: console, timeout: .seconds(1)).run()
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(25), "cancelled long before the 30 s sleep ended")
         #expect(outcome.cancelReason == .inactivity(.seconds(1)))
         let text = await console.text
         #expect(text.contains("[relevo] Job timed out after 1 second without output\n"))

@@ -1,0 +1,86 @@
+import Foundation
+import Shared
+import Testing
+
+/// Workers follow config changes without a restart, and bad messages never stop anything.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct CatalogAndPoisonTests {
+    @Test func aWorkerFollowsNewQueuesWhenTheConfigChanges() async throws {
+        try await RelevoCluster.with { cluster in
+            try cluster.writeConfig("a.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              first:
+                materials:
+                  src: {git: "file:///nonexistent", auto_update: false}
+                stages:
+                  - build:
+                      fetch_materials: false
+                      jobs:
+                        j: {resources: [linux], tasks: [{exec: {command: /bin/true}}]}
+            """)
+            try await cluster.startScheduler()
+            try await cluster.startWorker(.init(name: "builder", resources: ["linux", "rpm"]))
+            let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
+            #expect(try await cluster.api.post("/go/api/pipelines/first/schedule", body: pinned).status == 202)
+            _ = try await cluster.api.waitFor("first", 1, states: ["passed"], seconds: 30)
+
+            // A new pipeline needing another resource set means a new queue, which the running
+            // worker must start consuming without a restart.
+            try cluster.writeConfig("b.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              second:
+                materials:
+                  src: {git: "file:///nonexistent", auto_update: false}
+                stages:
+                  - package:
+                      fetch_materials: false
+                      jobs:
+                        rpm: {resources: [rpm, linux], tasks: [{exec: {command: /bin/echo, arguments: [packaged]}}]}
+            """)
+            try await eventually(30, "the scheduler to load the new pipeline") {
+                try await cluster.api.post("/go/api/pipelines/second/schedule", body: pinned).status == 202
+            }
+            let run = try await cluster.api.waitFor("second", 1, states: ["passed", "failed"], seconds: 30)
+            #expect(run["state"] as? String == "passed")
+            #expect(cluster.workers["builder"]?.log.contains("relevo.jobs.default.linux+rpm") == true)
+        }
+    }
+
+    @Test func aMalformedJobMessageGoesToTheDeadLetterQueueWithItsReason() async throws {
+        try await RelevoCluster.with { cluster in
+            try cluster.writeConfig("a.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              ok:
+                materials:
+                  src: {git: "file:///nonexistent", auto_update: false}
+                stages:
+                  - build:
+                      fetch_materials: false
+                      tasks: [{exec: {command: /bin/true}}]
+            """)
+            try await cluster.startScheduler()
+            try await cluster.startWorker(.init(name: "w1"))
+            let client = try await AMQPClient.connect(try AMQPSettings(url: cluster.brokerURL, connectionName: "test:poison"))
+            try await client.publish(Array("this is not a job".utf8), exchange: "", routingKey: "relevo.jobs.default.any")
+            try await eventually(20, "the poison message in relevo.dead") {
+                try await client.queueStatus(QueueCatalog.deadLetterQueue).messages == 1
+            }
+            let dead = try await client.consume(queue: QueueCatalog.deadLetterQueue)
+            var iterator = dead.makeAsyncIterator()
+            let message = try #require(try await iterator.next())
+            #expect(message.text == "this is not a job")
+            #expect(message.headers["x-relevo-dead-reason"]?.stringValue?.contains("not valid JSON") == true)
+            #expect(message.headers["x-relevo-original-queue"]?.stringValue == "relevo.jobs.default.any")
+            try await message.ack()
+            await dead.cancel()
+
+            // The worker is still fine and runs real jobs.
+            let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
+            #expect(try await cluster.api.post("/go/api/pipelines/ok/schedule", body: pinned).status == 202)
+            #expect(try await cluster.api.waitFor("ok", 1, states: ["passed", "failed"], seconds: 30)["state"] as? String == "passed")
+            await client.close()
+        }
+    }
+}
