@@ -14,8 +14,6 @@ actor ConsoleStreamer {
     private var sequence = 0
     private var flushTask: Task<Void, Never>?
     private var publishing: Task<Void, Never>?
-    /// Everything written, kept for the job's console artifact.
-    private(set) var transcript = ""
 
     init(attempt: JobAttempt, publisher: EventPublisher, flushInterval: Duration = .milliseconds(100), maximumChunk: Int = 16 * 1024) {
         self.attempt = attempt
@@ -27,7 +25,6 @@ actor ConsoleStreamer {
     /// Adds text to the console.
     func write(_ text: String) {
         buffer += text
-        transcript += text
         if buffer.utf8.count >= maximumChunk {
             flushNow()
         } else if flushTask == nil {

@@ -9,35 +9,48 @@ struct JobExecutor: Sendable {
     let workDirectory: String
     let serverURL: String
     let logger: Logger
+    /// Jobs of one pipeline running at once on this agent each get a directory of their own.
+    let workspaces = WorkspaceLeases()
 
     /// The variables every task sees from the worker itself; everything else is the job's.
     static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TZ"]
 
-    func execute(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity, events: EventPublisher) async {
-        let console = ConsoleStreamer(attempt: attempt, publisher: events)
-        var result = JobRunResult.failed
+    /// Runs the job; returns whether its result was confirmed by the broker (if not, the caller
+    /// hands the job back so that it runs again rather than vanishing).
+    func execute(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity, events: EventPublisher) async -> Bool {
         do {
             try await events.publish(.accepted(attempt, agent: agent))
-            result = try await prepareAndRun(job, attempt: attempt, agent: agent, console: console, events: events)
+        } catch {
+            logger.error("cannot report taking the job; handing it back", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
+            return false
+        }
+        let console = ConsoleStreamer(attempt: attempt, publisher: events)
+        var result = JobRunResult.failed
+        let workspace = await workspaces.lease(job.pipeline)
+        do {
+            result = try await prepareAndRun(job, workspace: workspace, attempt: attempt, agent: agent, console: console, events: events)
         } catch {
             // Something of ours broke (not the job's tasks): say so in the console, fail the job.
             await console.write("[relevo] \(error)\n")
             logger.error("job could not run", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
         }
+        await workspaces.release(workspace)
         await console.write("[relevo] Job completed \(job.jobRunID) on \(agent.name): \(result.rawValue)\n")
         await console.finish()
         do {
             try await events.publish(.finished(attempt, result: result))
         } catch {
             logger.error("job result not published; the job will run again", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
+            return false
         }
         logger.info("job finished", metadata: ["job": "\(job.jobRunID)", "attempt": "\(attempt.attempt)", "result": "\(result.rawValue)"])
+        return true
     }
 
-    private func prepareAndRun(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity, console: ConsoleStreamer,
-                               events: EventPublisher) async throws -> JobRunResult {
+    private func prepareAndRun(_ job: JobMessage, workspace: String, attempt: JobAttempt, agent: AgentIdentity,
+                               console: ConsoleStreamer, events: EventPublisher) async throws -> JobRunResult {
         await console.write("[relevo] Start to prepare \(job.jobRunID) (attempt \(attempt.attempt)) on \(agent.name) [\(workDirectory)]\n")
-        let directory = URL(fileURLWithPath: workDirectory).appendingPathComponent("pipelines").appendingPathComponent(job.pipeline)
+        let directory = URL(fileURLWithPath: workDirectory).appendingPathComponent("pipelines").appendingPathComponent(workspace)
         if job.cleanWorkspace, FileManager.default.fileExists(atPath: directory.path) {
             await console.write("[relevo] Cleaning working directory \(directory.path)\n")
             try FileManager.default.removeItem(at: directory)
@@ -49,7 +62,7 @@ struct JobExecutor: Sendable {
                                 environment: ProcessInfo.processInfo.environment.filter { Self.inheritedVariables.contains($0.key) })
             for material in job.materials {
                 let destination = material.destination.isEmpty ? directory : directory.appendingPathComponent(material.destination)
-                await console.write("[relevo] Start updating material \(material.name) (\(material.url)) at revision \(material.revision) into \(destination.path)\n")
+                await console.write("[relevo] Start updating material \(material.name) (\(GitURL.redacted(material.url))) at revision \(material.revision) into \(destination.path)\n")
                 _ = try await git.checkout(url: material.url, revision: material.revision, into: destination.path, shallow: material.shallowClone)
             }
         }

@@ -43,12 +43,10 @@ final class WorkerService: Service, Sendable {
                 exchanges: [ExchangeDefinition(name: QueueCatalog.catalogExchange, kind: .fanout)],
                 queues: [QueueDefinition(name: catalogQueue, durable: false, autoDelete: true)],
                 bindings: [BindingDefinition(queue: catalogQueue, exchange: QueueCatalog.catalogExchange, routingKey: "")]))
-            let catalog = try await consumer.consume(queue: catalogQueue, prefetch: 10)
-
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await self.heartbeats(events) }
-                    group.addTask { await self.followCatalog(catalog, consumer: consumer, events: events) }
+                    group.addTask { await self.followCatalog(queue: catalogQueue, consumer: consumer, events: events) }
                 }
             } onGracefulShutdown: {
                 Task { await self.state.beginStopping() }
@@ -67,7 +65,7 @@ final class WorkerService: Service, Sendable {
     // MARK: Heartbeats and the catalogue
 
     private func heartbeats(_ events: EventPublisher) async {
-        while await !state.isStopping {
+        while await state.isAlive {
             let event = WorkerEvent.heartbeat(identity, busyJobs: await state.runningJobs, catalogVersion: await state.catalogVersion)
             do {
                 try await events.publish(event, patience: .seconds(1))
@@ -78,33 +76,50 @@ final class WorkerService: Service, Sendable {
         }
     }
 
-    private func followCatalog(_ catalog: AMQPConsumer, consumer: AMQPClient, events: EventPublisher) async {
+    /// Follows the catalogue for as long as the agent runs, consuming again after a failure.
+    private func followCatalog(queue: String, consumer: AMQPClient, events: EventPublisher) async {
         await withDiscardingTaskGroup { group in
-            group.addTask {
-                await self.state.waitUntilStopping()
-                await catalog.cancel()
-            }
-            do {
-                for try await delivery in catalog {
-                    do {
-                        let message = try MessageCodec.decodeCatalog(delivery.body)
-                        let entries = message.entries(forEnvironments: identity.environments, resources: identity.resources)
-                        let newEntries = await state.accept(catalogVersion: message.version, entries: entries)
-                        for entry in newEntries {
+            var failures = 0
+            while await !state.isStopping {
+                do {
+                    let catalog = try await consumer.consume(queue: queue, prefetch: 10)
+                    failures = 0
+                    let stopper = Task {
+                        await self.state.waitUntilStopping()
+                        await catalog.cancel()
+                    }
+                    defer { stopper.cancel() }
+                    for try await delivery in catalog {
+                        for entry in await follow(delivery) {
                             group.addTask { await self.consumeJobs(entry, client: consumer, events: events) }
                         }
-                        if !newEntries.isEmpty {
-                            logger.info("following job queues", metadata: ["queues": "\(newEntries.map(\.queue))", "catalog": "\(message.version)"])
-                        }
-                    } catch {
-                        logger.warning("unusable queue catalogue ignored", metadata: ["error": "\(error)"])
                     }
-                    do { try await delivery.ack() } catch { logger.debug("catalogue ack failed", metadata: ["error": "\(error)"]) }
+                } catch {
+                    failures += 1
+                    let delay = AMQPSettings.ReconnectPolicy().delay(attempt: failures)
+                    logger.warning("catalogue consumer ended; starting again", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
+                    await state.sleepUnlessStopping(delay)
                 }
-            } catch {
-                logger.warning("catalogue consumer ended", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Reads a catalogue message; returns the job queues this agent qualifies for and does not
+    /// consume yet.
+    private func follow(_ delivery: AMQPDelivery) async -> [QueueCatalogMessage.Entry] {
+        var newEntries: [QueueCatalogMessage.Entry] = []
+        do {
+            let message = try MessageCodec.decodeCatalog(delivery.body)
+            let entries = message.entries(forEnvironments: identity.environments, resources: identity.resources)
+            newEntries = await state.accept(catalogVersion: message.version, entries: entries)
+            if !newEntries.isEmpty {
+                logger.info("following job queues", metadata: ["queues": "\(newEntries.map(\.queue))", "catalog": "\(message.version)"])
+            }
+        } catch {
+            logger.warning("unusable queue catalogue ignored", metadata: ["error": "\(error)"])
+        }
+        do { try await delivery.ack() } catch { logger.debug("catalogue ack failed", metadata: ["error": "\(error)"]) }
+        return newEntries
     }
 
     // MARK: Jobs
@@ -118,8 +133,12 @@ final class WorkerService: Service, Sendable {
                 try await client.declare(AMQPTopology(queues: [entry.definition]))
                 let consumer = try await client.consume(queue: entry.queue, prefetch: UInt16(entry.serial ? 1 : settings.slots))
                 failures = 0
+                // On shutdown, deliveries that arrive are handed back (below); the consumer is
+                // cancelled only once the running jobs have been acked, because cancelling closes
+                // its channel, which would hand the running jobs out again.
                 let stopper = Task {
                     await self.state.waitUntilStopping()
+                    await self.state.waitForRunningJobs()
                     await consumer.cancel()
                 }
                 defer { stopper.cancel() }
@@ -130,11 +149,13 @@ final class WorkerService: Service, Sendable {
                         do { try await delivery.nack(requeue: true) } catch { logger.debug("hand-back failed", metadata: ["error": "\(error)"]) }
                         continue
                     }
+                    let id = UUID()
                     let job = Task {
                         await self.handle(delivery, queue: entry.queue, events: events)
                         await self.state.slots.release()
+                        await self.state.untrack(id)
                     }
-                    await state.track(job)
+                    await state.track(job, id: id)
                 }
             } catch {
                 failures += 1
@@ -154,14 +175,24 @@ final class WorkerService: Service, Sendable {
             await deadLetter(delivery, queue: queue, reason: error.description, events: events)
             return
         }
+        // A delivery buffered from before a reconnect has been handed out again already.
+        guard await delivery.isLive() else {
+            logger.info("stale job delivery skipped; the broker has requeued it", metadata: ["job": "\(job.jobRunID)"])
+            return
+        }
         let attempt = JobAttempt(jobRunID: job.jobRunID, attempt: delivery.deliveryCount + 1)
         await state.setRunning(job.jobRunID, true)
-        await executor.execute(job, attempt: attempt, agent: identity, events: events)
+        let reported = await executor.execute(job, attempt: attempt, agent: identity, events: events)
         await state.setRunning(job.jobRunID, false)
         do {
-            try await delivery.ack()
+            if reported {
+                try await delivery.ack()
+            } else {
+                // The result never reached the broker: the job must run again, not vanish.
+                try await delivery.nack(requeue: true)
+            }
         } catch {
-            logger.warning("job ack failed; the broker will hand the job out again", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
+            logger.warning("job settle failed; the broker will hand the job out again", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
         }
     }
 
@@ -190,7 +221,7 @@ actor AgentState {
     private(set) var isStopping = false
     private var followed: Set<String> = []
     private var running: Set<String> = []
-    private var jobTasks: [Task<Void, Never>] = []
+    private var jobTasks: [UUID: Task<Void, Never>] = [:]
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
 
     init(slots: Int) {
@@ -198,6 +229,9 @@ actor AgentState {
     }
 
     var runningJobs: [String] { running.sorted() }
+
+    /// Still working: not stopping, or stopping with jobs left to finish.
+    var isAlive: Bool { !isStopping || !running.isEmpty || !jobTasks.isEmpty }
 
     /// Records a catalogue; returns the entries not followed yet.
     func accept(catalogVersion version: Int, entries: [QueueCatalogMessage.Entry]) -> [QueueCatalogMessage.Entry] {
@@ -212,13 +246,19 @@ actor AgentState {
         if isRunning { running.insert(jobRunID) } else { running.remove(jobRunID) }
     }
 
-    func track(_ task: Task<Void, Never>) {
-        jobTasks.append(task)
+    func track(_ task: Task<Void, Never>, id: UUID) {
+        jobTasks[id] = task
+    }
+
+    func untrack(_ id: UUID) {
+        jobTasks[id] = nil
     }
 
     func waitForRunningJobs() async {
-        for task in jobTasks { await task.value }
-        jobTasks.removeAll()
+        while let (id, task) = jobTasks.first {
+            await task.value
+            jobTasks[id] = nil
+        }
     }
 
     func beginStopping() {

@@ -58,12 +58,18 @@ actor ConfigReloader {
         }
         let previous = await engine.config
         var merged = fresh
-        // Keep the last good definition of every pipeline that the new files break.
+        // Keep the last good definition of every pipeline that the new files break: the
+        // pipelines an error names, and all pipelines of a file that failed as a whole (YAML
+        // syntax, unreadable). A missing directory keeps everything.
         let broken = Set(fresh.errors.compactMap(\.pipeline))
-        for pipeline in previous.pipelines where broken.contains(pipeline.name) && merged.pipeline(named: pipeline.name) == nil {
+        let brokenFiles = Set(fresh.errors.filter { $0.pipeline == nil }.map(\.file))
+        let directoryMissing = !FileManager.default.fileExists(atPath: directory.path)
+        for pipeline in previous.pipelines where merged.pipeline(named: pipeline.name) == nil
+            && (directoryMissing || broken.contains(pipeline.name) || brokenFiles.contains(pipeline.origin.file)) {
             merged.pipelines.append(pipeline)
             logger.warning("pipeline keeps its last good config", metadata: ["pipeline": "\(pipeline.name)"])
         }
+        if directoryMissing { merged.environments = previous.environments }
         logger.info(first ? "config loaded" : "config reloaded",
                     metadata: ["pipelines": "\(merged.pipelines.count)", "errors": "\(fresh.errors.count)", "directory": "\(directory.path)"])
         await engine.apply(config: merged)

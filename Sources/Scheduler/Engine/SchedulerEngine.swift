@@ -42,7 +42,9 @@ actor SchedulerEngine {
         let entries = CatalogBuilder.entries(for: snapshot.pipelines)
         if entries != catalogEntries || catalogVersion == 0 {
             catalogEntries = entries
-            catalogVersion += 1
+            // Milliseconds since the epoch: grows across scheduler restarts too, so workers that
+            // followed an older scheduler's catalogue accept the new one.
+            catalogVersion = max(catalogVersion + 1, Int(Date().timeIntervalSince1970 * 1000))
         }
         await publishCatalog()
     }
@@ -145,7 +147,7 @@ actor SchedulerEngine {
             try await store.register(Agent(uuid: agent.uuid, name: agent.name, resources: agent.resources,
                                            environments: agent.environments, state: busyJobs.isEmpty ? .idle : .building,
                                            lastHeartbeatAt: Date(), currentJob: busyJobs.first))
-            if version < catalogVersion { await publishCatalog() }
+            if version != catalogVersion { await publishCatalog() }
         }
     }
 

@@ -17,8 +17,13 @@ struct EventConsumerService: Service {
             do {
                 let consumer = try await client.consume(queue: QueueCatalog.schedulerEventsQueue, prefetch: 64)
                 failures = 0
-                try await cancelWhenGracefulShutdown {
+                // On shutdown the consumer is cancelled (its unacked events go back to the queue)
+                // rather than the task, so an event is never half applied and never dead-lettered
+                // for a cancellation.
+                try await withGracefulShutdownHandler {
                     for try await delivery in consumer { await process(delivery) }
+                } onGracefulShutdown: {
+                    Task { await consumer.cancel() }
                 }
             } catch {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
@@ -50,11 +55,12 @@ struct EventConsumerService: Service {
         do {
             try await engine.handle(event)
             try await delivery.ack()
-        } catch let error as StoreError where error.isRetriable {
-            logger.warning("event not applied yet (store busy); requeued", metadata: ["error": "\(error)"])
-            do { try await delivery.nack(requeue: true) } catch { logger.debug("requeue failed", metadata: ["error": "\(error)"]) }
         } catch let error as AMQPError {
             logger.warning("event ack failed; it will come again", metadata: ["error": "\(error)"])
+        } catch let error as StoreError where ![.illegalTransition, .notFound, .corruptRow].contains(error.code) {
+            // Busy, cancelled, disk trouble: not the event's fault. Give it back and keep it.
+            logger.warning("event not applied yet; requeued", metadata: ["event": "\(event.routingKey)", "error": "\(error)"])
+            do { try await delivery.nack(requeue: true) } catch { logger.debug("requeue failed", metadata: ["error": "\(error)"]) }
         } catch {
             // An event the state machine refuses (not stale, not a duplicate): keep it out of the
             // way, with the reason, rather than redelivering it for ever.

@@ -73,6 +73,12 @@ public struct AMQPDelivery: Sendable {
         try await settler.settle(tag, .nack(requeue: requeue))
     }
 
+    /// Whether the channel this delivery came on is still the one open: false after a reconnect
+    /// or a channel reopening, when the broker has already handed the message out again.
+    public func isLive() async -> Bool {
+        await settler.isLive(tag)
+    }
+
     /// As `nack`, with `basic.reject` (one message).
     public func reject(requeue: Bool) async throws(AMQPError) {
         try await settler.settle(tag, .reject(requeue: requeue))
@@ -97,6 +103,7 @@ enum Settlement: Sendable {
 /// The owner of the channel a delivery came on.
 protocol DeliverySettler: Sendable {
     func settle(_ tag: DeliveryTag, _ settlement: Settlement) async throws(AMQPError)
+    func isLive(_ tag: DeliveryTag) async -> Bool
 }
 
 /// What happens to a client's connection, for logs, metrics and tests.

@@ -84,7 +84,10 @@ extension ConnectionLoop {
     private func deliver(channel: UInt16, tag: UInt64, redelivered: Bool, consumerTag: String, exchange: String,
                          routingKey: String, properties: MessageProperties, body: [UInt8]) {
         guard let id = consumerByChannel[channel], let record = consumers[id], let generation = channelGenerations[channel] else {
-            // A delivery racing with our own cancel: give it back at once.
+            // A delivery racing with our own cancel. If its channel is still open, give it back at
+            // once; if we closed it already, the broker has requeued it (a reject there would be
+            // a protocol error that closes the connection).
+            guard channelGenerations[channel] != nil else { return }
             do throws(AMQPError) {
                 try connection?.settle(tag, .reject(requeue: true), channel: channel)
             } catch {
@@ -146,5 +149,13 @@ struct LoopSettler: DeliverySettler {
 
     func settle(_ tag: DeliveryTag, _ settlement: Settlement) async throws(AMQPError) {
         try await loop.perform { (loop) throws(AMQPError) in try loop.settle(tag, settlement) }
+    }
+
+    func isLive(_ tag: DeliveryTag) async -> Bool {
+        await withCheckedContinuation { continuation in
+            loop.enqueue { loop in
+                continuation.resume(returning: loop.connection != nil && loop.channelGenerations[tag.channel] == tag.channelGeneration)
+            }
+        }
     }
 }

@@ -353,8 +353,9 @@ final class ConnectionLoop: @unchecked Sendable {
         logger.debug("AMQP client closed", metadata: ["connection": "\(settings.connectionName)"])
         events.send(.closed)
         events.finish()
-        // Commands that raced with the close still get an answer; later ones run at once.
-        runInbox(closing: true)
+        // Commands that raced with the close still get an answer; later ones run at once, on
+        // their callers' threads, one at a time behind the same lock.
+        afterClose.withLock { _ in runInbox(closing: true) }
         for waiter in closeWaiters { waiter() }
     }
 
