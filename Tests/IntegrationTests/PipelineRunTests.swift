@@ -201,6 +201,41 @@ import Testing
         }
     }
 
+    @Test func aWorkerStoppedMidJobFinishesItBeforeExiting() async throws {
+        try await RelevoCluster.with { cluster in
+            try cluster.writeConfig("drain.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              drain:
+                materials:
+                  src: {git: "file:///nonexistent", auto_update: false}
+                stages:
+                  - build:
+                      fetch_materials: false
+                      tasks:
+                        - exec: {command: /bin/sh, arguments: ["-c", "echo started attempt=$RELEVO_JOB_ATTEMPT; sleep 3; echo done"]}
+            """)
+            try await cluster.startScheduler()
+            let worker = try await cluster.startWorker(.init(name: "w1"))
+            let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
+            #expect(try await cluster.api.post("/go/api/pipelines/drain/schedule", body: pinned).status == 202)
+            try await eventually(30, "the job to start") {
+                try await cluster.api.console("drain", 1, "build", "build").contains("started attempt=1")
+            }
+            let other = try await cluster.startWorker(.init(name: "w2"))
+            // SIGTERM: the worker takes no new job, finishes this one, reports it, then exits;
+            // the job is never handed to the other worker.
+            await worker.stop(grace: .seconds(30))
+            #expect(!worker.isRunning)
+            let run = try await cluster.api.waitFor("drain", 1, states: ["passed", "failed", "cancelled"], seconds: 10)
+            #expect(run["state"] as? String == "passed")
+            #expect(run.jobs(ofStage: "build").first?["attempt"] as? Int == 1, "finished where it started, not handed out again")
+            #expect(try await cluster.api.console("drain", 1, "build", "build").contains("done"))
+            try await Task.sleep(for: .seconds(1))  // room for a wrongful redelivery to show up
+            #expect(!other.log.contains("drain/1/build/1/build/1"), "\(other.log)")
+        }
+    }
+
     @Test func anInvalidFileIsReportedWhileTheOtherPipelinesRun() async throws {
         try await RelevoCluster.with { cluster in
             try cluster.writeConfig("good.gocd.yaml", """
