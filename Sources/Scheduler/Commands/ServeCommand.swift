@@ -64,6 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
                                      serverURL: settings.serverURL, logger: logger)
         let reloader = ConfigReloader(directory: URL(fileURLWithPath: settings.configDirectory), engine: engine, logger: logger)
         await reloader.reloadIfChanged()
+        await engine.dispatchUnconfirmedJobs()
 
         let router = Router()
         APIRoutes(engine: engine, logger: logger).register(on: router)

@@ -209,10 +209,30 @@ actor SchedulerEngine {
         } catch {
             logger.warning("job not dispatched yet; will retry", metadata: ["job": "\(identity)", "queue": "\(queue)", "error": "\(error)"])
             undispatched.append(identity)
+            return
+        }
+        do {
+            try await store.markDispatched(identity.key, pipeline: identity.pipeline, counter: identity.pipelineCounter, at: Date())
+        } catch {
+            // The job is on its way; at worst a restarted scheduler publishes it once more.
+            logger.warning("dispatch not recorded", metadata: ["job": "\(identity)", "error": "\(error)"])
         }
     }
 
     // MARK: Reconciliation
+
+    /// After a start: jobs committed as scheduled whose message the broker never confirmed
+    /// (the scheduler died in between) are published now.
+    func dispatchUnconfirmedJobs() async {
+        do {
+            for job in try await store.jobsAwaitingDispatch() where !undispatched.contains(job.identity) {
+                logger.info("publishing a job whose dispatch was not confirmed before a restart", metadata: ["job": "\(job.identity)"])
+                undispatched.append(job.identity)
+            }
+        } catch {
+            logger.error("cannot list jobs awaiting dispatch", metadata: ["error": "\(error)"])
+        }
+    }
 
     /// The periodic pass: retries dispatches that failed, and marks agents that fell silent.
     func reconcile(lostAfter: Duration) async {

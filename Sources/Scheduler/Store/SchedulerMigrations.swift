@@ -9,6 +9,12 @@ enum SchedulerMigrations {
         migrator.registerMigration("v1-initial-schema") { db in
             try db.execute(sql: v1)
         }
+        // When the job message of a scheduled run was confirmed by the broker; NULL until then,
+        // so that a scheduler that died between committing a run and publishing its jobs
+        // publishes them again when it starts.
+        migrator.registerMigration("v2-dispatch-marks") { db in
+            try db.execute(sql: "ALTER TABLE job_instances ADD COLUMN dispatched_at DATETIME")
+        }
         return migrator
     }
 

@@ -55,7 +55,7 @@ extension SchedulerStore {
         WHERE p.pipeline_name = ? AND p.counter = ? AND s.name = ? AND s.counter = ? AND j.name = ? AND j.run_index = ?
         """
 
-    private static func jobID(of job: JobKey, pipeline: String, counter: Int, in db: Database) throws -> Int64 {
+    static func jobID(of job: JobKey, pipeline: String, counter: Int, in db: Database) throws -> Int64 {
         guard
             let row = try Row.fetchOne(
                 db, sql: jobSQL, arguments: [pipeline, counter, job.stage, job.stageCounter, job.job, job.runIndex])

@@ -77,3 +77,34 @@ func identity(of job: JobRun, row: Row) throws -> JobIdentity {
         stage: try row.value("stage_name"), stageCounter: try row.value("stage_counter"), job: job.name,
         runIndex: job.runIndex, runCount: job.runCount, attempt: job.attempt)
 }
+
+extension SchedulerStore {
+    /// Scheduled job runs whose message was never confirmed by the broker, oldest first.
+    func jobsAwaitingDispatch() async throws(StoreError) -> [InFlightJob] {
+        try await read("list jobs awaiting dispatch") { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT j.*, s.name AS stage_name, s.counter AS stage_counter,
+                        p.pipeline_name, p.counter AS pipeline_counter
+                    FROM job_instances j
+                    JOIN stage_instances s ON s.id = j.stage_instance_id
+                    JOIN pipeline_instances p ON p.id = s.pipeline_instance_id
+                    WHERE j.state = 'scheduled' AND j.dispatched_at IS NULL
+                    ORDER BY j.scheduled_at, j.id
+                    """)
+            return try rows.map { row in
+                let job = try PipelineRunRows.job(from: row)
+                return InFlightJob(identity: try identity(of: job, row: row), job: job)
+            }
+        }
+    }
+
+    /// Records that the broker confirmed the message of job run `job`.
+    func markDispatched(_ job: JobKey, pipeline: String, counter: Int, at now: Date) async throws(StoreError) {
+        try await write("mark \(pipeline)/\(counter)/\(job) dispatched") { db in
+            let id = try Self.jobID(of: job, pipeline: pipeline, counter: counter, in: db)
+            try db.execute(sql: "UPDATE job_instances SET dispatched_at = ? WHERE id = ?", arguments: [now, id])
+        }
+    }
+}
