@@ -1,0 +1,111 @@
+import Foundation
+import Glibc
+
+/// A whole Relevo for the benchmark: a private broker, the scheduler and workers as real
+/// processes, config and data in a temporary folder. `shutDown` stops all of it and is safe to
+/// call on any path, however far starting got.
+final class BenchCluster: @unchecked Sendable {
+    // @unchecked: the mutable properties are changed only by the benchmark's one sequential
+    // task (start, restart, shut down), never concurrently.
+    let root: URL
+    let binaries: URL
+    let repository: URL
+    private(set) var broker: PrivateBroker?
+    private(set) var scheduler: ChildProcess?
+    private(set) var workers: [ChildProcess] = []
+    private(set) var port = 0
+    private(set) var api = SchedulerAPI(port: 0)
+
+    var configDirectory: URL { root.appendingPathComponent("config") }
+    var dataDirectory: URL { root.appendingPathComponent("data") }
+
+    init(repository: URL, binaries: URL) throws {
+        self.repository = repository
+        self.binaries = binaries
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-bench-\(UUID().uuidString.prefix(8).lowercased())")
+        try FileManager.default.createDirectory(at: configDirectory, withIntermediateDirectories: true)
+        Teardown.shared.register(scratch: root)
+    }
+
+    func startBroker() async throws {
+        broker = try await PrivateBroker.start(root: repository, directory: root.appendingPathComponent("broker"))
+    }
+
+    /// Starts the scheduler on a free port and waits until its API answers.
+    func startScheduler() async throws {
+        guard let broker else { throw BenchError("start the scheduler", "no broker") }
+        port = try freePort()
+        api = SchedulerAPI(port: port)
+        let process = try ChildProcess.start(binaries.appendingPathComponent("relevo-scheduler"), [
+            "serve", "--broker-url", broker.url, "--data-dir", dataDirectory.path, "--config-dir", configDirectory.path,
+            "--host", "127.0.0.1", "--port", String(port), "--server-url", "http://127.0.0.1:\(port)/go",
+        ], name: "scheduler", directory: root)
+        scheduler = process
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            if await api.isHealthy() { return }
+            guard process.isRunning else { throw BenchError("start the scheduler", "it exited:\n\(process.logTail())") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BenchError("start the scheduler", "no answer on port \(port) within 120 s:\n\(process.logTail())")
+    }
+
+    func stopScheduler() async {
+        await scheduler?.stop()
+        scheduler = nil
+    }
+
+    /// Starts a worker with `slots` slots and waits until the scheduler lists it as an agent.
+    func startWorker(name: String, slots: Int) async throws -> ChildProcess {
+        guard let broker else { throw BenchError("start worker \(name)", "no broker") }
+        let process = try ChildProcess.start(binaries.appendingPathComponent("relevo-worker"), [
+            "--broker-url", broker.url, "--name", name, "--resources", "", "--environments", "",
+            "--slots", String(slots), "--work-dir", root.appendingPathComponent("agents/\(name)").path,
+            "--server-url", "http://127.0.0.1:\(port)/go",
+        ], name: name, directory: root)
+        workers.append(process)
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            if try await api.agentNames().contains(name) { return process }
+            guard process.isRunning else { throw BenchError("start worker \(name)", "it exited:\n\(process.logTail())") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BenchError("start worker \(name)", "not registered within 120 s:\n\(process.logTail())")
+    }
+
+    /// Stops workers (they finish what they run), then the scheduler, then kills the broker and
+    /// removes the folder. Returns what could not be stopped, if anything.
+    func shutDown() async -> [String] {
+        var problems: [String] = []
+        for worker in workers { await worker.stop() }
+        workers = []
+        await stopScheduler()
+        if let broker {
+            do { try await broker.stop() } catch { problems.append("\(error)") }
+            self.broker = nil
+        }
+        if problems.isEmpty {
+            do { try FileManager.default.removeItem(at: root) } catch { problems.append("cannot remove \(root.path): \(error)") }
+        }
+        return problems
+    }
+
+    /// A TCP port on loopback that the kernel just handed out and that is free again.
+    private func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw BenchError("find a free port", String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+            }
+        }
+        guard bound else { throw BenchError("find a free port", String(cString: strerror(errno))) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
