@@ -72,7 +72,12 @@ final class WorkerService: Service, Sendable {
             } catch {
                 logger.debug("heartbeat not sent", metadata: ["error": "\(error)"])
             }
-            await state.sleepUnlessStopping(settings.heartbeatInterval)
+            if await state.isStopping {
+                // Draining: keep telling the scheduler the agent is alive while its jobs finish.
+                do { try await Task.sleep(for: min(settings.heartbeatInterval, .seconds(1))) } catch { return }
+            } else {
+                await state.sleepUnlessStopping(settings.heartbeatInterval)
+            }
         }
     }
 
