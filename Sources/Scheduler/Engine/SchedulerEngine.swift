@@ -114,13 +114,9 @@ actor SchedulerEngine {
     func handle(_ event: WorkerEvent) async throws {
         switch event {
         case .accepted(let attempt, let agent):
+            // A higher attempt than recorded is the broker's redelivery: the state machine
+            // restarts the job at that attempt by itself.
             guard let (runID, key) = Self.parse(attempt) else { return }
-            if let job = try await store.pipelineRun(runID.pipeline, counter: runID.pipelineCounter)?.job(key),
-               attempt.attempt > job.attempt {
-                let actions = try await store.apply(.jobRedelivered(job: key, attempt: attempt.attempt), pipeline: runID.pipeline,
-                                                    counter: runID.pipelineCounter, at: Date())
-                await perform(actions, pipeline: runID.pipeline, counter: runID.pipelineCounter)
-            }
             let actions = try await store.apply(.jobAccepted(job: key, attempt: attempt.attempt, agent: agent.uuid),
                                                 pipeline: runID.pipeline, counter: runID.pipelineCounter, at: Date())
             await perform(actions, pipeline: runID.pipeline, counter: runID.pipelineCounter)
