@@ -32,7 +32,8 @@ public struct JobMessage: Sendable, Equatable, Codable {
     public var inactivityTimeoutSeconds: Int?
     /// Where the worker reaches the scheduler's HTTP API (artifacts, `GO_SERVER_URL`).
     public var serverURL: String
-    /// Authorises this job run's artifact uploads and nothing else.
+    /// Will authorise this job run's artifact uploads and nothing else (artifacts arrive with the
+    /// delivery-flow issue; until then it is a random value that nothing checks).
     public var artifactToken: String
 
     public init(jobRunID: String, pipeline: String, pipelineCounter: Int, pipelineLabel: String, stage: String,
