@@ -26,7 +26,7 @@ import Testing
         let store = try SchedulerStore(path: path)
         _ = try await store.createRun(of: definition(), cause: .manual(user: "test"), materialRevisions: [:], at: Date())
         #expect(try await store.jobsAwaitingDispatch().map(\.identity.job).sorted() == ["a", "b"])
-        try await store.markDispatched(JobKey(stage: "build", job: "a"), pipeline: "marks", counter: 1, at: Date())
+        try await store.markDispatched([JobKey(stage: "build", job: "a")], pipeline: "marks", counter: 1, at: Date())
         #expect(try await store.jobsAwaitingDispatch().map(\.identity.job) == ["b"])
         try store.close()
 

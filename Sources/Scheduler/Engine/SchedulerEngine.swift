@@ -165,10 +165,11 @@ actor SchedulerEngine {
     }
 
     private func perform(_ actions: [PipelineAction], run: PipelineRun) async {
+        var toDispatch: [JobIdentity] = []
         for action in actions {
             switch action {
             case .dispatch(let identity):
-                await dispatch(identity, run: run)
+                toDispatch.append(identity)
             case .cancelJob(let identity):
                 logger.info("job cancelled", metadata: ["job": "\(identity)"])
             case .stageCompleted(let stage, let result):
@@ -179,39 +180,69 @@ actor SchedulerEngine {
                 logger.info("stage awaits approval", metadata: ["pipeline": "\(run.pipelineName)/\(run.counter)", "stage": "\(stage)"])
             }
         }
+        if !toDispatch.isEmpty { await dispatch(toDispatch, run: run) }
     }
 
-    private func dispatch(_ identity: JobIdentity, run: PipelineRun) async {
-        guard let definition = config.pipeline(named: identity.pipeline),
-              let message = builder.message(for: identity, run: run, pipeline: definition,
-                                            environment: definition.environment.flatMap { config.environment(named: $0) }) else {
-            logger.error("job no longer in the config; failing it", metadata: ["job": "\(identity)"])
-            do {
-                let actions = try await store.apply(.jobFinished(job: identity.key, attempt: identity.attempt, result: .failed),
-                                                    pipeline: identity.pipeline, counter: identity.pipelineCounter, at: Date())
-                await perform(actions, run: run)
-            } catch {
-                logger.error("cannot fail a job missing from the config", metadata: ["job": "\(identity)", "error": "\(error)"])
+    /// Publishes the jobs of `run` all at once (their confirms are awaited together, not one
+    /// round trip after another), then records the confirmed ones in one transaction.
+    private func dispatch(_ identities: [JobIdentity], run: PipelineRun) async {
+        var outgoing: [(identity: JobIdentity, queue: String, body: [UInt8], messageID: String)] = []
+        for identity in identities {
+            guard let definition = config.pipeline(named: identity.pipeline),
+                  let message = builder.message(for: identity, run: run, pipeline: definition,
+                                                environment: definition.environment.flatMap { config.environment(named: $0) }) else {
+                await failMissingJob(identity, run: run)
+                continue
             }
-            return
+            let serial = definition.stage(named: identity.stage)?.job(named: identity.job)?.serial
+            outgoing.append((identity, message.queueName(serialKey: serial), MessageCodec.encode(message), message.jobRunID))
         }
-        let serial = definition.stage(named: identity.stage)?.job(named: identity.job)?.serial
-        let queue = message.queueName(serialKey: serial)
-        do {
-            try await publisher.publish(MessageCodec.encode(message), exchange: "", routingKey: queue,
-                                        properties: MessageProperties(contentType: "application/json", messageID: message.jobRunID,
-                                                                      type: "relevo.job"))
-            logger.debug("job dispatched", metadata: ["job": "\(identity)", "queue": "\(queue)"])
-        } catch {
-            logger.warning("job not dispatched yet; will retry", metadata: ["job": "\(identity)", "queue": "\(queue)", "error": "\(error)"])
-            undispatched.append(identity)
-            return
+        let publisher = self.publisher
+        let outcomes = await withTaskGroup(of: (JobIdentity, String, AMQPError?).self) { group in
+            for job in outgoing {
+                group.addTask {
+                    do throws(AMQPError) {
+                        try await publisher.publish(job.body, exchange: "", routingKey: job.queue,
+                                                    properties: MessageProperties(contentType: "application/json", messageID: job.messageID,
+                                                                                  type: "relevo.job"))
+                        return (job.identity, job.queue, nil)
+                    } catch {
+                        return (job.identity, job.queue, error)
+                    }
+                }
+            }
+            var outcomes: [(JobIdentity, String, AMQPError?)] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
         }
+        var confirmed: [JobKey] = []
+        for (identity, queue, error) in outcomes {
+            if let error {
+                logger.warning("job not dispatched yet; will retry", metadata: ["job": "\(identity)", "queue": "\(queue)", "error": "\(error)"])
+                undispatched.append(identity)
+            } else {
+                logger.debug("job dispatched", metadata: ["job": "\(identity)", "queue": "\(queue)"])
+                confirmed.append(identity.key)
+            }
+        }
+        guard !confirmed.isEmpty else { return }
         do {
-            try await store.markDispatched(identity.key, pipeline: identity.pipeline, counter: identity.pipelineCounter, at: Date())
+            try await store.markDispatched(confirmed, pipeline: run.pipelineName, counter: run.counter, at: Date())
         } catch {
-            // The job is on its way; at worst a restarted scheduler publishes it once more.
-            logger.warning("dispatch not recorded", metadata: ["job": "\(identity)", "error": "\(error)"])
+            // The jobs are on their way; at worst a restarted scheduler publishes them once more.
+            logger.warning("dispatch not recorded", metadata: ["pipeline": "\(run.pipelineName)/\(run.counter)", "error": "\(error)"])
+        }
+    }
+
+    /// A job whose stage or job the config no longer has cannot run: it fails.
+    private func failMissingJob(_ identity: JobIdentity, run: PipelineRun) async {
+        logger.error("job no longer in the config; failing it", metadata: ["job": "\(identity)"])
+        do {
+            let actions = try await store.apply(.jobFinished(job: identity.key, attempt: identity.attempt, result: .failed),
+                                                pipeline: identity.pipeline, counter: identity.pipelineCounter, at: Date())
+            await perform(actions, run: run)
+        } catch {
+            logger.error("cannot fail a job missing from the config", metadata: ["job": "\(identity)", "error": "\(error)"])
         }
     }
 
@@ -238,7 +269,7 @@ actor SchedulerEngine {
             do {
                 guard let run = try await store.pipelineRun(identity.pipeline, counter: identity.pipelineCounter),
                       let job = run.job(identity.key), job.state == .scheduled else { continue }
-                await dispatch(identity, run: run)
+                await dispatch([identity], run: run)
             } catch {
                 undispatched.append(identity)
             }

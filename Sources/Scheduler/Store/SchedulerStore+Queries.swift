@@ -100,11 +100,13 @@ extension SchedulerStore {
         }
     }
 
-    /// Records that the broker confirmed the message of job run `job`.
-    func markDispatched(_ job: JobKey, pipeline: String, counter: Int, at now: Date) async throws(StoreError) {
-        try await write("mark \(pipeline)/\(counter)/\(job) dispatched") { db in
-            let id = try Self.jobID(of: job, pipeline: pipeline, counter: counter, in: db)
-            try db.execute(sql: "UPDATE job_instances SET dispatched_at = ? WHERE id = ?", arguments: [now, id])
+    /// Records that the broker confirmed the messages of these job runs of one pipeline instance.
+    func markDispatched(_ jobs: [JobKey], pipeline: String, counter: Int, at now: Date) async throws(StoreError) {
+        try await write("mark \(jobs.count) jobs of \(pipeline)/\(counter) dispatched") { db in
+            for job in jobs {
+                let id = try Self.jobID(of: job, pipeline: pipeline, counter: counter, in: db)
+                try db.execute(sql: "UPDATE job_instances SET dispatched_at = ? WHERE id = ?", arguments: [now, id])
+            }
         }
     }
 }
