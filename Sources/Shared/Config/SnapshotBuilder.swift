@@ -10,11 +10,12 @@ struct SnapshotBuilder {
         let catalog = EnvironmentCatalog.build(documents, declaredPipelines: declared, log: log)
         let candidates = parsed.filter { !catalog.conflicted.contains($0.definition.name.lowercased()) }
         let accepted = DependencyValidator(declared: declared).validate(candidates, log: log)
-        let pipelines = accepted.map { pipeline in
+        let placed = accepted.map { pipeline in
             var definition = pipeline.definition
             definition.environment = catalog.membership[definition.name.lowercased()]?.environment
             return definition
         }
+        let pipelines = SerialKeyValidator().validate(placed, log: log)
         let loaded = Dictionary(
             pipelines.map { ($0.name.lowercased(), $0.name) }, uniquingKeysWith: { first, _ in first })
         return ConfigSnapshot(
