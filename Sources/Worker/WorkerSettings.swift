@@ -43,18 +43,25 @@ struct WorkerSettings: Sendable, Equatable {
             do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
                 throw Invalid(description: "cannot read the settings file \(file): \(error.localizedDescription)")
             }
-            let values: [String: Any]
-            do {
-                values = try Yams.load(yaml: text) as? [String: Any] ?? [:]
-            } catch {
+            let node: Node?
+            do { node = try Yams.compose(yaml: text) } catch {
                 throw Invalid(description: "\(file): not valid YAML: \(error)")
             }
-            for (key, value) in values {
+            for (keyNode, valueNode) in node?.mapping ?? [:] {
+                let key = keyNode.string ?? ""
+                let place = "\(file):\(keyNode.mark?.line ?? 0):\(keyNode.mark?.column ?? 0)"
                 guard let known = Key(rawValue: key) else {
-                    throw Invalid(description: "\(file): unknown setting '\(key)' (expected one of: \(Key.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    throw Invalid(description: "\(place): unknown setting '\(key)' (expected one of: \(Key.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
-                let text = (value as? [Any]).map { $0.map { "\($0)" }.joined(separator: ",") } ?? "\(value)"
-                try settings.apply(known, text, source: file)
+                let value: String
+                if let scalar = valueNode.scalar {
+                    value = scalar.string
+                } else if let items = valueNode.sequence {
+                    value = items.compactMap { $0.scalar?.string }.joined(separator: ",")
+                } else {
+                    throw Invalid(description: "\(place): '\(key)' must be a value or a list of values")
+                }
+                try settings.apply(known, value, source: place)
             }
         }
         for key in Key.allCases {
