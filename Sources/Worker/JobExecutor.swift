@@ -70,18 +70,72 @@ struct JobExecutor: Sendable {
         let base = ProcessInfo.processInfo.environment.filter { Self.inheritedVariables.contains($0.key) }
         let environment = JobEnvironment.build(base: base, goVariables: goVariables(job, attempt: attempt, agent: agent),
                                                job: job.environmentVariables)
+        let artifacts = ArtifactClient(serverURL: job.serverURL, logger: logger)
+        let workDirectory = directory.path
         let execution = JobExecution(
             tasks: job.tasks, workingDirectory: directory.path, environment: environment.variables,
             secureValues: environment.secureValues,
             inactivityTimeout: job.inactivityTimeoutSeconds.map { .seconds($0) },
-            console: { text in await console.write(text) })
+            console: { text in await console.write(text) },
+            fetch: { task in try await Self.fetch(task, into: workDirectory, client: artifacts, console: console) })
         await events.publishBestEffort(.taskStarted(attempt, index: 0))
         let outcome = await execution.run()
         switch outcome.result {
-        case .passed: return .passed
-        case .failed: return .failed
-        case .cancelled: return .cancelled
+        case .cancelled:
+            return .cancelled
+        case .passed, .failed:
+            // GoCD publishes artifacts whatever the result (test reports matter most when tests
+            // fail); a failed upload fails the job.
+            let published = await publishArtifacts(job, from: directory.path, client: artifacts, console: console)
+            return outcome.result == .passed && published ? .passed : .failed
         }
+    }
+
+    /// Uploads the job's `artifacts`; false (with the reason in the console) if any failed.
+    private func publishArtifacts(_ job: JobMessage, from directory: String, client: ArtifactClient,
+                                  console: ConsoleStreamer) async -> Bool {
+        guard !job.artifacts.isEmpty else { return true }
+        let uploads: [ArtifactCollector.Upload]
+        do {
+            uploads = try ArtifactCollector(root: directory).uploads(for: job.artifacts)
+        } catch {
+            await console.write("[relevo] Artifact refused: \(error.description)\n")
+            return false
+        }
+        let total = uploads.reduce(Int64(0)) { $0 + $1.size }
+        await console.write("[relevo] Uploading \(uploads.count) artifact file(s), \(ConsoleFormat.bytes(total)), to \(job.artifactLocator)\n")
+        for upload in uploads {
+            let started = ContinuousClock.now
+            do {
+                try await client.upload(upload.file, size: upload.size, to: upload.path, locator: job.artifactLocator, token: job.artifactToken)
+                await console.write("[relevo] Uploaded \(upload.path) (\(ConsoleFormat.bytes(upload.size)), \(ConsoleFormat.describe(ContinuousClock.now - started)))\n")
+            } catch {
+                await console.write("[relevo] Artifact upload failed: \(error)\n")
+                return false
+            }
+        }
+        return true
+    }
+
+    /// A `fetch` task: downloads from the job run the scheduler pinned.
+    private static func fetch(_ task: FetchTask, into workDirectory: String, client: ArtifactClient,
+                              console: ConsoleStreamer) async throws {
+        guard let locator = task.resolved else {
+            throw TaskError(.fetchFailed, operation: "fetch \(task.source)",
+                            message: task.unresolvedReason ?? "the scheduler did not say where the artifact comes from")
+        }
+        let source: ArtifactPath
+        let destination: ArtifactPath
+        do {
+            source = try ArtifactPath(task.source)
+            destination = try ArtifactPath(task.destination)
+        } catch {
+            throw TaskError(.fetchFailed, operation: "fetch \(task.source)", message: error.description)
+        }
+        let target = ([workDirectory] + destination.segments).joined(separator: "/")
+        await console.write("[relevo] Fetching \(task.isFile ? "file" : "folder") \(source) from \(locator) into \(target)\n")
+        let files = try await client.fetch(source, isFile: task.isFile, from: locator, into: target)
+        await console.write("[relevo] Fetched \(files.count) file(s)\n")
     }
 
     /// GoCD's standard variables, so that existing scripts run unchanged.

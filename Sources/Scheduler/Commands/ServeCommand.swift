@@ -60,14 +60,19 @@ struct ServeCommand: AsyncParsableCommand {
         try await consumer.declare(QueueCatalog.baseTopology)
 
         let git = GitClient(cacheRoot: URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("git-cache").path)
+        let artifacts = try ArtifactStore(dataDirectory: settings.dataDirectory)
+        let repositories = URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("repos")
+        try FileManager.default.createDirectory(at: repositories, withIntermediateDirectories: true)
         let engine = SchedulerEngine(config: ConfigSnapshot(), store: store, publisher: publisher, git: git,
-                                     serverURL: settings.serverURL, logger: logger)
+                                     serverURL: settings.serverURL, artifactToken: { artifacts.token(for: $0) }, logger: logger)
         let reloader = ConfigReloader(directory: URL(fileURLWithPath: settings.configDirectory), engine: engine, logger: logger)
         await reloader.reloadIfChanged()
         await engine.dispatchUnconfirmedJobs()
 
         let router = Router()
         APIRoutes(engine: engine, logger: logger).register(on: router)
+        ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: repositories, serverURL: settings.serverURL,
+                       logger: logger).register(on: router)
         let app = Application(router: router, configuration: .init(address: .hostname(settings.host, port: settings.port),
                                                                    serverName: "Relevo"),
                               logger: logger)

@@ -6,6 +6,8 @@ import Shared
 /// GoCD's precedence (environment < pipeline < stage < job).
 struct JobMessageBuilder {
     let serverURL: String
+    /// Mints the artifact token of one job run.
+    let token: @Sendable (ArtifactLocator) -> String
 
     /// The message, or nil if the config no longer has the stage or job (the caller fails the job).
     func message(for identity: JobIdentity, run: PipelineRun, pipeline: PipelineDefinition,
@@ -21,14 +23,16 @@ struct JobMessageBuilder {
                                     stage.environmentVariables, job.environmentVariables])
         let runID = JobRunID(pipeline: identity.pipeline, pipelineCounter: identity.pipelineCounter, stage: identity.stage,
                              stageCounter: identity.stageCounter, job: identity.job, runIndex: identity.runIndex)
-        return JobMessage(
+        var message = JobMessage(
             jobRunID: runID.description, pipeline: identity.pipeline, pipelineCounter: identity.pipelineCounter,
             pipelineLabel: run.label, stage: identity.stage, stageCounter: identity.stageCounter, job: identity.job,
             runIndex: identity.runIndex, runCount: identity.runCount, environment: pipeline.environment,
             resources: job.resources, materials: materials, cleanWorkspace: stage.cleanWorkspace,
             fetchMaterials: stage.fetchMaterials, tasks: job.tasks, environmentVariables: variables,
             artifacts: job.artifacts, inactivityTimeoutSeconds: job.timeout.flatMap { $0 > 0 ? $0 * 60 : nil },
-            serverURL: serverURL, artifactToken: UUID().uuidString)
+            serverURL: serverURL, artifactToken: "")
+        message.artifactToken = token(message.artifactLocator)
+        return message
     }
 
     /// Later lists override earlier ones by name; order of first appearance is kept.

@@ -20,6 +20,10 @@ extension SchedulerEngine {
                 continue
             }
             do {
+                if let holder = try await lockHolder(of: pipeline) {
+                    logger.debug("material poll skipped: pipeline locked", metadata: ["pipeline": "\(pipeline.name)", "lock": "\(holder)"])
+                    continue
+                }
                 let previous = try await store.history(of: pipeline.name, limit: 1).runs.first?.materialRevisions
                 let changed = materials.contains { previous?[$0.name] != latest[$0.name] }
                 guard changed else { continue }

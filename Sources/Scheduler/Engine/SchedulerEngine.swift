@@ -16,13 +16,16 @@ actor SchedulerEngine {
     private var catalogEntries: [QueueCatalogMessage.Entry] = []
     /// Jobs whose message could not be published yet (broker down); the reconcile pass retries.
     private var undispatched: [JobIdentity] = []
+    /// Upstream triggers that found their pipeline locked; the reconcile pass retries them.
+    var deferredTriggers: [DeferredTrigger] = []
 
-    init(config: ConfigSnapshot, store: SchedulerStore, publisher: AMQPClient, git: GitClient, serverURL: String, logger: Logger) {
+    init(config: ConfigSnapshot, store: SchedulerStore, publisher: AMQPClient, git: GitClient, serverURL: String,
+         artifactToken: @escaping @Sendable (ArtifactLocator) -> String, logger: Logger) {
         self.config = config
         self.store = store
         self.publisher = publisher
         self.gitClient = git
-        self.builder = JobMessageBuilder(serverURL: serverURL)
+        self.builder = JobMessageBuilder(serverURL: serverURL, token: artifactToken)
         self.logger = logger
     }
 
@@ -72,7 +75,10 @@ actor SchedulerEngine {
         guard let definition = config.pipeline(named: name) else {
             throw RequestError(code: .notFound, description: "no pipeline named '\(name)'")
         }
-        var revisions = given
+        if let holder = try await lockHolder(of: definition) {
+            throw RequestError(code: .conflict, description: "pipeline '\(name)' is locked: \(holder)")
+        }
+        var revisions = try await pinDependencies(of: definition, given: given)
         for material in definition.gitMaterials where revisions[material.name] == nil {
             do {
                 revisions[material.name] = try await gitClient.latestRevision(url: material.url, branch: material.branch)
@@ -166,6 +172,7 @@ actor SchedulerEngine {
 
     private func perform(_ actions: [PipelineAction], run: PipelineRun) async {
         var toDispatch: [JobIdentity] = []
+        var passedStages: [String] = []
         for action in actions {
             switch action {
             case .dispatch(let identity):
@@ -174,6 +181,7 @@ actor SchedulerEngine {
                 logger.info("job cancelled", metadata: ["job": "\(identity)"])
             case .stageCompleted(let stage, let result):
                 logger.info("stage completed", metadata: ["pipeline": "\(run.pipelineName)/\(run.counter)", "stage": "\(stage)", "result": "\(result)"])
+                if result == .passed { passedStages.append(stage) }
             case .pipelineCompleted(let result):
                 logger.info("pipeline completed", metadata: ["pipeline": "\(run.pipelineName)/\(run.counter)", "result": "\(result)"])
             case .awaitingApproval(let stage):
@@ -181,18 +189,24 @@ actor SchedulerEngine {
             }
         }
         if !toDispatch.isEmpty { await dispatch(toDispatch, run: run) }
+        for stage in passedStages { await triggerDownstream(of: run, stage: stage) }
     }
 
     /// Publishes the jobs of `run` all at once (their confirms are awaited together, not one
     /// round trip after another), then records the confirmed ones in one transaction.
     private func dispatch(_ identities: [JobIdentity], run: PipelineRun) async {
         var outgoing: [(identity: JobIdentity, queue: String, body: [UInt8], messageID: String)] = []
+        let dependencyVariables = await dependencyVariables(of: run)
         for identity in identities {
             guard let definition = config.pipeline(named: identity.pipeline),
-                  let message = builder.message(for: identity, run: run, pipeline: definition,
+                  var message = builder.message(for: identity, run: run, pipeline: definition,
                                                 environment: definition.environment.flatMap { config.environment(named: $0) }) else {
                 await failMissingJob(identity, run: run)
                 continue
+            }
+            message.tasks = await resolveFetches(message.tasks, run: run, stage: identity.stage)
+            if !dependencyVariables.isEmpty {
+                message.environmentVariables = JobMessageBuilder.merge([dependencyVariables, message.environmentVariables])
             }
             let serial = definition.stage(named: identity.stage)?.job(named: identity.job)?.serial
             outgoing.append((identity, message.queueName(serialKey: serial), MessageCodec.encode(message), message.jobRunID))
@@ -263,6 +277,7 @@ actor SchedulerEngine {
 
     /// The periodic pass: retries dispatches that failed, and marks agents that fell silent.
     func reconcile(lostAfter: Duration) async {
+        await retryDeferredTriggers()
         let retry = undispatched
         undispatched.removeAll()
         for identity in retry {

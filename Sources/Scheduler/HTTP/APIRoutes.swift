@@ -25,6 +25,14 @@ struct APIRoutes {
             }
         }
 
+        router.post("/go/api/pipelines/:name/unlock") { _, context in
+            await handle(logger) {
+                let name = try context.parameters.require("name")
+                try await engine.unlock(name)
+                return Self.json(MessageJSON(message: "Pipeline lock released for \(name)"))
+            }
+        }
+
         router.post("/go/api/stages/:name/:counter/:stage/run") { _, context in
             await handle(logger) {
                 let pipeline = try context.parameters.require("name")

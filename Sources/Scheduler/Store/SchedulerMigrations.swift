@@ -15,6 +15,16 @@ enum SchedulerMigrations {
         migrator.registerMigration("v2-dispatch-marks") { db in
             try db.execute(sql: "ALTER TABLE job_instances ADD COLUMN dispatched_at DATETIME")
         }
+        // A user unlocked a pipeline whose `lockOnFailure` instance failed: the counter of the
+        // instance that held the lock.
+        migrator.registerMigration("v3-pipeline-unlocks") { db in
+            try db.execute(sql: """
+                CREATE TABLE pipeline_unlocks (
+                    pipeline_name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,
+                    counter INTEGER NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 

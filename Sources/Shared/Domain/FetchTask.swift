@@ -19,6 +19,12 @@ public struct FetchTask: Sendable, Equatable, Codable {
     public var runIf: RunIf
     /// What to run if the task is cancelled while running.
     public var onCancel: OnCancelTask?
+    /// Filled in by the scheduler when it dispatches the job: the exact job run the artifact
+    /// comes from (the instance the dependency chain pins, never "the latest").
+    public var resolved: ArtifactLocator?
+    /// Filled in by the scheduler instead of ``resolved`` when the source cannot be found; the
+    /// worker fails the task with it.
+    public var unresolvedReason: String?
 
     /// Creates a fetch task.
     public init(

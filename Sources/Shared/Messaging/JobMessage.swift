@@ -32,8 +32,7 @@ public struct JobMessage: Sendable, Equatable, Codable {
     public var inactivityTimeoutSeconds: Int?
     /// Where the worker reaches the scheduler's HTTP API (artifacts, `GO_SERVER_URL`).
     public var serverURL: String
-    /// Will authorise this job run's artifact uploads and nothing else (artifacts arrive with the
-    /// delivery-flow issue; until then it is a random value that nothing checks).
+    /// Authorises this job run's artifact uploads (to ``artifactLocator``) and nothing else.
     public var artifactToken: String
 
     public init(jobRunID: String, pipeline: String, pipelineCounter: Int, pipelineLabel: String, stage: String,
@@ -63,6 +62,12 @@ public struct JobMessage: Sendable, Equatable, Codable {
         self.inactivityTimeoutSeconds = inactivityTimeoutSeconds
         self.serverURL = serverURL
         self.artifactToken = artifactToken
+    }
+
+    /// Where this job run's artifacts are stored.
+    public var artifactLocator: ArtifactLocator {
+        ArtifactLocator(pipeline: pipeline, pipelineCounter: pipelineCounter, stage: stage, stageCounter: stageCounter,
+                        job: ArtifactLocator.jobName(job, runIndex: runIndex, runCount: runCount))
     }
 
     /// The queue this job goes to: its serial queue if `serialKey` is set, else the queue keyed by

@@ -44,6 +44,18 @@ enum ConsoleFormat {
         return plural(milliseconds, "millisecond")
     }
 
+    /// `1.5 MiB`, `320 B`: a size as people read it.
+    static func bytes(_ count: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
     private static func quoted(_ argument: String) -> String {
         let needsQuotes = argument.isEmpty || argument.contains { $0.isWhitespace || $0 == "'" || $0 == "\"" }
         guard needsQuotes else { return argument }

@@ -1,0 +1,190 @@
+import Foundation
+import NIOCore
+import Shared
+
+/// The artifact store on the scheduler's disk: `<data>/artifacts/<locator>/<path>`, with each
+/// file's SHA-256 kept beside the tree in `<data>/artifact-checksums/<locator>/<path>.sha256`.
+/// Files arrive as streams and are hashed while they are written; nothing is held whole in
+/// memory. A file becomes visible only once its checksum matched (it is renamed into place).
+struct ArtifactStore: Sendable {
+    let root: URL
+    let checksums: URL
+    private let tokenKey: [UInt8]
+
+    enum Failure: Error, CustomStringConvertible {
+        case badPath(String)
+        case checksumMismatch(expected: String, actual: String)
+        case conflict(String)
+        case io(String)
+
+        var description: String {
+            switch self {
+            case .badPath(let reason): reason
+            case .checksumMismatch(let expected, let actual):
+                "SHA-256 mismatch: the request announced \(expected) but the bytes received hash to \(actual); nothing was stored"
+            case .conflict(let reason): reason
+            case .io(let reason): reason
+            }
+        }
+    }
+
+    /// Opens (creating) the store under `dataDirectory`, with the key that signs upload tokens
+    /// (`artifact-token.key`, created once, readable by the owner only).
+    init(dataDirectory: String) throws {
+        let data = URL(fileURLWithPath: dataDirectory)
+        root = data.appendingPathComponent("artifacts")
+        checksums = data.appendingPathComponent("artifact-checksums")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: checksums, withIntermediateDirectories: true)
+        let keyFile = data.appendingPathComponent("artifact-token.key")
+        if let existing = FileManager.default.contents(atPath: keyFile.path), existing.count >= 32 {
+            tokenKey = Array(existing)
+        } else {
+            var key = [UInt8](repeating: 0, count: 32)
+            var generator = SystemRandomNumberGenerator()
+            for index in key.indices { key[index] = UInt8.random(in: .min ... .max, using: &generator) }
+            FileManager.default.createFile(atPath: keyFile.path, contents: Data(key), attributes: [.posixPermissions: 0o600])
+            tokenKey = key
+        }
+    }
+
+    // MARK: Tokens
+
+    /// The token that authorises uploads to `locator` and nowhere else.
+    func token(for locator: ArtifactLocator) -> String {
+        SHA256.hmacHex(key: tokenKey, message: "relevo-artifact-upload:\(locator.description)")
+    }
+
+    func accepts(token: String, for locator: ArtifactLocator) -> Bool {
+        SHA256.constantTimeEquals(token, self.token(for: locator))
+    }
+
+    // MARK: Paths
+
+    /// The job's folder; every segment of the locator must be a plain name.
+    func directory(of locator: ArtifactLocator) throws(Failure) -> URL {
+        for segment in [locator.pipeline, locator.stage, locator.job]
+        where segment.isEmpty || segment == "." || segment == ".." || segment.contains("/") || segment.contains("\0") {
+            throw .badPath("'\(segment)' is not a valid name in an artifact locator")
+        }
+        return locator.components.reduce(root) { $0.appendingPathComponent($1) }
+    }
+
+    func url(of locator: ArtifactLocator, path: ArtifactPath) throws(Failure) -> URL {
+        path.segments.reduce(try directory(of: locator)) { $0.appendingPathComponent($1) }
+    }
+
+    private func checksumURL(of locator: ArtifactLocator, path: ArtifactPath) -> URL {
+        let base = locator.components.reduce(checksums) { $0.appendingPathComponent($1) }
+        return path.segments.dropLast().reduce(base) { $0.appendingPathComponent($1) }
+            .appendingPathComponent((path.segments.last ?? "") + ".sha256")
+    }
+
+    // MARK: Writing
+
+    /// Streams `body` into `path` of `locator`'s folder, hashing it on the way; the file
+    /// replaces an earlier one only if its SHA-256 equals `expectedSHA256`.
+    func write<Body: AsyncSequence>(_ body: Body, to locator: ArtifactLocator, path: ArtifactPath,
+                                    expectedSHA256: String) async throws -> (size: Int64, sha256: String)
+    where Body.Element == ByteBuffer {
+        guard !path.segments.isEmpty else { throw Failure.badPath("an artifact upload needs a file path") }
+        if path.segments.first == "cruise-output" {
+            throw Failure.badPath("'cruise-output/' is reserved for the job's console log")
+        }
+        let destination = try url(of: locator, path: path)
+        let parent = destination.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: destination.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw Failure.conflict("'\(path)' is already a folder of \(locator)")
+        }
+        do {
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        } catch {
+            throw Failure.conflict("cannot create the folder for '\(path)': \(error.localizedDescription)")
+        }
+        let incoming = parent.appendingPathComponent(".incoming-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: incoming.path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: incoming.path) else {
+            throw Failure.io("cannot create \(incoming.path)")
+        }
+        let hasher = SHA256()
+        var size: Int64 = 0
+        do {
+            for try await buffer in body {
+                buffer.withUnsafeReadableBytes { hasher.update($0) }
+                try handle.write(contentsOf: buffer.readableBytesView)
+                size += Int64(buffer.readableBytes)
+            }
+            try handle.close()
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(at: incoming)
+            throw error
+        }
+        let actual = hasher.finalizeHex()
+        guard actual == expectedSHA256.lowercased() else {
+            try? FileManager.default.removeItem(at: incoming)
+            throw Failure.checksumMismatch(expected: expectedSHA256, actual: actual)
+        }
+        let checksum = checksumURL(of: locator, path: path)
+        do {
+            try FileManager.default.createDirectory(at: checksum.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(actual.utf8).write(to: checksum, options: .atomic)
+            if rename(incoming.path, destination.path) != 0 {
+                throw Failure.io("cannot move the upload into place: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: incoming)
+            throw error
+        }
+        return (size, actual)
+    }
+
+    // MARK: Reading
+
+    /// A stored file and its checksum, or nil if `path` is no file of `locator`.
+    func file(of locator: ArtifactLocator, path: ArtifactPath) throws(Failure) -> (url: URL, size: Int64, sha256: String?)? {
+        let url = try url(of: locator, path: path)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+              attributes[.type] as? FileAttributeType == .typeRegular else { return nil }
+        let sha = (try? String(contentsOf: checksumURL(of: locator, path: path), encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return (url, (attributes[.size] as? NSNumber)?.int64Value ?? 0, sha)
+    }
+
+    /// Whether `path` is a folder of `locator`.
+    func isFolder(_ locator: ArtifactLocator, path: ArtifactPath) -> Bool {
+        guard let url = try? url(of: locator, path: path) else { return false }
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// One file or folder of a job's artifacts, as GoCD's `.json` listing shows it.
+    struct Entry: Sendable, Equatable {
+        var name: String
+        var path: ArtifactPath
+        var isFolder: Bool
+        var size: Int64
+        var sha256: String?
+        var children: [Entry]
+    }
+
+    /// The tree under `path` (the job's root by default), sorted by name; partial uploads are
+    /// not shown.
+    func entries(of locator: ArtifactLocator, under base: ArtifactPath = .root) throws(Failure) -> [Entry] {
+        let folder = try url(of: locator, path: base)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
+        var result: [Entry] = []
+        for name in names.sorted() where !name.hasPrefix(".incoming-") {
+            guard let leaf = try? ArtifactPath(name) else { continue }
+            let child = base.appending(leaf)
+            if isFolder(locator, path: child) {
+                result.append(Entry(name: name, path: child, isFolder: true, size: 0, sha256: nil,
+                                    children: try entries(of: locator, under: child)))
+            } else if let file = try file(of: locator, path: child) {
+                result.append(Entry(name: name, path: child, isFolder: false, size: file.size, sha256: file.sha256, children: []))
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import Logging
+import Shared
+
+/// The pin of a dependency material: GoCD's revision `pipeline/counter/stage/stageCounter`, the
+/// exact upstream stage run an instance was built from.
+struct DependencyPin: Sendable, Equatable {
+    var pipeline: String
+    var counter: Int
+    var stage: String
+    var stageCounter: Int
+
+    init(pipeline: String, counter: Int, stage: String, stageCounter: Int) {
+        self.pipeline = pipeline
+        self.counter = counter
+        self.stage = stage
+        self.stageCounter = stageCounter
+    }
+
+    /// Parses a revision; git revisions (hex, no `/`) give nil.
+    init?(revision: String) {
+        let parts = revision.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 4, let counter = Int(parts[1]), let stageCounter = Int(parts[3]) else { return nil }
+        self.init(pipeline: parts[0], counter: counter, stage: parts[2], stageCounter: stageCounter)
+    }
+
+    var revision: String { "\(pipeline)/\(counter)/\(stage)/\(stageCounter)" }
+}
+
+/// An upstream trigger that found its pipeline locked, retried by the reconcile pass.
+struct DeferredTrigger: Sendable {
+    var pipeline: String
+    var cause: TriggerCause
+    var revisions: [String: String]
+}
+
+extension SchedulerEngine {
+    // MARK: Dependency materials
+
+    /// `given` completed with a pin for every dependency material: the newest instance of the
+    /// upstream pipeline whose stage passed. An upstream that never passed is left unpinned (a
+    /// pipeline with several upstreams runs on any of them; a `fetch` from the missing one fails
+    /// with a clear message).
+    func pinDependencies(of definition: PipelineDefinition, given: [String: String]) async throws -> [String: String] {
+        var revisions = given
+        for material in definition.dependencyMaterials where revisions[material.name] == nil {
+            if let pin = try await latestPassed(material.pipeline, stage: material.stage) {
+                revisions[material.name] = pin.revision
+            } else {
+                logger.info("dependency material not pinned: its upstream stage never passed",
+                            metadata: ["pipeline": "\(definition.name)", "upstream": "\(material.pipeline)/\(material.stage)"])
+            }
+        }
+        return revisions
+    }
+
+    private func latestPassed(_ pipeline: String, stage: String) async throws -> DependencyPin? {
+        let runs = try await store.history(of: pipeline, limit: 50).runs
+        for run in runs {
+            if let passed = run.stages.filter({ $0.name == stage && $0.result == .passed }).max(by: { $0.counter < $1.counter }) {
+                return DependencyPin(pipeline: run.pipelineName, counter: run.counter, stage: stage, stageCounter: passed.counter)
+            }
+        }
+        return nil
+    }
+
+    /// A stage of `run` passed: every pipeline with a dependency material on it is triggered,
+    /// pinned to this stage run (fan-out). A git material that the downstream shares with the
+    /// upstream is pinned to the upstream's commit.
+    func triggerDownstream(of run: PipelineRun, stage: String) async {
+        guard let stageRun = run.stages.filter({ $0.name == stage }).max(by: { $0.counter < $1.counter }) else { return }
+        let pin = DependencyPin(pipeline: run.pipelineName, counter: run.counter, stage: stage, stageCounter: stageRun.counter)
+        let upstream = config.pipeline(named: run.pipelineName)
+        for downstream in config.pipelines {
+            let materials = downstream.dependencyMaterials.filter {
+                $0.pipeline.lowercased() == run.pipelineName.lowercased() && $0.stage == stage && !$0.ignoreForScheduling
+            }
+            guard !materials.isEmpty else { continue }
+            var revisions: [String: String] = [:]
+            for material in materials { revisions[material.name] = pin.revision }
+            for git in downstream.gitMaterials {
+                if let shared = upstream?.gitMaterials.first(where: { $0.url == git.url && $0.branch == git.branch }),
+                   let revision = run.materialRevisions[shared.name] {
+                    revisions[git.name] = revision
+                }
+            }
+            // A stage completion reported twice must not trigger twice.
+            if let recent = try? await store.history(of: downstream.name, limit: 20).runs,
+               recent.contains(where: { past in materials.contains { past.materialRevisions[$0.name] == pin.revision } }) {
+                continue
+            }
+            let cause = TriggerCause.upstream(pipeline: run.pipelineName, counter: run.counter, stage: stage)
+            await triggerOrDefer(DeferredTrigger(pipeline: downstream.name, cause: cause, revisions: revisions))
+        }
+    }
+
+    private func triggerOrDefer(_ request: DeferredTrigger) async {
+        do {
+            let triggered = try await trigger(request.pipeline, cause: request.cause, revisions: request.revisions)
+            logger.info("downstream pipeline triggered", metadata: ["pipeline": "\(request.pipeline)/\(triggered.counter)", "cause": "\(request.cause)"])
+        } catch let error as RequestError where error.code != .notFound {
+            logger.info("downstream trigger deferred", metadata: ["pipeline": "\(request.pipeline)", "reason": "\(error.description)"])
+            deferredTriggers.append(request)
+        } catch {
+            logger.error("downstream trigger failed", metadata: ["pipeline": "\(request.pipeline)", "error": "\(error)"])
+        }
+    }
+
+    /// Retries upstream triggers that found their pipeline locked (or the store busy).
+    func retryDeferredTriggers() async {
+        let waiting = deferredTriggers
+        deferredTriggers.removeAll()
+        for request in waiting { await triggerOrDefer(request) }
+    }
+
+    /// `GO_DEPENDENCY_LABEL_<MATERIAL>` and `GO_DEPENDENCY_LOCATOR_<MATERIAL>` for each
+    /// dependency material of `run`.
+    func dependencyVariables(of run: PipelineRun) async -> [EnvironmentVariable] {
+        guard let definition = config.pipeline(named: run.pipelineName) else { return [] }
+        var variables: [EnvironmentVariable] = []
+        for material in definition.dependencyMaterials {
+            guard let revision = run.materialRevisions[material.name], let pin = DependencyPin(revision: revision) else { continue }
+            let suffix = String(material.name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+            let label = (try? await store.pipelineRun(pin.pipeline, counter: pin.counter))?.label ?? String(pin.counter)
+            variables.append(EnvironmentVariable(name: "GO_DEPENDENCY_LABEL_\(suffix)", value: label))
+            variables.append(EnvironmentVariable(name: "GO_DEPENDENCY_LOCATOR_\(suffix)", value: revision))
+        }
+        return variables
+    }
+
+    // MARK: Fetch
+
+    /// `tasks` with every `fetch` resolved to the exact job run it takes artifacts from.
+    func resolveFetches(_ tasks: [TaskDefinition], run: PipelineRun, stage: String) async -> [TaskDefinition] {
+        var resolved = tasks
+        for (index, task) in tasks.enumerated() {
+            guard case .fetch(var fetch) = task else { continue }
+            switch await locate(fetch, from: run, stage: stage) {
+            case .success(let locator): fetch.resolved = locator
+            case .failure(let reason): fetch.unresolvedReason = reason.description
+            }
+            resolved[index] = .fetch(fetch)
+        }
+        return resolved
+    }
+
+    struct FetchRefusal: Error, CustomStringConvertible { let description: String }
+
+    /// Follows GoCD's ancestor path (`grandparent/parent`) through the dependency pins of each
+    /// instance, from `run` up to the instance that published the artifact.
+    private func locate(_ fetch: FetchTask, from run: PipelineRun, stage current: String) async -> Result<ArtifactLocator, FetchRefusal> {
+        var path = fetch.pipelinePath
+        if path.count == 1, path[0].lowercased() == run.pipelineName.lowercased() { path = [] }
+        var source = run
+        for name in path.reversed() {
+            guard let pin = source.materialRevisions.values.compactMap(DependencyPin.init(revision:))
+                .first(where: { $0.pipeline.lowercased() == name.lowercased() }) else {
+                return .failure(FetchRefusal(description:
+                    "\(source.pipelineName)/\(source.counter) has no dependency on '\(name)' (fetch path '\(fetch.pipeline ?? "")')"))
+            }
+            let next: PipelineRun?
+            do { next = try await store.pipelineRun(pin.pipeline, counter: pin.counter) } catch {
+                return .failure(FetchRefusal(description: "cannot load \(pin.pipeline)/\(pin.counter): \(error)"))
+            }
+            guard let next else { return .failure(FetchRefusal(description: "instance \(pin.pipeline)/\(pin.counter) no longer exists")) }
+            source = next
+        }
+        if path.isEmpty && fetch.stage == current {
+            return .failure(FetchRefusal(description: "a fetch cannot take artifacts from its own stage '\(current)'"))
+        }
+        guard let stage = source.stages.filter({ $0.name == fetch.stage }).max(by: { $0.counter < $1.counter }) else {
+            return .failure(FetchRefusal(description: "\(source.pipelineName)/\(source.counter) has no stage '\(fetch.stage)'"))
+        }
+        guard stage.jobs.contains(where: {
+            $0.name == fetch.job || ArtifactLocator.jobName($0.name, runIndex: $0.runIndex, runCount: $0.runCount) == fetch.job
+        }) else {
+            return .failure(FetchRefusal(description: "stage \(source.pipelineName)/\(source.counter)/\(stage.name)/\(stage.counter) has no job '\(fetch.job)'"))
+        }
+        return .success(ArtifactLocator(pipeline: source.pipelineName, pipelineCounter: source.counter, stage: stage.name,
+                                        stageCounter: stage.counter, job: fetch.job))
+    }
+
+    // MARK: Locks
+
+    /// Why `definition` cannot start a new instance now (GoCD's `lock_behavior`), or nil:
+    /// - `unlockWhenFinished` and `lockOnFailure`: while an instance is building;
+    /// - `lockOnFailure` also after an instance failed or was cancelled, until a user unlocks
+    ///   it (or a re-run of the stage passes).
+    /// An instance waiting at a manual stage holds no lock.
+    func lockHolder(of definition: PipelineDefinition) async throws -> String? {
+        guard definition.lockBehavior != .none,
+              let latest = try await store.history(of: definition.name, limit: 1).runs.first else { return nil }
+        switch latest.state {
+        case .pending, .building:
+            return "instance \(latest.counter) is running (lock_behavior \(definition.lockBehavior.rawValue))"
+        case .failed where definition.lockBehavior == .lockOnFailure, .cancelled where definition.lockBehavior == .lockOnFailure:
+            if try await store.unlockedCounter(of: definition.name) == latest.counter { return nil }
+            return "instance \(latest.counter) \(latest.state.rawValue) (lock_behavior lockOnFailure); unlock it or re-run the failed stage"
+        default:
+            return nil
+        }
+    }
+
+    /// GoCD's "unlock": releases the lock a failed `lockOnFailure` instance holds.
+    func unlock(_ name: String) async throws {
+        guard let definition = config.pipeline(named: name) else {
+            throw RequestError(code: .notFound, description: "no pipeline named '\(name)'")
+        }
+        guard definition.lockBehavior != .none, let latest = try await store.history(of: name, limit: 1).runs.first,
+              let holder = try await lockHolder(of: definition) else {
+            throw RequestError(code: .conflict, description: "pipeline '\(name)' is not locked")
+        }
+        guard latest.isCompleted else {
+            throw RequestError(code: .conflict, description: "pipeline '\(name)' cannot be unlocked: \(holder)")
+        }
+        try await store.recordUnlock(of: name, counter: latest.counter)
+        logger.info("pipeline unlocked", metadata: ["pipeline": "\(name)", "counter": "\(latest.counter)"])
+    }
+}
