@@ -88,7 +88,8 @@ struct RelevoAPI: Sendable {
         }
     }
 
-    func request(_ method: String, _ path: String, body: String? = nil) async throws -> Reply {
+    func request(_ method: String, _ path: String, body: String? = nil, data: Data? = nil,
+                 headers: [String: String] = [:]) async throws -> Reply {
         var request = URLRequest(url: URL(string: base + path)!)
         request.httpMethod = method
         request.timeoutInterval = 30
@@ -96,6 +97,8 @@ struct RelevoAPI: Sendable {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
+        if let data { request.httpBody = data }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
         return Reply(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
     }
@@ -126,6 +129,22 @@ struct RelevoAPI: Sendable {
 
     func console(_ pipeline: String, _ counter: Int, _ stage: String, _ job: String, runIndex: Int = 1) async throws -> String {
         try await get("/go/files/\(pipeline)/\(counter)/\(stage)/1/\(job)/cruise-output/console.log?run_index=\(runIndex)").text
+    }
+
+    /// Triggers `pipeline` and returns the new instance's counter.
+    func trigger(_ pipeline: String) async throws -> Int {
+        let reply = try await post("/go/api/pipelines/\(pipeline)/schedule")
+        guard reply.status == 202, let counter = try reply.json()["counter"] as? Int else {
+            throw TestSetupError("cannot trigger \(pipeline): \(reply.status) \(reply.text)")
+        }
+        return counter
+    }
+
+    /// The instances of `pipeline`, newest first.
+    func history(_ pipeline: String) async throws -> [[String: Any]] {
+        let reply = try await get("/go/api/pipelines/\(pipeline)/history?page_size=100")
+        guard reply.status == 200 else { return [] }
+        return ((try reply.json()["_embedded"] as? [String: Any])?["pipelines"] as? [[String: Any]]) ?? []
     }
 }
 
