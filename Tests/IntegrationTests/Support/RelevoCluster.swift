@@ -126,11 +126,12 @@ final class RelevoCluster: @unchecked Sendable {
         }
     }
 
-    /// `rabbitmqctl` on the shared test broker.
-    static func brokerControl(_ arguments: [String]) throws {
+    /// `rabbitmqctl` on the shared test broker; returns what it printed.
+    @discardableResult
+    static func brokerControl(_ arguments: [String]) throws -> String {
         guard let directory = ProcessInfo.processInfo.environment["RELEVO_TEST_BROKER_DIR"] else {
             throw TestSetupError("RELEVO_TEST_BROKER_DIR is not set: run the tests with scripts/test")
         }
-        _ = try PrivateBroker.run(["ctl", "--dir", directory, "--"] + arguments)
+        return try PrivateBroker.run(["ctl", "--dir", directory, "--"] + arguments)
     }
 }

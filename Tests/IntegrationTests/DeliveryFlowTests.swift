@@ -1,0 +1,212 @@
+import Foundation
+import Testing
+
+/// The user's delivery flow with the example shipped in `config/`: nagios checks tested,
+/// packaged with the real `rpmbuild`, promoted dev → int → pre → pro (production by the play
+/// button), each repository indexed by the real `createrepo_c`, one run at a time per
+/// environment through a serial queue.
+@Suite(.serialized, .timeLimit(.minutes(6))) struct DeliveryFlowTests {
+    /// The shipped pipelines, pointed at this cluster's folders instead of /var/lib/relevo.
+    private func installExample(_ cluster: RelevoCluster) throws {
+        let shipped = TestBroker.projectRoot.appendingPathComponent("config/pipelines/delivery.gocd.yaml")
+        let text = try String(contentsOf: shipped, encoding: .utf8)
+            .replacingOccurrences(of: "/var/lib/relevo/server", with: cluster.root.appendingPathComponent("data").path)
+            .replacingOccurrences(of: "/var/lib/relevo", with: cluster.root.path)
+        try cluster.writeConfig("delivery.gocd.yaml", text)
+        for name in ["check-disk", "check-load"] {
+            let source = TestBroker.projectRoot.appendingPathComponent("config/examples/\(name)").path
+            let bare = cluster.root.appendingPathComponent("examples/\(name).git").path
+            let script = """
+                set -e
+                work=$(mktemp -d)
+                git -C "$work" init -q -b main
+                cp -R '\(source)/.' "$work/"
+                git -C "$work" add -A
+                git -C "$work" -c user.name=Relevo -c user.email=relevo@localhost commit -q -m "Initial import of \(name)"
+                mkdir -p "$(dirname '\(bare)')"
+                git clone -q --bare "$work" '\(bare)'
+                rm -rf "$work"
+                """
+            let result = try runProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", script])
+            guard result.status == 0 else { throw TestSetupError("cannot create \(bare): \(result.standardError)") }
+        }
+    }
+
+    @Test func rpmsReachDevThenProOnlyAfterThePlayButtonWithCreaterepoSerialised() async throws {
+        try await RelevoCluster.with { cluster in
+            try installExample(cluster)
+            try await cluster.startScheduler()
+            try await cluster.startWorker(.init(name: "linux-1", resources: ["linux"], slots: 2))
+            try await cluster.startWorker(.init(name: "linux-2", resources: ["linux"], slots: 2))
+
+            // The first material poll starts both checks; each runs up to its manual stage.
+            for check in ["check-disk", "check-load"] {
+                let run = try await cluster.api.waitFor(check, 1, states: ["awaitingApproval", "failed", "cancelled"], seconds: 180)
+                var consoles = ""
+                for stage in ["test", "package", "upload_dev"] {
+                    let job = stage == "upload_dev" ? "upload" : stage
+                    consoles += try await cluster.api.console(check, 1, stage, job)
+                }
+                #expect(run["state"] as? String == "awaitingApproval", "\(check): \(consoles)")
+            }
+            // Each upload_<env> stage of each check triggered createrepo-<env>: two runs per
+            // environment below pro, none for pro.
+            for env in ["dev", "int", "pre"] {
+                try await eventually(120, "two passed createrepo-\(env) runs") {
+                    let runs = try await cluster.api.history("createrepo-\(env)")
+                    return runs.count == 2 && runs.allSatisfy { $0["state"] as? String == "passed" }
+                }
+            }
+            #expect(try await cluster.api.history("createrepo-pro").isEmpty)
+
+            // Runs with one serial key never overlap, and run in the order they were requested.
+            let intervals = try await jobIntervals(cluster, "createrepo-dev")
+            #expect(intervals.count == 2)
+            for (earlier, later) in zip(intervals, intervals.dropFirst()) {
+                #expect(later.start >= earlier.end, "createrepo-dev runs overlapped: \(intervals)")
+            }
+            // One active consumer per serial queue, out of the two workers consuming it.
+            let consumers = try RelevoCluster.brokerControl(["list_consumers", "-p", cluster.virtualHost ?? "/", "queue_name", "active", "--no-table-headers", "--quiet"])
+            for env in ["dev", "int", "pre"] {
+                let rows = consumers.split(separator: "\n").map { $0.split(whereSeparator: \.isWhitespace).map(String.init) }
+                    .filter { $0.first == "relevo.serial.createrepo-\(env)" }
+                #expect(rows.count == 2 && rows.filter { $0.last == "true" }.count == 1, "createrepo-\(env): \(consumers)")
+            }
+
+            // dev indexes both RPMs; pro has nothing yet.
+            let dev = try await primaryMetadata(cluster, env: "dev")
+            #expect(dev.contains("<name>check-disk</name>") && dev.contains("<name>check-load</name>"), "\(dev.prefix(2000))")
+            let proListing = try await cluster.api.get("/repos/pro/")
+            #expect(!proListing.text.contains(".rpm"), "pro must stay empty before the play button: \(proListing.text)")
+            #expect(try await cluster.api.get("/repos/pro/repodata/repomd.xml").status == 404)
+
+            // The play button for production.
+            let play = try await cluster.api.post("/go/api/stages/check-disk/1/upload_pro/run")
+            #expect(play.status == 202, "\(play.text)")
+            try await cluster.api.waitFor("check-disk", 1, states: ["passed"], seconds: 120)
+            try await cluster.api.waitFor("createrepo-pro", 1, states: ["passed"], seconds: 120)
+            let pro = try await primaryMetadata(cluster, env: "pro")
+            #expect(pro.contains("<name>check-disk</name>") && !pro.contains("<name>check-load</name>"), "\(pro.prefix(2000))")
+            let rpm = try await cluster.api.get("/repos/pro/check-disk-1.0-1.noarch.rpm")
+            #expect(rpm.status == 200 && rpm.body.prefix(4) == Data([0xED, 0xAB, 0xEE, 0xDB]), "an RPM file (lead magic)")
+        }
+    }
+
+    @Test func aWorkerKilledMidCreaterepoHandsTheRunToAnotherWorker() async throws {
+        try await RelevoCluster.with { cluster in
+            let repository = try GitRepository.create(in: cluster.root)
+            try repository.commit(["README": "serial\n"])
+            let repo = cluster.root.appendingPathComponent("repo")
+            try FileManager.default.createDirectory(at: repo, withIntermediateDirectories: true)
+            try buildExampleRPM(into: repo, scratch: cluster.root.appendingPathComponent("rpmbuild"))
+            try cluster.writeConfig("serial.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              slowrepo:
+                materials:
+                  src: {git: "\(repository.url)", branch: main, auto_update: false}
+                stages:
+                  - index:
+                      jobs:
+                        createrepo:
+                          serial: createrepo-dev
+                          tasks:
+                            - exec: {command: /bin/sh, arguments: ["-c", "echo started on $GO_AGENT_NAME; sleep 4; rm -rf \(repo.path)/.repodata"]}
+                            - exec: {command: createrepo_c, arguments: [--update, "\(repo.path)"]}
+            """)
+            try await cluster.startScheduler()
+            try await cluster.startWorker(.init(name: "w-1", slots: 2))
+            try await cluster.startWorker(.init(name: "w-2", slots: 2))
+            _ = try await cluster.api.trigger("slowrepo")
+            var first = ""
+            let deadline = ContinuousClock.now + .seconds(60)
+            while first.isEmpty, ContinuousClock.now < deadline {
+                let console = try await cluster.api.console("slowrepo", 1, "index", "createrepo")
+                if let line = console.split(separator: "\n").first(where: { $0.hasPrefix("started on ") }) {
+                    first = String(line.dropFirst("started on ".count))
+                } else {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            try #require(!first.isEmpty, "the job never started")
+            let survivor = first == "w-1" ? "w-2" : "w-1"
+            cluster.workers[first]?.kill()
+
+            let run = try await cluster.api.waitFor("slowrepo", 1, states: ["passed", "failed", "cancelled"], seconds: 90)
+            let console = try await cluster.api.console("slowrepo", 1, "index", "createrepo")
+            #expect(run["state"] as? String == "passed", "\(console)")
+            let job = try #require(run.jobs(ofStage: "index").first)
+            #expect(job["agent_uuid"] as? String == (try await cluster.agentUUID(survivor)), "the run moved to \(survivor)")
+            #expect((job["attempt"] as? Int ?? 1) >= 2, "\(job)")
+            let metadata = try primaryMetadata(of: repo)
+            #expect(metadata.contains("<name>check-disk</name>"), "the repository is valid afterwards")
+        }
+    }
+
+    // MARK: Helpers
+
+    private struct Interval: CustomStringConvertible {
+        let counter: Int
+        let start: String
+        let end: String
+        var description: String { "#\(counter) \(start)…\(end)" }
+    }
+
+    /// When each instance's job was taken and when it finished, by counter.
+    private func jobIntervals(_ cluster: RelevoCluster, _ pipeline: String) async throws -> [Interval] {
+        try await cluster.api.history(pipeline).compactMap { run -> Interval? in
+            guard let counter = run["counter"] as? Int,
+                  let job = (run["stages"] as? [[String: Any]])?.first?["jobs"] as? [[String: Any]],
+                  let start = job.first?["assigned_at"] as? String, let end = job.first?["completed_at"] as? String else { return nil }
+            return Interval(counter: counter, start: start, end: end)
+        }.sorted { $0.counter < $1.counter }
+    }
+
+    /// The primary metadata of a served repository, fetched over HTTP and decompressed.
+    private func primaryMetadata(_ cluster: RelevoCluster, env: String) async throws -> String {
+        let repomd = try await cluster.api.get("/repos/\(env)/repodata/repomd.xml")
+        guard repomd.status == 200 else { throw TestSetupError("no repomd.xml for \(env): \(repomd.status) \(repomd.text)") }
+        let href = try primaryHref(repomd.text)
+        let primary = try await cluster.api.get("/repos/\(env)/\(href)")
+        guard primary.status == 200 else { throw TestSetupError("cannot get \(href): \(primary.status)") }
+        return try gunzip(primary.body)
+    }
+
+    private func primaryMetadata(of repository: URL) throws -> String {
+        let repomd = try String(contentsOf: repository.appendingPathComponent("repodata/repomd.xml"), encoding: .utf8)
+        return try gunzip(try Data(contentsOf: repository.appendingPathComponent(try primaryHref(repomd))))
+    }
+
+    private func primaryHref(_ repomd: String) throws -> String {
+        guard let data = repomd.range(of: "<data type=\"primary\">"),
+              let location = repomd.range(of: "<location href=\"", range: data.upperBound..<repomd.endIndex),
+              let end = repomd.range(of: "\"", range: location.upperBound..<repomd.endIndex) else {
+            throw TestSetupError("repomd.xml has no primary metadata: \(repomd)")
+        }
+        return String(repomd[location.upperBound..<end.lowerBound])
+    }
+
+    private func gunzip(_ data: Data) throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-primary-\(UUID().uuidString).gz")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try data.write(to: file)
+        let result = try runProcess(URL(fileURLWithPath: "/bin/gzip"), ["-dc", file.path])
+        guard result.status == 0 else { throw TestSetupError("gzip -dc failed: \(result.standardError)") }
+        return result.standardOutput
+    }
+
+    /// Builds the check-disk example's RPM with rpmbuild and puts it in `repository`.
+    private func buildExampleRPM(into repository: URL, scratch: URL) throws {
+        let source = TestBroker.projectRoot.appendingPathComponent("config/examples/check-disk").path
+        let script = """
+            set -e
+            mkdir -p '\(scratch.path)/src'
+            cp -R '\(source)/.' '\(scratch.path)/src/'
+            cd '\(scratch.path)/src'
+            rpmbuild -bb --quiet --define "_topdir \(scratch.path)/top" --define "_sourcedir $PWD" check-disk.spec
+            cp '\(scratch.path)'/top/RPMS/noarch/*.rpm '\(repository.path)/'
+            """
+        let result = try runProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", script])
+        guard result.status == 0 else { throw TestSetupError("rpmbuild failed: \(result.standardError)") }
+    }
+}
