@@ -65,7 +65,7 @@ struct ArtifactRoutes {
                     }
                     throw APIError(.notFound, "no artifact '\(path)' in \(locator)")
                 }
-                let body = try await FileIO().loadFile(path: file.url.path, context: context)
+                let body = Self.stream(file.url.path, size: file.size)
                 var headers = HTTPFields()
                 headers[.contentType] = "application/octet-stream"
                 headers[.contentLength] = String(file.size)
@@ -122,14 +122,28 @@ struct ArtifactRoutes {
                     return Response(status: .ok, headers: headers,
                                     body: ResponseBody(byteBuffer: ByteBuffer(string: lines.map { $0 + "\n" }.joined())))
                 }
+                let size = ((try? FileManager.default.attributesOfItem(atPath: real))?[.size] as? NSNumber)?.int64Value ?? 0
                 var headers = HTTPFields()
                 headers[.contentType] = Self.contentType(of: real)
-                return Response(status: .ok, headers: headers, body: try await FileIO().loadFile(path: real, context: context))
+                return Response(status: .ok, headers: headers, body: Self.stream(real, size: size))
             }
         }
     }
 
     // MARK: Helpers
+
+    /// A file as a response body, read 256 KiB at a time; each chunk is read only once the
+    /// previous one was accepted by the connection, so a slow client costs no memory.
+    private static func stream(_ path: String, size: Int64) -> ResponseBody {
+        ResponseBody(contentLength: Int(size)) { writer in
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw APIError(.notFound, "cannot open \(path)") }
+            defer { try? handle.close() }
+            while let data = try handle.read(upToCount: 256 * 1024), !data.isEmpty {
+                try await writer.write(ByteBuffer(bytes: data))
+            }
+            try await writer.finish(nil)
+        }
+    }
 
     private static func locator(_ context: BasicRequestContext) throws -> ArtifactLocator {
         ArtifactLocator(pipeline: try context.parameters.require("name"),
