@@ -220,6 +220,51 @@ import Testing
         }
     }
 
+    @Test func aNewDownstreamPipelineRunsForItsUpstreamsNewestPassedStage() async throws {
+        try await RelevoCluster.with { cluster in
+            let repository = try GitRepository.create(in: cluster.root)
+            try repository.commit(["README": "late\n"])
+            let upstream = """
+            format_version: 10
+            pipelines:
+              up:
+                materials:
+                  src: {git: "\(repository.url)", branch: main, auto_update: false}
+                stages:
+                  - build:
+                      tasks:
+                        - exec: {command: /bin/echo, arguments: [built]}
+            """
+            try cluster.writeConfig("up.gocd.yaml", upstream)
+            try await cluster.startScheduler()
+            try await cluster.startWorker(.init(name: "worker-1"))
+            _ = try await cluster.api.trigger("up")
+            _ = try await cluster.api.trigger("up")
+            try await cluster.api.waitFor("up", 2, states: ["passed"])
+            #expect(try await cluster.api.instance("late", 1) == nil)
+
+            // A pipeline that depends on `up` appears: it runs once, for up's newest passed run.
+            try cluster.writeConfig("late.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              late:
+                materials:
+                  up: {pipeline: up, stage: build}
+                stages:
+                  - use:
+                      tasks:
+                        - exec: {command: /bin/sh, arguments: ["-c", "echo after $GO_DEPENDENCY_LOCATOR_UP"]}
+            """)
+            let late = try await cluster.api.waitFor("late", 1, states: ["passed"], seconds: 30)
+            #expect((late["material_revisions"] as? [String: String])?["up"] == "up/2/build/1")
+            // A restart does not trigger it again.
+            await cluster.stopScheduler()
+            try await cluster.startScheduler()
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await cluster.api.history("late").count == 1)
+        }
+    }
+
     @Test func locksKeepASecondInstanceOutUntilTheFirstEndsOrIsUnlocked() async throws {
         try await RelevoCluster.with { cluster in
             let repository = try GitRepository.create(in: cluster.root)

@@ -94,6 +94,27 @@ extension SchedulerEngine {
         }
     }
 
+    /// Triggers what a stage completion should have triggered but did not (the scheduler stopped
+    /// in between, or the downstream pipeline is new): for each dependency material, if the
+    /// upstream's newest passed stage run is pinned by no recent downstream instance, the
+    /// downstream runs for it. Called when a config is applied (at start and on every change).
+    func catchUpDownstream() async {
+        for downstream in config.pipelines {
+            for material in downstream.dependencyMaterials where !material.ignoreForScheduling {
+                do {
+                    guard let pin = try await latestPassed(material.pipeline, stage: material.stage) else { continue }
+                    let recent = try await store.history(of: downstream.name, limit: 20).runs
+                    guard !recent.contains(where: { $0.materialRevisions[material.name] == pin.revision }),
+                          let upstream = try await store.pipelineRun(pin.pipeline, counter: pin.counter) else { continue }
+                    logger.info("catching up a downstream trigger", metadata: ["pipeline": "\(downstream.name)", "upstream": "\(pin.revision)"])
+                    await triggerDownstream(of: upstream, stage: material.stage)
+                } catch {
+                    logger.warning("cannot check a dependency material", metadata: ["pipeline": "\(downstream.name)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
     private func triggerOrDefer(_ request: DeferredTrigger) async {
         do {
             let triggered = try await trigger(request.pipeline, cause: request.cause, revisions: request.revisions)

@@ -50,6 +50,7 @@ actor SchedulerEngine {
             catalogVersion = max(catalogVersion + 1, Int(Date().timeIntervalSince1970 * 1000))
         }
         await publishCatalog()
+        await catchUpDownstream()
     }
 
     /// Declares every job queue (so a job published before any worker exists is kept) and
