@@ -117,44 +117,7 @@ actor SchedulerEngine {
 
     // MARK: Worker events
 
-    /// Applies one worker event. Stale and duplicate events change nothing.
-    func handle(_ event: WorkerEvent) async throws {
-        switch event {
-        case .accepted(let attempt, let agent):
-            // A higher attempt than recorded is the broker's redelivery: the state machine
-            // restarts the job at that attempt by itself.
-            guard let (runID, key) = Self.parse(attempt) else { return }
-            let actions = try await store.apply(.jobAccepted(job: key, attempt: attempt.attempt, agent: agent.uuid),
-                                                pipeline: runID.pipeline, counter: runID.pipelineCounter, at: Date())
-            await perform(actions, pipeline: runID.pipeline, counter: runID.pipelineCounter)
-        case .taskStarted(let attempt, let index):
-            guard index == 0, let (runID, key) = Self.parse(attempt) else { return }
-            let actions = try await store.apply(.jobStarted(job: key, attempt: attempt.attempt), pipeline: runID.pipeline,
-                                                counter: runID.pipelineCounter, at: Date())
-            await perform(actions, pipeline: runID.pipeline, counter: runID.pipelineCounter)
-        case .console(let attempt, let sequence, let text):
-            guard let (runID, key) = Self.parse(attempt) else { return }
-            _ = try await store.appendConsole(text, sequence: sequence, attempt: attempt.attempt, job: key,
-                                              pipeline: runID.pipeline, counter: runID.pipelineCounter)
-        case .finished(let attempt, let result):
-            guard let (runID, key) = Self.parse(attempt) else { return }
-            let jobResult: JobResult = switch result {
-            case .passed: .passed
-            case .failed: .failed
-            case .cancelled: .cancelled
-            }
-            let actions = try await store.apply(.jobFinished(job: key, attempt: attempt.attempt, result: jobResult),
-                                                pipeline: runID.pipeline, counter: runID.pipelineCounter, at: Date())
-            await perform(actions, pipeline: runID.pipeline, counter: runID.pipelineCounter)
-        case .heartbeat(let agent, let busyJobs, let version):
-            try await store.register(Agent(uuid: agent.uuid, name: agent.name, resources: agent.resources,
-                                           environments: agent.environments, state: busyJobs.isEmpty ? .idle : .building,
-                                           lastHeartbeatAt: Date(), currentJob: busyJobs.first))
-            if version != catalogVersion { await publishCatalog() }
-        }
-    }
-
-    private static func parse(_ attempt: JobAttempt) -> (JobRunID, JobKey)? {
+    static func parse(_ attempt: JobAttempt) -> (JobRunID, JobKey)? {
         guard let id = JobRunID(parsing: attempt.jobRunID) else { return nil }
         return (id, JobKey(stage: id.stage, stageCounter: id.stageCounter, job: id.job, runIndex: id.runIndex))
     }
@@ -171,7 +134,7 @@ actor SchedulerEngine {
         }
     }
 
-    private func perform(_ actions: [PipelineAction], run: PipelineRun) async {
+    func perform(_ actions: [PipelineAction], run: PipelineRun) async {
         var toDispatch: [JobIdentity] = []
         var passedStages: [String] = []
         for action in actions {

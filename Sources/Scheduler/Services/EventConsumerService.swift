@@ -21,7 +21,7 @@ struct EventConsumerService: Service {
                 // rather than the task, so an event is never half applied and never dead-lettered
                 // for a cancellation.
                 try await withGracefulShutdownHandler {
-                    for try await delivery in consumer { await process(delivery) }
+                    try await consumeInBatches(consumer)
                 } onGracefulShutdown: {
                     Task { await consumer.cancel() }
                 }
@@ -35,44 +35,108 @@ struct EventConsumerService: Service {
         }
     }
 
-    private func process(_ delivery: AMQPDelivery) async {
-        let event: WorkerEvent
-        do {
-            event = try MessageCodec.decodeEvent(delivery.body)
-        } catch {
-            logger.error("poison event dead-lettered", metadata: ["reason": "\(error.description)"])
-            var properties = delivery.properties
-            properties.headers["x-relevo-dead-reason"] = .string(error.description)
-            properties.headers["x-relevo-original-queue"] = .string(QueueCatalog.schedulerEventsQueue)
-            do {
-                try await publisher.publish(delivery.body, exchange: "", routingKey: QueueCatalog.deadLetterQueue, properties: properties)
-                try await delivery.ack()
-            } catch {
-                logger.error("could not dead-letter an event", metadata: ["error": "\(error)"])
+    /// Takes deliveries as they come, and handles whatever has arrived while the previous batch
+    /// was being applied as one batch: no waiting added when idle, few transactions under load.
+    private func consumeInBatches(_ consumer: AMQPConsumer) async throws {
+        let inbox = DeliveryInbox()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    for try await delivery in consumer { await inbox.put(delivery) }
+                    await inbox.finish(nil)
+                } catch {
+                    await inbox.finish(error)
+                }
             }
-            return
+            try await withTaskCancellationHandler {
+                while let batch = try await inbox.takeAll() { await process(batch) }
+            } onCancel: {
+                Task { await inbox.finish(CancellationError()) }
+            }
+            group.cancelAll()
         }
+    }
+
+    private func process(_ deliveries: [AMQPDelivery]) async {
+        var decoded: [(delivery: AMQPDelivery, event: WorkerEvent)] = []
+        for delivery in deliveries {
+            do {
+                decoded.append((delivery, try MessageCodec.decodeEvent(delivery.body)))
+            } catch {
+                logger.error("poison event dead-lettered", metadata: ["reason": "\(error.description)"])
+                await deadLetter(delivery, reason: error.description, originalQueue: true)
+            }
+        }
+        guard !decoded.isEmpty else { return }
+        let outcomes = await engine.handle(decoded.map(\.event))
+        for ((delivery, event), outcome) in zip(decoded, outcomes) {
+            switch outcome {
+            case .done:
+                do { try await delivery.ack() } catch {
+                    logger.warning("event ack failed; it will come again", metadata: ["error": "\(error)"])
+                }
+            case .retry(let error):
+                // Busy, cancelled, disk trouble: not the event's fault. Give it back and keep it.
+                logger.warning("event not applied yet; requeued", metadata: ["event": "\(event.routingKey)", "error": "\(error)"])
+                do { try await delivery.nack(requeue: true) } catch { logger.debug("requeue failed", metadata: ["error": "\(error)"]) }
+            case .refused(let error):
+                // An event the state machine refuses (not stale, not a duplicate): keep it out of
+                // the way, with the reason, rather than redelivering it for ever.
+                logger.error("event refused", metadata: ["event": "\(event.routingKey)", "error": "\(error)"])
+                await deadLetter(delivery, reason: "\(error)", originalQueue: false)
+            }
+        }
+    }
+
+    private func deadLetter(_ delivery: AMQPDelivery, reason: String, originalQueue: Bool) async {
+        var properties = delivery.properties
+        properties.headers["x-relevo-dead-reason"] = .string(reason)
+        if originalQueue { properties.headers["x-relevo-original-queue"] = .string(QueueCatalog.schedulerEventsQueue) }
         do {
-            try await engine.handle(event)
+            try await publisher.publish(delivery.body, exchange: "", routingKey: QueueCatalog.deadLetterQueue, properties: properties)
             try await delivery.ack()
-        } catch let error as AMQPError {
-            logger.warning("event ack failed; it will come again", metadata: ["error": "\(error)"])
-        } catch let error as StoreError where ![.illegalTransition, .notFound, .corruptRow].contains(error.code) {
-            // Busy, cancelled, disk trouble: not the event's fault. Give it back and keep it.
-            logger.warning("event not applied yet; requeued", metadata: ["event": "\(event.routingKey)", "error": "\(error)"])
-            do { try await delivery.nack(requeue: true) } catch { logger.debug("requeue failed", metadata: ["error": "\(error)"]) }
         } catch {
-            // An event the state machine refuses (not stale, not a duplicate): keep it out of the
-            // way, with the reason, rather than redelivering it for ever.
-            logger.error("event refused", metadata: ["event": "\(event.routingKey)", "error": "\(error)"])
-            var properties = delivery.properties
-            properties.headers["x-relevo-dead-reason"] = .string("\(error)")
-            do {
-                try await publisher.publish(delivery.body, exchange: "", routingKey: QueueCatalog.deadLetterQueue, properties: properties)
-                try await delivery.ack()
-            } catch {
-                logger.error("could not dead-letter a refused event", metadata: ["error": "\(error)"])
-            }
+            logger.error("could not dead-letter an event", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// Deliveries received and not yet handled; ``takeAll()`` hands over everything at once.
+actor DeliveryInbox {
+    private var items: [AMQPDelivery] = []
+    private var ended = false
+    private var failure: (any Error)?
+    private var waiter: CheckedContinuation<Void, Never>?
+
+    func put(_ delivery: AMQPDelivery) {
+        items.append(delivery)
+        wake()
+    }
+
+    /// No more deliveries; `error` (if any) is thrown once the remaining ones are taken.
+    func finish(_ error: (any Error)?) {
+        guard !ended else { return }
+        ended = true
+        failure = error
+        wake()
+    }
+
+    /// Everything received so far (waiting for at least one), or nil once finished and drained.
+    func takeAll() async throws -> [AMQPDelivery]? {
+        while items.isEmpty {
+            if ended {
+                if let failure { throw failure }
+                return nil
+            }
+            await withCheckedContinuation { waiter = $0 }
+        }
+        let batch = items
+        items.removeAll(keepingCapacity: true)
+        return batch
+    }
+
+    private func wake() {
+        waiter?.resume()
+        waiter = nil
     }
 }

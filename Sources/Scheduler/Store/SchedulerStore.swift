@@ -93,6 +93,43 @@ final class SchedulerStore: Sendable {
         }
     }
 
+    /// Applies `events` to one run, in order, in one transaction: the run is loaded and saved
+    /// once however many events there are (workers report in bursts). Each event gets its own
+    /// outcome; one the state machine refuses does not stop the others.
+    ///
+    /// - Returns: the run as committed (nil if there is no such run, and every outcome is then
+    ///   `notFound`), and one outcome per event.
+    func apply(_ events: [PipelineEvent], pipeline: String, counter: Int, at now: Date) async throws(StoreError)
+        -> (run: PipelineRun?, outcomes: [Result<[PipelineAction], StoreError>])
+    {
+        try await write("apply \(events.count) events to \(pipeline)/\(counter)") { db in
+            guard var stored = try PipelineRunRows.load(pipeline: pipeline, counter: counter, in: db) else {
+                let missing = StoreError(code: .notFound, operation: "apply", message: "no run \(pipeline)/\(counter)")
+                return (nil, events.map { _ in .failure(missing) })
+            }
+            var run = stored.run
+            var outcomes: [Result<[PipelineAction], StoreError>] = []
+            var changes: [PipelineEvent] = []
+            for event in events {
+                let before = run
+                do {
+                    outcomes.append(.success(try run.on(event, at: now)))
+                    if run != before { changes.append(event) }
+                } catch let error as SchedulingError {
+                    outcomes.append(.failure(StoreError(code: .illegalTransition, operation: "apply \(event)",
+                                                        message: error.description, scheduling: error)))
+                }
+            }
+            if !changes.isEmpty {
+                try PipelineRunRows.save(run, over: &stored, in: db)
+                for event in changes {
+                    try PipelineRunRows.recordTransition(event, pipelineID: stored.id, at: now, in: db)
+                }
+            }
+            return (run, outcomes)
+        }
+    }
+
     /// Allocates the next counter of `pipeline` (1, 2, 3…; never reused), inside the caller's
     /// transaction so that a rolled-back creation gives its counter back.
     static func nextCounter(of pipeline: String, in db: Database) throws -> Int {

@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import Shared
+
+extension SchedulerEngine {
+    /// What became of one worker event.
+    enum EventOutcome: Sendable {
+        /// Applied, or stale or a duplicate (which change nothing): ack it.
+        case done
+        /// Not applied for a reason that may pass (store busy, disk trouble): give it back.
+        case retry(StoreError)
+        /// Refused by the state machine or naming nothing known: dead-letter it with the reason.
+        case refused(StoreError)
+    }
+
+    /// Applies one worker event. Stale and duplicate events change nothing.
+    func handle(_ event: WorkerEvent) async throws {
+        switch await handle([event]).first {
+        case .retry(let error), .refused(let error): throw error
+        case .done, nil: return
+        }
+    }
+
+    /// Applies a burst of worker events with as few transactions as possible: the events of one
+    /// pipeline run in one transaction (loaded and saved once), all console chunks in one, then
+    /// performs the resulting actions with the committed run (no reload). Returns one outcome per
+    /// event, in order.
+    func handle(_ events: [WorkerEvent]) async -> [EventOutcome] {
+        var outcomes = [EventOutcome](repeating: .done, count: events.count)
+        var groups: [String: (pipeline: String, counter: Int, indices: [Int], events: [PipelineEvent])] = [:]
+        var groupOrder: [String] = []
+        var chunks: [(index: Int, chunk: SchedulerStore.ConsoleChunk)] = []
+        for (index, event) in events.enumerated() {
+            switch event {
+            case .accepted(let attempt, let agent):
+                // A higher attempt than recorded is the broker's redelivery: the state machine
+                // restarts the job at that attempt by itself.
+                guard let (runID, key) = Self.parse(attempt) else { continue }
+                add(.jobAccepted(job: key, attempt: attempt.attempt, agent: agent.uuid), runID, index, &groups, &groupOrder)
+            case .taskStarted(let attempt, let task):
+                guard task == 0, let (runID, key) = Self.parse(attempt) else { continue }
+                add(.jobStarted(job: key, attempt: attempt.attempt), runID, index, &groups, &groupOrder)
+            case .finished(let attempt, let result):
+                guard let (runID, key) = Self.parse(attempt) else { continue }
+                let jobResult: JobResult = switch result {
+                case .passed: .passed
+                case .failed: .failed
+                case .cancelled: .cancelled
+                }
+                add(.jobFinished(job: key, attempt: attempt.attempt, result: jobResult), runID, index, &groups, &groupOrder)
+            case .console(let attempt, let sequence, let text):
+                guard let (runID, key) = Self.parse(attempt) else { continue }
+                chunks.append((index, SchedulerStore.ConsoleChunk(text: text, sequence: sequence, attempt: attempt.attempt, job: key,
+                                                                  pipeline: runID.pipeline, counter: runID.pipelineCounter)))
+            case .heartbeat(let agent, let busyJobs, let version):
+                do {
+                    try await store.register(Agent(uuid: agent.uuid, name: agent.name, resources: agent.resources,
+                                                   environments: agent.environments, state: busyJobs.isEmpty ? .idle : .building,
+                                                   lastHeartbeatAt: Date(), currentJob: busyJobs.first))
+                } catch {
+                    outcomes[index] = Self.outcome(of: error)
+                }
+                if version != catalogVersion { await publishCatalog() }
+            }
+        }
+        if !chunks.isEmpty {
+            do {
+                let stored = try await store.appendConsole(chunks.map(\.chunk))
+                for (entry, error) in zip(chunks, stored) {
+                    if let error { outcomes[entry.index] = Self.outcome(of: error) }
+                }
+            } catch {
+                for entry in chunks { outcomes[entry.index] = Self.outcome(of: error) }
+            }
+        }
+        for key in groupOrder {
+            guard let group = groups[key] else { continue }
+            do {
+                let (run, results) = try await store.apply(group.events, pipeline: group.pipeline, counter: group.counter, at: Date())
+                var actions: [PipelineAction] = []
+                for (index, result) in zip(group.indices, results) {
+                    switch result {
+                    case .success(let produced): actions += produced
+                    case .failure(let error): outcomes[index] = Self.outcome(of: error)
+                    }
+                }
+                if let run, !actions.isEmpty { await perform(actions, run: run) }
+            } catch {
+                for index in group.indices { outcomes[index] = Self.outcome(of: error) }
+            }
+        }
+        return outcomes
+    }
+
+    private func add(_ event: PipelineEvent, _ runID: JobRunID, _ index: Int,
+                     _ groups: inout [String: (pipeline: String, counter: Int, indices: [Int], events: [PipelineEvent])],
+                     _ order: inout [String]) {
+        let key = "\(runID.pipeline)/\(runID.pipelineCounter)"
+        if groups[key] == nil {
+            groups[key] = (runID.pipeline, runID.pipelineCounter, [], [])
+            order.append(key)
+        }
+        groups[key]?.indices.append(index)
+        groups[key]?.events.append(event)
+    }
+
+    private static func outcome(of error: StoreError) -> EventOutcome {
+        [.illegalTransition, .notFound, .corruptRow].contains(error.code) ? .refused(error) : .retry(error)
+    }
+}
