@@ -42,6 +42,19 @@ actor ConsoleStreamer {
         await publishing?.value
     }
 
+    /// Waits until every chunk published so far is out, and returns what is still buffered
+    /// (numbered as the next chunk) for the caller to send with its `finished` event.
+    func finishKeepingTail() async -> ConsoleChunk? {
+        flushTask?.cancel()
+        flushTask = nil
+        await publishing?.value
+        guard !buffer.isEmpty else { return nil }
+        let tail = ConsoleChunk(sequence: sequence, text: buffer)
+        sequence += 1
+        buffer = ""
+        return tail
+    }
+
     private func flushNow() {
         flushTask?.cancel()
         flushTask = nil

@@ -36,9 +36,9 @@ struct JobExecutor: Sendable {
         }
         await workspaces.release(workspace)
         await console.write("[relevo] Job completed \(job.jobRunID) on \(agent.name): \(result.rawValue)\n")
-        await console.finish()
+        let tail = await console.finishKeepingTail()
         do {
-            try await events.publish(.finished(attempt, result: result))
+            try await events.publish(.finished(attempt, result: result, console: tail))
         } catch {
             logger.error("job result not published; the job will run again", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
             return false

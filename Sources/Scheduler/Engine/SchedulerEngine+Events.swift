@@ -40,8 +40,12 @@ extension SchedulerEngine {
             case .taskStarted(let attempt, let task):
                 guard task == 0, let (runID, key) = Self.parse(attempt) else { continue }
                 add(.jobStarted(job: key, attempt: attempt.attempt), runID, index, &groups, &groupOrder)
-            case .finished(let attempt, let result):
+            case .finished(let attempt, let result, let tail):
                 guard let (runID, key) = Self.parse(attempt) else { continue }
+                if let tail {
+                    chunks.append((index, SchedulerStore.ConsoleChunk(text: tail.text, sequence: tail.sequence, attempt: attempt.attempt,
+                                                                      job: key, pipeline: runID.pipeline, counter: runID.pipelineCounter)))
+                }
                 let jobResult: JobResult = switch result {
                 case .passed: .passed
                 case .failed: .failed

@@ -8,7 +8,7 @@ extension PipelineRunRows {
     static func insert(_ run: PipelineRun, in db: Database) throws -> StoredPipelineRun {
         let cause = columns(of: run.cause)
         try db.execute(
-            sql: """
+            cached: """
                 INSERT INTO pipeline_instances (pipeline_name, counter, label, trigger_cause, trigger_user,
                     trigger_upstream, material_revisions, state, result, created_at, completed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -30,7 +30,7 @@ extension PipelineRunRows {
         let old = stored.run
         if run.state != old.state || run.completedAt != old.completedAt {
             try db.execute(
-                sql: "UPDATE pipeline_instances SET state = ?, result = ?, completed_at = ? WHERE id = ?",
+                cached: "UPDATE pipeline_instances SET state = ?, result = ?, completed_at = ? WHERE id = ?",
                 arguments: [run.state.rawValue, run.result?.rawValue, run.completedAt, stored.id])
         }
         let oldJobs = Dictionary(
@@ -60,7 +60,7 @@ extension PipelineRunRows {
     /// Appends the row that records one applied transition.
     static func recordTransition(_ event: PipelineEvent, pipelineID: Int64, at now: Date, in db: Database) throws {
         try db.execute(
-            sql: "INSERT INTO transitions (pipeline_instance_id, event, at) VALUES (?, ?, ?)",
+            cached: "INSERT INTO transitions (pipeline_instance_id, event, at) VALUES (?, ?, ?)",
             arguments: [pipelineID, try JSONColumn.encode(event), now])
     }
 
@@ -70,7 +70,7 @@ extension PipelineRunRows {
 
     private static func insert(_ stage: StageRun, position: Int, pipelineID: Int64, in db: Database) throws -> Int64 {
         try db.execute(
-            sql: """
+            cached: """
                 INSERT INTO stage_instances (pipeline_instance_id, position, name, counter, approval_type,
                     allow_only_on_success, approved_by, approved_at, job_plan, activation, state, result,
                     created_at, completed_at)
@@ -87,7 +87,7 @@ extension PipelineRunRows {
 
     private static func update(_ stage: StageRun, id: Int64, in db: Database) throws {
         try db.execute(
-            sql: """
+            cached: """
                 UPDATE stage_instances SET approved_by = ?, approved_at = ?, activation = ?, state = ?,
                     result = ?, completed_at = ?
                 WHERE id = ?
@@ -100,7 +100,7 @@ extension PipelineRunRows {
 
     private static func insert(_ job: JobRun, stageID: Int64, in db: Database) throws -> Int64 {
         try db.execute(
-            sql: """
+            cached: """
                 INSERT INTO job_instances (stage_instance_id, name, run_index, run_count, state, result, agent_id,
                     attempt, scheduled_at, assigned_at, started_at, completed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -114,7 +114,7 @@ extension PipelineRunRows {
 
     private static func update(_ job: JobRun, id: Int64, in db: Database) throws {
         try db.execute(
-            sql: """
+            cached: """
                 UPDATE job_instances SET state = ?, result = ?, agent_id = ?, attempt = ?, scheduled_at = ?,
                     assigned_at = ?, started_at = ?, completed_at = ?
                 WHERE id = ?

@@ -8,7 +8,7 @@ enum PipelineRunRows {
     /// The run `pipeline`/`counter`, or `nil` if there is none.
     static func load(pipeline: String, counter: Int, in db: Database) throws -> StoredPipelineRun? {
         let row = try Row.fetchOne(
-            db, sql: "SELECT * FROM pipeline_instances WHERE pipeline_name = ? AND counter = ?",
+            db, cached: "SELECT * FROM pipeline_instances WHERE pipeline_name = ? AND counter = ?",
             arguments: [pipeline, counter])
         return try row.map { try load(row: $0, in: db) }
     }
@@ -17,11 +17,11 @@ enum PipelineRunRows {
     static func load(row: Row, in db: Database) throws -> StoredPipelineRun {
         let id: Int64 = try row.value("id")
         let stageRows = try Row.fetchAll(
-            db, sql: "SELECT * FROM stage_instances WHERE pipeline_instance_id = ? ORDER BY position, counter",
+            db, cached: "SELECT * FROM stage_instances WHERE pipeline_instance_id = ? ORDER BY position, counter",
             arguments: [id])
         let jobRows = try Row.fetchAll(
             db,
-            sql: """
+            cached: """
                 SELECT j.* FROM job_instances j JOIN stage_instances s ON s.id = j.stage_instance_id
                 WHERE s.pipeline_instance_id = ? ORDER BY j.id
                 """,

@@ -7,7 +7,7 @@ extension SchedulerStore {
     func register(_ agent: Agent) async throws(StoreError) {
         try await write("register agent \(agent.uuid)") { db in
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO agents (uuid, name, resources, environments, state, last_heartbeat_at, current_job)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (uuid) DO UPDATE SET name = excluded.name, resources = excluded.resources,
@@ -30,7 +30,7 @@ extension SchedulerStore {
     {
         try await write("heartbeat of agent \(uuid)") { db in
             try db.execute(
-                sql: "UPDATE agents SET state = ?, current_job = ?, last_heartbeat_at = ? WHERE uuid = ?",
+                cached: "UPDATE agents SET state = ?, current_job = ?, last_heartbeat_at = ? WHERE uuid = ?",
                 arguments: [state.rawValue, currentJob, now, uuid])
             guard db.changesCount > 0 else {
                 throw StoreError(code: .notFound, operation: "heartbeat", message: "no agent \(uuid)")
@@ -41,7 +41,7 @@ extension SchedulerStore {
     /// Sets agent `uuid`'s state, e.g. `lostContact` after a silence or `disabled` by an administrator.
     func setState(_ state: AgentState, ofAgent uuid: String) async throws(StoreError) {
         try await write("set state of agent \(uuid)") { db in
-            try db.execute(sql: "UPDATE agents SET state = ? WHERE uuid = ?", arguments: [state.rawValue, uuid])
+            try db.execute(cached: "UPDATE agents SET state = ? WHERE uuid = ?", arguments: [state.rawValue, uuid])
             guard db.changesCount > 0 else {
                 throw StoreError(code: .notFound, operation: "set agent state", message: "no agent \(uuid)")
             }
@@ -51,7 +51,7 @@ extension SchedulerStore {
     /// Every agent, by name.
     func agents() async throws(StoreError) -> [Agent] {
         try await read("list agents") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM agents ORDER BY name, uuid").map(Self.agent(from:))
+            try Row.fetchAll(db, cached: "SELECT * FROM agents ORDER BY name, uuid").map(Self.agent(from:))
         }
     }
 
@@ -60,7 +60,7 @@ extension SchedulerStore {
         try await read("list silent agents") { db in
             try Row.fetchAll(
                 db,
-                sql: """
+                cached: """
                     SELECT * FROM agents WHERE last_heartbeat_at IS NULL OR last_heartbeat_at < ?
                     ORDER BY name, uuid
                     """,

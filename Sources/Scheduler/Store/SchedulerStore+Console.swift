@@ -15,7 +15,7 @@ extension SchedulerStore {
         try await write("append console of \(pipeline)/\(counter)/\(job)") { db in
             let jobID = try Self.jobID(of: job, pipeline: pipeline, counter: counter, in: db)
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO console_chunks (job_instance_id, attempt, sequence, text) VALUES (?, ?, ?, ?)
                     ON CONFLICT (job_instance_id, attempt, sequence) DO NOTHING
                     """,
@@ -55,7 +55,7 @@ extension SchedulerStore {
                     jobIDs[key] = jobID
                 }
                 try db.execute(
-                    sql: """
+                    cached: """
                         INSERT INTO console_chunks (job_instance_id, attempt, sequence, text) VALUES (?, ?, ?, ?)
                         ON CONFLICT (job_instance_id, attempt, sequence) DO NOTHING
                         """,
@@ -74,7 +74,7 @@ extension SchedulerStore {
         try await read("console of \(pipeline)/\(counter)/\(job)") { db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: Self.jobSQL,
+                    db, cached: Self.jobSQL,
                     arguments: [pipeline, counter, job.stage, job.stageCounter, job.job, job.runIndex])
             else { return nil }
             let run = try PipelineRunRows.job(from: row)
@@ -82,7 +82,7 @@ extension SchedulerStore {
             identity.attempt = attempt ?? run.attempt
             let chunks = try String.fetchAll(
                 db,
-                sql: "SELECT text FROM console_chunks WHERE job_instance_id = ? AND attempt = ? ORDER BY sequence",
+                cached: "SELECT text FROM console_chunks WHERE job_instance_id = ? AND attempt = ? ORDER BY sequence",
                 arguments: [try row.value("id") as Int64, identity.attempt])
             return JobConsole(identity: identity, job: run, text: chunks.joined())
         }
@@ -100,7 +100,7 @@ extension SchedulerStore {
     static func jobID(of job: JobKey, pipeline: String, counter: Int, in db: Database) throws -> Int64 {
         guard
             let row = try Row.fetchOne(
-                db, sql: jobSQL, arguments: [pipeline, counter, job.stage, job.stageCounter, job.job, job.runIndex])
+                db, cached: jobSQL, arguments: [pipeline, counter, job.stage, job.stageCounter, job.job, job.runIndex])
         else {
             throw StoreError(code: .notFound, operation: "find job", message: "no job \(pipeline)/\(counter)/\(job)")
         }

@@ -7,7 +7,7 @@ extension SchedulerStore {
     func recordUnlock(of pipeline: String, counter: Int) async throws(StoreError) {
         try await write("unlock \(pipeline)") { db in
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO pipeline_unlocks (pipeline_name, counter) VALUES (?, ?)
                     ON CONFLICT (pipeline_name) DO UPDATE SET counter = excluded.counter
                     """,
@@ -18,7 +18,7 @@ extension SchedulerStore {
     /// The counter of the instance of `pipeline` last unlocked by a user, if any.
     func unlockedCounter(of pipeline: String) async throws(StoreError) -> Int? {
         try await read("unlock state of \(pipeline)") { db in
-            try Int.fetchOne(db, sql: "SELECT counter FROM pipeline_unlocks WHERE pipeline_name = ?", arguments: [pipeline])
+            try Int.fetchOne(db, cached: "SELECT counter FROM pipeline_unlocks WHERE pipeline_name = ?", arguments: [pipeline])
         }
     }
 }

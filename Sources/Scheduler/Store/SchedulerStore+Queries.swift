@@ -17,11 +17,11 @@ extension SchedulerStore {
         return try await read("history of \(pipeline)") { db in
             let total =
                 try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM pipeline_instances WHERE pipeline_name = ?", arguments: [pipeline])
+                    db, cached: "SELECT COUNT(*) FROM pipeline_instances WHERE pipeline_name = ?", arguments: [pipeline])
                 ?? 0
             let rows = try Row.fetchAll(
                 db,
-                sql: """
+                cached: """
                     SELECT * FROM pipeline_instances WHERE pipeline_name = ?
                     ORDER BY counter DESC LIMIT ? OFFSET ?
                     """,
@@ -37,7 +37,7 @@ extension SchedulerStore {
         try await read("list jobs in flight") { db in
             let rows = try Row.fetchAll(
                 db,
-                sql: """
+                cached: """
                     SELECT j.*, s.name AS stage_name, s.counter AS stage_counter,
                         p.pipeline_name, p.counter AS pipeline_counter
                     FROM job_instances j
@@ -58,7 +58,7 @@ extension SchedulerStore {
         try await read("transitions of \(pipeline)/\(counter)") { db in
             let rows = try Row.fetchAll(
                 db,
-                sql: """
+                cached: """
                     SELECT t.event, t.at FROM transitions t
                     JOIN pipeline_instances p ON p.id = t.pipeline_instance_id
                     WHERE p.pipeline_name = ? AND p.counter = ? ORDER BY t.id
@@ -84,7 +84,7 @@ extension SchedulerStore {
         try await read("list jobs awaiting dispatch") { db in
             let rows = try Row.fetchAll(
                 db,
-                sql: """
+                cached: """
                     SELECT j.*, s.name AS stage_name, s.counter AS stage_counter,
                         p.pipeline_name, p.counter AS pipeline_counter
                     FROM job_instances j
@@ -105,7 +105,7 @@ extension SchedulerStore {
         try await write("mark \(jobs.count) jobs of \(pipeline)/\(counter) dispatched") { db in
             for job in jobs {
                 let id = try Self.jobID(of: job, pipeline: pipeline, counter: counter, in: db)
-                try db.execute(sql: "UPDATE job_instances SET dispatched_at = ? WHERE id = ?", arguments: [now, id])
+                try db.execute(cached: "UPDATE job_instances SET dispatched_at = ? WHERE id = ?", arguments: [now, id])
             }
         }
     }

@@ -134,14 +134,14 @@ final class SchedulerStore: Sendable {
     /// transaction so that a rolled-back creation gives its counter back.
     static func nextCounter(of pipeline: String, in db: Database) throws -> Int {
         try db.execute(
-            sql: """
+            cached: """
                 INSERT INTO pipeline_counters (pipeline_name, last_counter) VALUES (?, 1)
                 ON CONFLICT (pipeline_name) DO UPDATE SET last_counter = last_counter + 1
                 """,
             arguments: [pipeline])
         guard
             let counter = try Int.fetchOne(
-                db, sql: "SELECT last_counter FROM pipeline_counters WHERE pipeline_name = ?", arguments: [pipeline])
+                db, cached: "SELECT last_counter FROM pipeline_counters WHERE pipeline_name = ?", arguments: [pipeline])
         else {
             throw StoreError(code: .database, operation: "next counter", message: "no counter row for \(pipeline)")
         }

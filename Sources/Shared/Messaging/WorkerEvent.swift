@@ -7,8 +7,9 @@ public enum WorkerEvent: Sendable, Equatable, Codable {
     case taskStarted(JobAttempt, index: Int)
     /// Console output, numbered from 0 per attempt so that duplicates are stored once.
     case console(JobAttempt, sequence: Int, text: String)
-    /// The job run ended with `result`.
-    case finished(JobAttempt, result: JobRunResult)
+    /// The job run ended with `result`; `console` is the end of its console output, numbered
+    /// like a `console` event (sent along so that a short job costs one message less).
+    case finished(JobAttempt, result: JobRunResult, console: ConsoleChunk? = nil)
     /// The agent is alive; sent periodically. `catalogVersion` is the queue catalogue the agent
     /// follows, so the scheduler can send a newer one.
     case heartbeat(AgentIdentity, busyJobs: [String], catalogVersion: Int)
@@ -22,6 +23,17 @@ public enum WorkerEvent: Sendable, Equatable, Codable {
         case .finished: return "event.finished"
         case .heartbeat: return "event.heartbeat"
         }
+    }
+}
+
+/// Console text numbered within its attempt, as a `console` event carries it.
+public struct ConsoleChunk: Sendable, Equatable, Codable {
+    public var sequence: Int
+    public var text: String
+
+    public init(sequence: Int, text: String) {
+        self.sequence = sequence
+        self.text = text
     }
 }
 

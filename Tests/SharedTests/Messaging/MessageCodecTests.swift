@@ -57,4 +57,12 @@ import Testing
             (error as? MessageCodec.DecodingFailure)?.description.contains("version 2 is not supported") == true
         }
     }
+
+    @Test func aFinishedEventCarriesTheConsoleTailAndOlderOnesWithoutItStillDecode() throws {
+        let attempt = JobAttempt(jobRunID: "p/1/s/1/j/1", attempt: 2)
+        let event = WorkerEvent.finished(attempt, result: .passed, console: ConsoleChunk(sequence: 3, text: "done\n"))
+        #expect(try MessageCodec.decodeEvent(MessageCodec.encode(event)) == event)
+        let older = #"{"finished":{"_0":{"jobRunID":"p/1/s/1/j/1","attempt":2},"result":"failed"}}"#
+        #expect(try MessageCodec.decodeEvent(Array(older.utf8)) == .finished(attempt, result: .failed))
+    }
 }
