@@ -89,7 +89,10 @@ actor SchedulerEngine {
         }
         let (run, actions) = try await store.createRun(of: definition, cause: cause, materialRevisions: revisions, at: Date())
         logger.info("pipeline scheduled", metadata: ["pipeline": "\(name)", "counter": "\(run.counter)", "cause": "\(cause)"])
-        await perform(actions, run: run)
+        // The run is committed: the caller has its answer now, and the jobs are published right
+        // after (a publish that fails, or a scheduler that stops first, leaves the jobs without a
+        // dispatch mark, and the reconcile pass or the next start publishes them).
+        Task { await self.perform(actions, run: run) }
         return run
     }
 
