@@ -14,6 +14,8 @@ struct Benchmark: Sendable {
         var schedulerAfterThroughput: Int?
         var schedulerMany: Int?
         var workerIdle: Int?
+        var workerIdlePrivate: Int?
+        var schedulerIdlePrivate: Int?
         var workerBusy: Int?
         var schedulerBusy: Int?
     }
@@ -53,6 +55,8 @@ struct Benchmark: Sendable {
         try await Task.sleep(for: .seconds(1))
         memory.schedulerIdle = scheduler.residentBytes()
         memory.workerIdle = workers.compactMap { $0.residentBytes() }.max()
+        memory.workerIdlePrivate = workers.compactMap { $0.privateBytes() }.max()
+        memory.schedulerIdlePrivate = scheduler.privateBytes()
 
         progress("idle dispatch: \(sizes.dispatchRuns) sequential one-job runs (+\(sizes.warmUpRuns) warm-up)")
         let dispatch = try await DispatchLatency.measure(api, runs: sizes.dispatchRuns, warmUp: sizes.warmUpRuns, poll: poll)
@@ -149,11 +153,13 @@ struct Benchmark: Sendable {
         let megabytes = { (bytes: Int?) in bytes.map { Double($0) / 1_048_576 } }
         let memorySection = "memory (VmRSS)"
         report.add(memorySection, "scheduler idle", "MB", relevo: megabytes(memory.schedulerIdle))
+        report.add(memorySection, "  of which private (RssAnon)", "MB", relevo: megabytes(memory.schedulerIdlePrivate))
         report.add(memorySection, "scheduler peak during throughput", "MB", relevo: megabytes(memory.schedulerBusy))
         report.add(memorySection, "scheduler after throughput", "MB", relevo: megabytes(memory.schedulerAfterThroughput))
         report.add(memorySection, "scheduler with \(sizes.manyPipelines + 3) pipelines", "MB", relevo: megabytes(memory.schedulerMany),
                    target: "< 64 MB at 1,000")
         report.add(memorySection, "worker idle", "MB", relevo: megabytes(memory.workerIdle), target: "< 32 MB")
+        report.add(memorySection, "  of which private (RssAnon)", "MB", relevo: megabytes(memory.workerIdlePrivate))
         report.add(memorySection, "worker peak during throughput", "MB", relevo: megabytes(memory.workerBusy))
 
         let floorSection = "floor alone"

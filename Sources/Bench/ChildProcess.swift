@@ -54,9 +54,15 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Resident memory (VmRSS) in bytes, or nil when the process is gone.
-    func residentBytes() -> Int? {
+    func residentBytes() -> Int? { statusBytes("VmRSS") }
+
+    /// Private resident memory (RssAnon: heap, stacks; not the mapped program image, which is
+    /// shared by every process running the same binary), in bytes.
+    func privateBytes() -> Int? { statusBytes("RssAnon") }
+
+    private func statusBytes(_ field: String) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count >= 2, let kilobytes = Int(fields[1]) else { return nil }
             return kilobytes * 1024

@@ -78,8 +78,11 @@ struct JobExecutor: Sendable {
             inactivityTimeout: job.inactivityTimeoutSeconds.map { .seconds($0) },
             console: { text in await console.write(text) },
             fetch: { task in try await Self.fetch(task, into: workDirectory, client: artifacts, console: console) })
-        await events.publishBestEffort(.taskStarted(attempt, index: 0))
+        // The first task starts while the broker confirms "task started"; that event is out
+        // before the job's result is published (the caller publishes `finished` after this).
+        let started = Task { await events.publishBestEffort(.taskStarted(attempt, index: 0)) }
         let outcome = await execution.run()
+        await started.value
         switch outcome.result {
         case .cancelled:
             return .cancelled
