@@ -20,10 +20,16 @@ struct SchedulerSettings: Sendable, Equatable {
     var configReloadInterval: Duration = .seconds(2)
     /// An agent silent for this long is marked "lost contact".
     var agentLostAfter: Duration = .seconds(30)
+    /// The API tokens file (see ``APITokens``); without one the API is open to every caller.
+    var tokensFile: String?
+    /// The shared secret of the GitHub (HMAC-SHA256 signature) and GitLab (token) webhooks;
+    /// without one, those webhooks are refused.
+    var webhookSecret: String?
 
     enum Key: String, CaseIterable {
         case brokerURL = "broker_url", dataDirectory = "data_dir", configDirectory = "config_dir", host, port
         case serverURL = "server_url", pollSeconds = "poll_seconds", agentLostSeconds = "agent_lost_seconds"
+        case tokensFile = "tokens_file", webhookSecret = "webhook_secret"
 
         var environmentVariable: String {
             self == .brokerURL ? "RELEVO_BROKER_URL" : "RELEVO_SCHEDULER_\(rawValue.uppercased())"
@@ -79,6 +85,8 @@ struct SchedulerSettings: Sendable, Equatable {
         case .pollSeconds:
             guard let number = Double(value), number > 0 else { throw Invalid(description: "\(source): poll_seconds must be positive, not '\(value)'") }
             pollInterval = .milliseconds(Int(number * 1000))
+        case .tokensFile: tokensFile = value.isEmpty ? nil : value
+        case .webhookSecret: webhookSecret = value.isEmpty ? nil : value
         case .agentLostSeconds:
             guard let number = Int(value), number > 0 else { throw Invalid(description: "\(source): agent_lost_seconds must be positive, not '\(value)'") }
             agentLostAfter = .seconds(number)

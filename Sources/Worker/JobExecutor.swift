@@ -70,7 +70,8 @@ struct JobExecutor: Sendable {
         let base = ProcessInfo.processInfo.environment.filter { Self.inheritedVariables.contains($0.key) }
         let environment = JobEnvironment.build(base: base, goVariables: goVariables(job, attempt: attempt, agent: agent),
                                                job: job.environmentVariables)
-        let artifacts = ArtifactClient(serverURL: job.serverURL, logger: logger)
+        let artifacts = ArtifactClient(serverURL: job.serverURL, logger: logger,
+                                       credentials: (job.artifactToken, job.artifactLocator))
         let workDirectory = directory.path
         let execution = JobExecution(
             tasks: job.tasks, workingDirectory: directory.path, environment: environment.variables,

@@ -28,6 +28,10 @@ struct ServeCommand: AsyncParsableCommand {
     var serverURL: String?
     @Option(name: .customLong("poll-seconds"), help: "Git polling interval.")
     var pollSeconds: String?
+    @Option(name: .customLong("tokens-file"), help: "API tokens with roles (env RELEVO_SCHEDULER_TOKENS_FILE); without it the API is open.")
+    var tokensFile: String?
+    @Option(name: .customLong("webhook-secret"), help: "Secret of the GitHub/GitLab webhooks (env RELEVO_SCHEDULER_WEBHOOK_SECRET).")
+    var webhookSecret: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -40,6 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
         flags[.port] = port
         flags[.serverURL] = serverURL
         flags[.pollSeconds] = pollSeconds
+        flags[.tokensFile] = tokensFile
+        flags[.webhookSecret] = webhookSecret
         let file = settings ?? (FileManager.default.fileExists(atPath: "config/relevo.yaml") ? "config/relevo.yaml" : nil)
         let settings: SchedulerSettings
         do {
@@ -49,6 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "relevo.scheduler")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let tokens: APITokens?
+        do {
+            tokens = try settings.tokensFile.map(APITokens.load(file:))
+        } catch {
+            throw ValidationError("\(error)")
+        }
 
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         let store = try SchedulerStore(path: URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("relevo.sqlite").path)
@@ -69,8 +81,15 @@ struct ServeCommand: AsyncParsableCommand {
         await reloader.reloadIfChanged()
         await engine.dispatchUnconfirmedJobs()
 
-        let router = Router()
+        let router = Router(context: RelevoRequestContext.self)
+        router.add(middleware: AuthMiddleware(tokens: tokens, artifacts: artifacts, logger: logger))
+        if let tokens {
+            logger.info("API tokens loaded", metadata: ["tokens": "\(tokens.count)", "file": "\(settings.tokensFile ?? "")"])
+        } else {
+            logger.warning("no tokens_file: the API is open to everyone who can reach it", metadata: ["address": "\(settings.host):\(settings.port)"])
+        }
         APIRoutes(engine: engine, logger: logger).register(on: router)
+        WebhookRoutes(engine: engine, secret: settings.webhookSecret, logger: logger).register(on: router)
         ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: repositories, serverURL: settings.serverURL,
                        logger: logger).register(on: router)
         let app = Application(router: router, configuration: .init(address: .hostname(settings.host, port: settings.port),

@@ -31,7 +31,7 @@ actor SchedulerEngine {
 
     /// Why a request cannot be done; the HTTP layer chooses the status from the code.
     struct RequestError: Error, CustomStringConvertible {
-        enum Code { case notFound, conflict, unavailable }
+        enum Code { case notFound, conflict, unavailable, forbidden, badRequest }
         let code: Code
         let description: String
     }
@@ -97,10 +97,18 @@ actor SchedulerEngine {
     }
 
     /// The "play" button: runs a stage that waits for approval.
-    func approve(_ pipeline: String, counter: Int, stage: String, user: String) async throws {
+    func approve(_ pipeline: String, counter: Int, stage: String, user: APIUser) async throws {
         guard try await store.pipelineRun(pipeline, counter: counter) != nil else {
             throw RequestError(code: .notFound, description: "no instance \(pipeline)/\(counter)")
         }
+        // GoCD's approval.users / approval.roles: when given, only they (and admins) may press play.
+        if let approval = config.pipeline(named: pipeline)?.stage(named: stage)?.approval,
+           !approval.users.isEmpty || !approval.roles.isEmpty, user.role != .admin,
+           !approval.users.contains(user.name), Set(approval.roles).isDisjoint(with: user.groups) {
+            throw RequestError(code: .forbidden, description:
+                "'\(user.name)' may not approve \(pipeline)/\(stage): allowed users \(approval.users), roles \(approval.roles)")
+        }
+        let user = user.name
         let result: Result<[PipelineAction], StoreError>
         do {
             result = .success(try await store.apply(.approve(stage: stage, user: user), pipeline: pipeline, counter: counter, at: Date()))

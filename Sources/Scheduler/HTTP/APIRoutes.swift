@@ -10,7 +10,7 @@ struct APIRoutes {
     let engine: SchedulerEngine
     let logger: Logger
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<RelevoRequestContext>) {
         router.get("/go/api/v1/health") { _, _ in Self.json(["health": "OK"]) }
 
         router.post("/go/api/pipelines/:name/schedule") { request, context in
@@ -19,7 +19,7 @@ struct APIRoutes {
                 let body = try await Self.decodeBody(ScheduleRequest.self, from: request, allowEmpty: true)
                 var revisions: [String: String] = [:]
                 for material in body?.materials ?? [] { revisions[material.name] = material.revision }
-                let run = try await engine.trigger(name, cause: .manual(user: "anonymous"), revisions: revisions)
+                let run = try await engine.trigger(name, cause: .manual(user: context.user?.name ?? "anonymous"), revisions: revisions)
                 return Self.json(ScheduledJSON(message: "Request to schedule pipeline \(name) accepted", counter: run.counter, label: run.label),
                                  status: .accepted)
             }
@@ -38,7 +38,7 @@ struct APIRoutes {
                 let pipeline = try context.parameters.require("name")
                 let counter = try Self.positive(context.parameters.require("counter"), "counter")
                 let stage = try context.parameters.require("stage")
-                try await engine.approve(pipeline, counter: counter, stage: stage, user: "anonymous")
+                try await engine.approve(pipeline, counter: counter, stage: stage, user: context.user ?? .open)
                 return Self.json(MessageJSON(message: "Request to run stage \(pipeline)/\(counter)/\(stage) accepted"), status: .accepted)
             }
         }
@@ -113,7 +113,7 @@ struct APIRoutes {
 
     // MARK: Helpers
 
-    private static func run(_ engine: SchedulerEngine, _ context: BasicRequestContext) async throws -> PipelineRun {
+    private static func run(_ engine: SchedulerEngine, _ context: RelevoRequestContext) async throws -> PipelineRun {
         let name = try context.parameters.require("name")
         let counter = try positive(context.parameters.require("counter"), "counter")
         guard let run = try await engine.store.pipelineRun(name, counter: counter) else {
@@ -122,7 +122,7 @@ struct APIRoutes {
         return run
     }
 
-    private static func stage(_ run: PipelineRun, _ context: BasicRequestContext) throws -> StageRun {
+    private static func stage(_ run: PipelineRun, _ context: RelevoRequestContext) throws -> StageRun {
         let name = try context.parameters.require("stage")
         let counter = try positive(context.parameters.require("stageCounter"), "stage counter")
         guard let stage = run.stages.first(where: { $0.name == name && $0.counter == counter }) else {
@@ -156,7 +156,7 @@ struct APIRoutes {
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
             try container.encode(timestampFormatter.string(from: date))
@@ -215,6 +215,8 @@ func handle(_ logger: Logger, _ body: () async throws -> Response) async -> Resp
         case .notFound: .notFound
         case .conflict: .conflict
         case .unavailable: .serviceUnavailable
+        case .forbidden: .forbidden
+        case .badRequest: .badRequest
         }
         return APIRoutes.json(MessageJSON(message: error.description), status: status)
     } catch let error as StoreError where error.isRetriable {

@@ -21,7 +21,7 @@ struct ArtifactRoutes {
 
     static let checksumHeader = HTTPField.Name("X-Relevo-SHA256")!
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<RelevoRequestContext>) {
         let files = "/go/files/:name/:counter/:stage/:stageCounter/:job"
         router.put("\(files)/**") { request, context in
             await handle(logger) {
@@ -145,7 +145,7 @@ struct ArtifactRoutes {
         }
     }
 
-    private static func locator(_ context: BasicRequestContext) throws -> ArtifactLocator {
+    private static func locator(_ context: RelevoRequestContext) throws -> ArtifactLocator {
         ArtifactLocator(pipeline: try context.parameters.require("name"),
                         pipelineCounter: try APIRoutes.positive(context.parameters.require("counter"), "counter"),
                         stage: try context.parameters.require("stage"),

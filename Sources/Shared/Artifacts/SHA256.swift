@@ -42,9 +42,13 @@ public final class SHA256 {
 
     /// HMAC-SHA256 of `message` under `key`, in hex.
     public static func hmacHex(key: [UInt8], message: String) -> String {
+        hmacHex(key: key, bytes: Array(message.utf8))
+    }
+
+    /// HMAC-SHA256 of `bytes` under `key`, in hex.
+    public static func hmacHex(key: [UInt8], bytes: [UInt8]) -> String {
         var digest = [UInt8](repeating: 0, count: 64)
         var length: UInt32 = 0
-        let bytes = Array(message.utf8)
         _ = key.withUnsafeBytes { keyBytes in
             bytes.withUnsafeBytes { messageBytes in
                 HMAC(EVP_sha256(), keyBytes.baseAddress, Int32(key.count),

@@ -21,6 +21,38 @@ public enum GitURL {
         return result + rest
     }
 
+    /// A repository URL reduced to what identifies the repository, so that the URLs a push
+    /// notification names match the URL a material was written with: `host/path` in lower
+    /// case without scheme, user, port, trailing `/` or `.git`
+    /// (`https://github.com/Org/App.git`, `git@github.com:org/app` → `github.com/org/app`);
+    /// a local path (`file:///srv/app.git`, `/srv/app`) → `/srv/app`.
+    public static func comparable(_ url: String) -> String {
+        var text = Substring(url.trimmingCharacters(in: .whitespaces))
+        var host = ""
+        if let scheme = text.range(of: "://") {
+            let isFile = text[..<scheme.lowerBound].lowercased() == "file"
+            text = text[scheme.upperBound...]
+            if !isFile {
+                let end = text.firstIndex(of: "/") ?? text.endIndex
+                var authority = text[..<end]
+                if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+                if let colon = authority.firstIndex(of: ":") { authority = authority[..<colon] }
+                host = String(authority)
+                text = text[end...]
+            }
+        } else if let colon = text.firstIndex(of: ":"), !text[..<colon].contains("/") {
+            // scp-like: [user@]host:path
+            var authority = text[..<colon]
+            if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+            host = String(authority)
+            text = text[text.index(after: colon)...]
+            if !text.hasPrefix("/") { text = "/" + text }
+        }
+        while text.hasSuffix("/") { text = text.dropLast() }
+        if text.hasSuffix(".git") { text = text.dropLast(4) }
+        return (host + text).lowercased()
+    }
+
     /// The mirror's directory name: the repository's readable name, then a stable hash of the
     /// whole URL so that two repositories with the same name never share a mirror, e.g.
     /// `relevo-3f2a9c0d1e4b5a67.git`.

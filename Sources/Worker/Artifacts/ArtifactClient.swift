@@ -10,6 +10,9 @@ import Shared
 struct ArtifactClient: Sendable {
     let serverURL: String
     let logger: Logger
+    /// The job's own token and locator: shown when reading artifacts from a server that
+    /// requires API tokens (it grants reading artifacts, nothing else).
+    var credentials: (token: String, locator: ArtifactLocator)?
     /// Attempts per file for failures that may pass (connection errors, 5xx).
     var attempts = 4
 
@@ -91,6 +94,7 @@ struct ArtifactClient: Sendable {
     func list(_ locator: ArtifactLocator) async throws -> [RemoteFile] {
         var request = HTTPClientRequest(url: locator.listingURL(server: serverURL))
         request.method = .GET
+        addCredentials(to: &request)
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 64 << 20)
         guard response.status == .ok else {
@@ -131,6 +135,7 @@ struct ArtifactClient: Sendable {
             do {
                 var request = HTTPClientRequest(url: url)
                 request.method = .GET
+                addCredentials(to: &request)
                 let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
                 guard response.status == .ok else {
                     let body = try await response.body.collect(upTo: 1 << 20)
@@ -183,6 +188,12 @@ struct ArtifactClient: Sendable {
     }
 
     // MARK: Helpers
+
+    private func addCredentials(to request: inout HTTPClientRequest) {
+        guard let credentials else { return }
+        request.headers.add(name: "Authorization", value: "Bearer \(credentials.token)")
+        request.headers.add(name: "X-Relevo-Job", value: credentials.locator.description)
+    }
 
     static func sha256(of file: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: file) else { throw Failure(description: "cannot read \(file)") }

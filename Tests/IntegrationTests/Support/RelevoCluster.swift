@@ -63,12 +63,12 @@ final class RelevoCluster: @unchecked Sendable {
         try text.write(to: configDirectory.appendingPathComponent(name), atomically: true, encoding: .utf8)
     }
 
-    func startScheduler() async throws {
+    func startScheduler(_ extraArguments: [String] = []) async throws {
         let process = try RelevoProcess.start("relevo-scheduler", name: "scheduler", arguments: [
             "serve", "--broker-url", brokerURL, "--data-dir", root.appendingPathComponent("data").path,
             "--config-dir", configDirectory.path, "--port", String(port), "--server-url", "http://127.0.0.1:\(port)/go",
             "--poll-seconds", "1",
-        ], logDirectory: root)
+        ] + extraArguments, logDirectory: root)
         scheduler = process
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
@@ -98,6 +98,11 @@ final class RelevoCluster: @unchecked Sendable {
             return try await self.agentUUID(spec.name) != nil
         }
         return process
+    }
+
+    /// Takes a worker started by the test itself, so that it is stopped with the cluster.
+    func adopt(_ process: RelevoProcess) {
+        workers[process.name] = process
     }
 
     /// The UUID the scheduler knows agent `name` by.

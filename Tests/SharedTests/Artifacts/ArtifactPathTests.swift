@@ -32,3 +32,18 @@ import Testing
         #expect(SHA256.constantTimeEquals("abc", "abc") && !SHA256.constantTimeEquals("abc", "abd") && !SHA256.constantTimeEquals("abc", "ab"))
     }
 }
+
+@Suite struct GitURLComparableTests {
+    @Test(arguments: [
+        ("https://github.com/Org/App.git", "github.com/org/app"),
+        ("https://user:secret@github.com:443/org/app/", "github.com/org/app"),
+        ("git@github.com:org/app.git", "github.com/org/app"),
+        ("ssh://git@github.com/org/app", "github.com/org/app"),
+        ("git://github.com/org/app.git", "github.com/org/app"),
+        ("file:///srv/git/app.git", "/srv/git/app"),
+        ("/srv/git/app", "/srv/git/app"),
+    ])
+    func urlsOfOneRepositoryCompareEqual(url: String, expected: String) {
+        #expect(GitURL.comparable(url) == expected)
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import Shared
+
+/// Bearer tokens with roles. With no tokens configured every caller is an admin (a server on
+/// loopback for one person); with tokens, a request without a valid one gets 401 and a request
+/// beyond its role 403, both as JSON.
+///
+/// Open to all: `/go/api/v1/health`, `/repos/` (package repositories for yum/dnf) and the
+/// webhooks (they check their own signature). Artifact uploads carry the job's token (checked by
+/// their route); a worker fetching artifacts shows its job's token and locator.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = RelevoRequestContext
+    let tokens: APITokens?
+    let artifacts: ArtifactStore
+    let logger: Logger
+
+    static let cookie = "relevo_token"
+    static let jobHeader = HTTPField.Name("X-Relevo-Job")!
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let path = request.uri.path
+        guard let tokens else {
+            context.user = .open
+            return try await next(request, context)
+        }
+        if Self.isPublic(path, method: request.method) {
+            context.user = APIUser(name: "anonymous", role: .viewer, groups: [])
+            return try await next(request, context)
+        }
+        guard let presented = Self.token(of: request) else {
+            return APIRoutes.json(MessageJSON(message: "authentication required: send 'Authorization: Bearer <token>'"), status: .unauthorized)
+        }
+        if let user = tokens.user(for: presented) {
+            let needed = Self.role(for: request.method, path: path)
+            guard user.role >= needed else {
+                logger.notice("request refused: role too low", metadata: ["user": "\(user.name)", "role": "\(user.role.rawValue)", "path": "\(path)"])
+                return APIRoutes.json(MessageJSON(message: "'\(user.name)' is a \(user.role.rawValue); this needs \(needed.rawValue)"), status: .forbidden)
+            }
+            context.user = user
+            return try await next(request, context)
+        }
+        // A worker fetching artifacts with its job's token.
+        if request.method == .get, path.hasPrefix("/go/files/"), let job = request.headers[Self.jobHeader],
+           let locator = Self.locator(job), artifacts.accepts(token: presented, for: locator) {
+            context.user = APIUser(name: "job \(locator)", role: .viewer, groups: [])
+            return try await next(request, context)
+        }
+        logger.notice("request refused: unknown token", metadata: ["path": "\(path)"])
+        return APIRoutes.json(MessageJSON(message: "the token is not valid"), status: .unauthorized)
+    }
+
+    static func isPublic(_ path: String, method: HTTPRequest.Method) -> Bool {
+        path == "/go/api/v1/health" || path.hasPrefix("/repos/") || path.hasPrefix("/go/api/webhooks/github/")
+            || path.hasPrefix("/go/api/webhooks/gitlab/") || (method == .put && path.hasPrefix("/go/files/"))
+            || path == "/login" || path.hasPrefix("/assets/")
+    }
+
+    /// Reading needs a viewer; changing things an operator; agents an admin.
+    static func role(for method: HTTPRequest.Method, path: String) -> APIRole {
+        if method == .get || method == .head { return .viewer }
+        if path.hasPrefix("/go/api/agents") { return .admin }
+        return .operator
+    }
+
+    static func token(of request: Request) -> String? {
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
+            return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        for cookies in request.headers[values: .cookie] {
+            for pair in cookies.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if parts.count == 2, parts[0] == cookie { return parts[1].removingPercentEncoding ?? parts[1] }
+            }
+        }
+        return nil
+    }
+
+    private static func locator(_ text: String) -> ArtifactLocator? {
+        let parts = text.split(separator: "/").map(String.init)
+        guard parts.count == 5, let counter = Int(parts[1]), let stageCounter = Int(parts[3]) else { return nil }
+        return ArtifactLocator(pipeline: parts[0], pipelineCounter: counter, stage: parts[2], stageCounter: stageCounter, job: parts[4])
+    }
+}
