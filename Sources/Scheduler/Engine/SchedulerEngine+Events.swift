@@ -80,11 +80,17 @@ extension SchedulerEngine {
         for key in groupOrder {
             guard let group = groups[key] else { continue }
             do {
-                let (run, results) = try await store.apply(group.events, pipeline: group.pipeline, counter: group.counter, at: Date())
+                let now = Date()
+                let (run, results) = try await store.apply(group.events, pipeline: group.pipeline, counter: group.counter, at: now)
                 var actions: [PipelineAction] = []
-                for (index, result) in zip(group.indices, results) {
+                for (position, (index, result)) in zip(group.indices, results).enumerated() {
                     switch result {
-                    case .success(let produced): actions += produced
+                    case .success(let produced):
+                        actions += produced
+                        // A start recorded just now (not a duplicate) feeds the latency histogram.
+                        if case .jobStarted(let key, _) = group.events[position], let job = run?.job(key), job.startedAt == now {
+                            dispatchLatency.observe(now.timeIntervalSince(job.scheduledAt))
+                        }
                     case .failure(let error): outcomes[index] = Self.outcome(of: error)
                     }
                 }

@@ -18,6 +18,8 @@ actor SchedulerEngine {
     private var undispatched: [JobIdentity] = []
     /// Upstream triggers that found their pipeline locked; the reconcile pass retries them.
     var deferredTriggers: [DeferredTrigger] = []
+    /// Scheduled → first task started, for `/metrics`.
+    var dispatchLatency = LatencyHistogram()
 
     init(config: ConfigSnapshot, store: SchedulerStore, publisher: AMQPClient, git: GitClient, serverURL: String,
          artifactToken: @escaping @Sendable (ArtifactLocator) -> String, logger: Logger) {
@@ -66,6 +68,22 @@ actor SchedulerEngine {
         } catch {
             logger.warning("queue catalogue not published; will retry", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Depth and consumers of every `relevo.*` queue this scheduler knows (for `/metrics` and the
+    /// dashboard), asked of the broker; a queue it cannot ask about is left out.
+    func queueStatuses() async -> [(name: String, messages: Int, consumers: Int)] {
+        let names = [QueueCatalog.schedulerEventsQueue, QueueCatalog.deadLetterQueue] + catalogEntries.map(\.queue)
+        var statuses: [(name: String, messages: Int, consumers: Int)] = []
+        for name in names {
+            do {
+                let status = try await publisher.queueStatus(name)
+                statuses.append((name, status.messages, status.consumers))
+            } catch {
+                logger.debug("queue status unavailable", metadata: ["queue": "\(name)", "error": "\(error)"])
+            }
+        }
+        return statuses
     }
 
     // MARK: Requests
