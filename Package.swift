@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "relevo-scheduler", targets: ["Scheduler"]),
         .executable(name: "relevo-worker", targets: ["Worker"]),
         .executable(name: "relevo-bench", targets: ["Bench"]),
+        .executable(name: "relevo", targets: ["CLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -78,6 +79,14 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "CLI",
+            dependencies: [
+                "Shared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),

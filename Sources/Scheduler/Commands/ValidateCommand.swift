@@ -21,7 +21,7 @@ struct ValidateCommand: ParsableCommand {
         if json {
             print(try snapshot.jsonString())
         } else {
-            print(Self.summary(of: snapshot))
+            print(snapshot.summary)
         }
         for error in snapshot.errors {
             FileHandle.standardError.write(Data("\(error.description)\n".utf8))
@@ -31,22 +31,5 @@ struct ValidateCommand: ParsableCommand {
             FileHandle.standardError.write(Data("\(snapshot.errors.count) \(noun); \(snapshot.pipelines.count) pipelines are valid\n".utf8))
             throw ExitCode(1)
         }
-    }
-
-    /// One line per pipeline, grouped, for people.
-    static func summary(of snapshot: ConfigSnapshot) -> String {
-        var lines = ["\(snapshot.pipelines.count) pipelines in \(snapshot.files.count) files, \(snapshot.environments.count) environments"]
-        let groups = Dictionary(grouping: snapshot.pipelines, by: \.group)
-        for group in groups.keys.sorted() {
-            lines.append("\(group):")
-            for pipeline in groups[group]!.sorted(by: { $0.name < $1.name }) {
-                let stages = pipeline.stages.map { stage in
-                    stage.approval.type == .manual ? "\(stage.name) (manual)" : stage.name
-                }
-                let environment = pipeline.environment.map { " [\($0)]" } ?? ""
-                lines.append("  \(pipeline.name)\(environment): \(stages.joined(separator: " → "))")
-            }
-        }
-        return lines.joined(separator: "\n")
     }
 }

@@ -103,6 +103,14 @@ struct APIRoutes {
             }
         }
 
+        // Relevo's own: every relevo.* queue with its depth and consumers, asked of the broker.
+        router.get("/go/api/queues") { _, _ in
+            await handle(logger) {
+                let queues = await engine.queueStatuses().map { QueueJSON(name: $0.name, messages: $0.messages, consumers: $0.consumers) }
+                return Self.json(Embedded(key: "queues", items: queues, extra: [:]))
+            }
+        }
+
         router.get("/go/api/agents") { _, _ in
             await handle(logger) {
                 let agents = try await engine.store.agents()
@@ -196,6 +204,12 @@ struct ScheduleRequest: Decodable {
         let revision: String
     }
     let materials: [Material]?
+}
+
+struct QueueJSON: Encodable {
+    let name: String
+    let messages: Int
+    let consumers: Int
 }
 
 struct ScheduledJSON: Encodable {

@@ -1,0 +1,271 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+/// `relevo`: a thin client of the scheduler's REST API, for people (tables) and scripts
+/// (`--json`, exit codes).
+@main
+struct RelevoCLI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relevo",
+        abstract: "Relevo from the command line: trigger, follow, approve and inspect pipelines.",
+        discussion: """
+            The server and token come from --server/--token, else RELEVO_SERVER/RELEVO_TOKEN, else ~/.config/relevo/cli.yaml (keys: server, token); the server defaults to http://127.0.0.1:8153.
+
+            Exit codes: 0 success (a followed job or pipeline passed); 1 it failed or was cancelled, or the config is invalid; 2 the request was refused (400/401/403/409); 3 not found (404); 4 the server is unreachable or failed (5xx); 64 wrong usage.
+            """,
+        subcommands: [Validate.self, Trigger.self, Status.self, Approve.self, Unlock.self, Logs.self, Agents.self, Queues.self])
+}
+
+/// Where and who: shared by every command that talks to a server.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "The scheduler, e.g. http://127.0.0.1:8153 (env RELEVO_SERVER).")
+    var server: String?
+    @Option(help: "An API token (env RELEVO_TOKEN).")
+    var token: String?
+    @Flag(help: "Print the server's JSON instead of a table.")
+    var json = false
+
+    func client() throws -> APIClient {
+        let file = Self.configFile()
+        let environment = ProcessInfo.processInfo.environment
+        let base = server ?? environment["RELEVO_SERVER"] ?? file["server"] ?? "http://127.0.0.1:8153"
+        return APIClient(base: base.hasSuffix("/") ? String(base.dropLast()) : base,
+                         token: token ?? environment["RELEVO_TOKEN"] ?? file["token"])
+    }
+
+    /// `~/.config/relevo/cli.yaml`: `key: value` lines.
+    static func configFile() -> [String: String] {
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        guard let text = try? String(contentsOfFile: home + "/.config/relevo/cli.yaml", encoding: .utf8) else { return [:] }
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2 { values[parts[0]] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) }
+        }
+        return values
+    }
+}
+
+// MARK: Commands
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check a directory of *.gocd.yaml files (locally, no server needed).")
+    @Argument(help: "The config directory.", completion: .directory)
+    var directory: String
+    @Flag(help: "Print the normalised model as JSON.")
+    var json = false
+
+    func run() throws {
+        let snapshot = ConfigLoader().load(directory: URL(fileURLWithPath: directory))
+        print(json ? try snapshot.jsonString() : snapshot.summary)
+        for error in snapshot.errors { printError(error.description) }
+        if !snapshot.errors.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct Trigger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start a new instance of a pipeline.")
+    @OptionGroup var options: ServerOptions
+    @Argument(help: "The pipeline.")
+    var pipeline: String
+    @Option(name: .customLong("revision"), help: "Pin a material: NAME=COMMIT (repeatable).")
+    var revisions: [String] = []
+    @Flag(help: "Wait for the instance to end; exit 0 if it passed, 1 if not.")
+    var wait = false
+
+    func run() async throws {
+        let client = try options.client()
+        var materials: [[String: String]] = []
+        for pin in revisions {
+            let parts = pin.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--revision takes NAME=COMMIT, not '\(pin)'") }
+            materials.append(["name": parts[0], "revision": parts[1]])
+        }
+        let body = materials.isEmpty ? nil : try JSONSerialization.data(withJSONObject: ["materials": materials])
+        let reply = try await client.send("POST", "/go/api/pipelines/\(encode(pipeline))/schedule", body: body)
+        let object = try reply.object()
+        let counter = object["counter"] as? Int ?? 0
+        if options.json { print(reply.text) } else { print("scheduled \(pipeline)/\(counter) (label \(object["label"] as? String ?? "?"))") }
+        guard wait else { return }
+        let run = try await waitForEnd(client, pipeline, counter, quiet: options.json)
+        throw ExitCode(run["state"] as? String == "passed" ? 0 : 1)
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a pipeline's newest instances, or one instance's stages and jobs.")
+    @OptionGroup var options: ServerOptions
+    @Argument(help: "The pipeline.")
+    var pipeline: String
+    @Argument(help: "An instance counter; without it, the recent instances.")
+    var counter: Int?
+
+    func run() async throws {
+        let client = try options.client()
+        if let counter {
+            let reply = try await client.send("GET", "/go/api/pipelines/\(encode(pipeline))/\(counter)")
+            if options.json { print(reply.text); return }
+            let run = try reply.object()
+            print("\(pipeline)/\(counter)  \(run["state"] as? String ?? "?")  label \(run["label"] as? String ?? "?")  by \(run["triggered_by"] as? String ?? "?")")
+            var rows: [[String]] = [["STAGE", "JOB", "STATE", "RESULT", "AGENT", "ATTEMPT"]]
+            for stage in run["stages"] as? [[String: Any]] ?? [] {
+                let name = "\(stage["name"] as? String ?? "?")/\(stage["counter"] as? Int ?? 1)"
+                let jobs = stage["jobs"] as? [[String: Any]] ?? []
+                if jobs.isEmpty { rows.append([name, "-", stage["state"] as? String ?? "?", "", "", ""]) }
+                for job in jobs {
+                    let runCount = job["run_count"] as? Int ?? 1
+                    let jobName = (job["name"] as? String ?? "?") + (runCount > 1 ? " [\(job["run_index"] as? Int ?? 1)/\(runCount)]" : "")
+                    rows.append([name, jobName, job["state"] as? String ?? "?", job["result"] as? String ?? "",
+                                 String((job["agent_uuid"] as? String ?? "").prefix(8)), String(job["attempt"] as? Int ?? 1)])
+                }
+            }
+            print(table(rows))
+        } else {
+            let reply = try await client.send("GET", "/go/api/pipelines/\(encode(pipeline))/history?page_size=10")
+            if options.json { print(reply.text); return }
+            let runs = ((try reply.object()["_embedded"] as? [String: Any])?["pipelines"] as? [[String: Any]]) ?? []
+            var rows: [[String]] = [["COUNTER", "LABEL", "STATE", "STAGES", "TRIGGERED BY"]]
+            for run in runs {
+                let stages = (run["stages"] as? [[String: Any]] ?? []).map { "\($0["name"] as? String ?? "?"):\($0["state"] as? String ?? "?")" }
+                rows.append([String(run["counter"] as? Int ?? 0), run["label"] as? String ?? "", run["state"] as? String ?? "",
+                             stages.joined(separator: " "), run["triggered_by"] as? String ?? ""])
+            }
+            print(runs.isEmpty ? "\(pipeline) has not run yet" : table(rows))
+        }
+    }
+}
+
+struct Approve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Press \"play\" on a stage that waits for approval.")
+    @OptionGroup var options: ServerOptions
+    @Argument var pipeline: String
+    @Argument var counter: Int
+    @Argument var stage: String
+
+    func run() async throws {
+        let reply = try await options.client().send("POST", "/go/api/stages/\(encode(pipeline))/\(counter)/\(encode(stage))/run")
+        print(options.json ? reply.text : (try reply.object()["message"] as? String ?? "approved"))
+    }
+}
+
+struct Unlock: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Release the lock a failed lockOnFailure instance holds.")
+    @OptionGroup var options: ServerOptions
+    @Argument var pipeline: String
+
+    func run() async throws {
+        let reply = try await options.client().send("POST", "/go/api/pipelines/\(encode(pipeline))/unlock")
+        print(options.json ? reply.text : (try reply.object()["message"] as? String ?? "unlocked"))
+    }
+}
+
+struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a job's console; with --follow, as it runs, exiting with the job's result.")
+    @OptionGroup var options: ServerOptions
+    @Argument var pipeline: String
+    @Argument var counter: Int
+    @Argument var stage: String
+    @Argument var job: String
+    @Option(name: .customLong("stage-counter")) var stageCounter = 1
+    @Option(name: .customLong("run-index"), help: "Which copy of a run_instances job.") var runIndex = 1
+    @Flag(name: .shortAndLong, help: "Keep printing until the job ends; exit 0 if it passed, 1 if not.") var follow = false
+
+    func run() async throws {
+        let client = try options.client()
+        let console = "/go/files/\(encode(pipeline))/\(counter)/\(encode(stage))/\(stageCounter)/\(encode(job))/cruise-output/console.log"
+        let jobPath = "/go/api/jobs/\(encode(pipeline))/\(counter)/\(encode(stage))/\(stageCounter)/\(encode(job))"
+        var offset = 0
+        while true {
+            // The job's state first, then the text: text read after a "completed" state is complete.
+            let jobs = try await client.send("GET", jobPath)
+            let runs = ((try jobs.object()["_embedded"] as? [String: Any])?["jobs"] as? [[String: Any]]) ?? []
+            let current = runs.first { $0["run_index"] as? Int == runIndex }
+            let text = try await client.send("GET", "\(console)?run_index=\(runIndex)&start=\(offset)")
+            if !text.body.isEmpty {
+                FileHandle.standardOutput.write(text.body)
+                offset += text.body.count
+            }
+            guard follow else { return }
+            if current?["state"] as? String == "completed" {
+                throw ExitCode(current?["result"] as? String == "passed" ? 0 : 1)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+    }
+}
+
+struct Agents: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the agents the scheduler knows.")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let reply = try await options.client().send("GET", "/go/api/agents")
+        if options.json { print(reply.text); return }
+        let agents = ((try reply.object()["_embedded"] as? [String: Any])?["agents"] as? [[String: Any]]) ?? []
+        var rows: [[String]] = [["NAME", "STATE", "RESOURCES", "ENVIRONMENTS", "UUID"]]
+        for agent in agents {
+            rows.append([agent["hostname"] as? String ?? "?", agent["agent_state"] as? String ?? "?",
+                         (agent["resources"] as? [String] ?? []).joined(separator: ","),
+                         (agent["environments"] as? [String] ?? []).joined(separator: ","), agent["uuid"] as? String ?? ""])
+        }
+        print(table(rows))
+    }
+}
+
+struct Queues: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the relevo.* queues with their depth and consumers.")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let reply = try await options.client().send("GET", "/go/api/queues")
+        if options.json { print(reply.text); return }
+        let queues = ((try reply.object()["_embedded"] as? [String: Any])?["queues"] as? [[String: Any]]) ?? []
+        var rows: [[String]] = [["QUEUE", "MESSAGES", "CONSUMERS"]]
+        for queue in queues {
+            rows.append([queue["name"] as? String ?? "?", String(queue["messages"] as? Int ?? 0), String(queue["consumers"] as? Int ?? 0)])
+        }
+        print(table(rows))
+    }
+}
+
+// MARK: Helpers
+
+/// Waits until instance `counter` of `pipeline` has ended, printing each stage as it ends.
+func waitForEnd(_ client: APIClient, _ pipeline: String, _ counter: Int, quiet: Bool) async throws -> [String: Any] {
+    var reported: Set<String> = []
+    while true {
+        let run = try await client.send("GET", "/go/api/pipelines/\(encode(pipeline))/\(counter)").object()
+        for stage in run["stages"] as? [[String: Any]] ?? [] {
+            guard let result = stage["result"] as? String, let name = stage["name"] as? String else { continue }
+            if !quiet, reported.insert(name).inserted { print("  \(name): \(result)") }
+        }
+        let state = run["state"] as? String ?? ""
+        if ["passed", "failed", "cancelled"].contains(state) {
+            if !quiet { print("\(pipeline)/\(counter): \(state)") }
+            return run
+        }
+        if state == "awaitingApproval" {
+            if !quiet { print("\(pipeline)/\(counter): waits for approval") }
+            return run
+        }
+        try await Task.sleep(for: .milliseconds(300))
+    }
+}
+
+func encode(_ segment: String) -> String { ArtifactLocator.encode(segment) }
+
+/// Columns padded to their widest cell.
+func table(_ rows: [[String]]) -> String {
+    guard let first = rows.first else { return "" }
+    let widths = first.indices.map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+    return rows.map { row in
+        row.enumerated().map { index, cell in
+            index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }.joined(separator: "\n")
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
