@@ -91,6 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
         APIRoutes(engine: engine, logger: logger).register(on: router)
         WebhookRoutes(engine: engine, secret: settings.webhookSecret, logger: logger).register(on: router)
         MetricsRoutes(engine: engine, logger: logger).register(on: router)
+        DashboardRoutes(engine: engine, artifacts: artifacts, tokens: tokens, logger: logger).register(on: router)
         ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: repositories, serverURL: settings.serverURL,
                        logger: logger).register(on: router)
         let app = Application(router: router, configuration: .init(address: .hostname(settings.host, port: settings.port),

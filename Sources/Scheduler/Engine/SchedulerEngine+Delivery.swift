@@ -32,6 +32,8 @@ struct DeferredTrigger: Sendable {
     var pipeline: String
     var cause: TriggerCause
     var revisions: [String: String]
+    /// Whether it was deferred before (then a retry that fails again is not logged again).
+    var retried = false
 }
 
 extension SchedulerEngine {
@@ -120,8 +122,12 @@ extension SchedulerEngine {
             let triggered = try await trigger(request.pipeline, cause: request.cause, revisions: request.revisions)
             logger.info("downstream pipeline triggered", metadata: ["pipeline": "\(request.pipeline)/\(triggered.counter)", "cause": "\(request.cause)"])
         } catch let error as RequestError where error.code != .notFound {
-            logger.info("downstream trigger deferred", metadata: ["pipeline": "\(request.pipeline)", "reason": "\(error.description)"])
-            deferredTriggers.append(request)
+            if !request.retried {
+                logger.info("downstream trigger deferred", metadata: ["pipeline": "\(request.pipeline)", "reason": "\(error.description)"])
+            }
+            var again = request
+            again.retried = true
+            deferredTriggers.append(again)
         } catch {
             logger.error("downstream trigger failed", metadata: ["pipeline": "\(request.pipeline)", "error": "\(error)"])
         }
@@ -220,6 +226,24 @@ extension SchedulerEngine {
         default:
             return nil
         }
+    }
+
+    // MARK: Pause
+
+    /// GoCD's pause: no new instance starts (by hand, by a push, by a poll or from upstream)
+    /// until the pipeline is unpaused; running instances go on.
+    func pause(_ name: String, user: String, reason: String) async throws {
+        guard config.pipeline(named: name) != nil else { throw RequestError(code: .notFound, description: "no pipeline named '\(name)'") }
+        guard try await store.pause(name, by: user, reason: reason, at: Date()) else {
+            throw RequestError(code: .conflict, description: "pipeline '\(name)' is already paused")
+        }
+        logger.info("pipeline paused", metadata: ["pipeline": "\(name)", "by": "\(user)"])
+    }
+
+    func unpause(_ name: String) async throws {
+        guard config.pipeline(named: name) != nil else { throw RequestError(code: .notFound, description: "no pipeline named '\(name)'") }
+        guard try await store.unpause(name) else { throw RequestError(code: .conflict, description: "pipeline '\(name)' is not paused") }
+        logger.info("pipeline unpaused", metadata: ["pipeline": "\(name)"])
     }
 
     /// GoCD's "unlock": releases the lock a failed `lockOnFailure` instance holds.

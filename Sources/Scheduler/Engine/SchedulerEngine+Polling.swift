@@ -43,6 +43,10 @@ extension SchedulerEngine {
             return nil
         }
         do {
+            if try await store.pauses()[pipeline.name.lowercased()] != nil {
+                logger.debug("material poll skipped: pipeline paused", metadata: ["pipeline": "\(pipeline.name)"])
+                return nil
+            }
             if let holder = try await lockHolder(of: pipeline) {
                 logger.debug("material poll skipped: pipeline locked", metadata: ["pipeline": "\(pipeline.name)", "lock": "\(holder)"])
                 return nil

@@ -20,6 +20,8 @@ actor SchedulerEngine {
     var deferredTriggers: [DeferredTrigger] = []
     /// Scheduled → first task started, for `/metrics`.
     var dispatchLatency = LatencyHistogram()
+    /// Commits shown on the dashboard, by `url@revision`.
+    private var commitCache: [String: CommitInfo] = [:]
 
     init(config: ConfigSnapshot, store: SchedulerStore, publisher: AMQPClient, git: GitClient, serverURL: String,
          artifactToken: @escaping @Sendable (ArtifactLocator) -> String, logger: Logger) {
@@ -86,6 +88,23 @@ actor SchedulerEngine {
         return statuses
     }
 
+    /// Author and message of a material's commit, from the scheduler's mirror of the repository
+    /// (fetched on first need, then kept); nil if git cannot tell.
+    func commitInfo(url: String, revision: String) async -> CommitInfo? {
+        let key = "\(url)@\(revision)"
+        if let cached = commitCache[key] { return cached }
+        do {
+            let mirror = try await gitClient.updateMirror(url: url)
+            let info = try await gitClient.commitInfo(repository: mirror, revision: revision)
+            if commitCache.count > 2000 { commitCache.removeAll() }
+            commitCache[key] = info
+            return info
+        } catch {
+            logger.debug("commit not described", metadata: ["url": "\(GitURL.redacted(url))", "revision": "\(revision)", "error": "\(error)"])
+            return nil
+        }
+    }
+
     // MARK: Requests
 
     /// Starts a new instance of `name`, pinned to `revisions` (material name → commit) or, for
@@ -93,6 +112,9 @@ actor SchedulerEngine {
     func trigger(_ name: String, cause: TriggerCause, revisions given: [String: String] = [:]) async throws -> PipelineRun {
         guard let definition = config.pipeline(named: name) else {
             throw RequestError(code: .notFound, description: "no pipeline named '\(name)'")
+        }
+        if let pause = try await store.pauses()[name.lowercased()] {
+            throw RequestError(code: .conflict, description: "pipeline '\(name)' is paused by \(pause.pausedBy)\(pause.reason.isEmpty ? "" : ": \(pause.reason)")")
         }
         if let holder = try await lockHolder(of: definition) {
             throw RequestError(code: .conflict, description: "pipeline '\(name)' is locked: \(holder)")

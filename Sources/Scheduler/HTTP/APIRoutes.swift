@@ -25,6 +25,23 @@ struct APIRoutes {
             }
         }
 
+        router.post("/go/api/pipelines/:name/pause") { request, context in
+            await handle(logger) {
+                let name = try context.parameters.require("name")
+                let body = try await Self.decodeBody(PauseRequest.self, from: request, allowEmpty: true)
+                try await engine.pause(name, user: context.user?.name ?? "anonymous", reason: body?.pause_cause ?? "")
+                return Self.json(MessageJSON(message: "Pipeline '\(name)' paused successfully."))
+            }
+        }
+
+        router.post("/go/api/pipelines/:name/unpause") { _, context in
+            await handle(logger) {
+                let name = try context.parameters.require("name")
+                try await engine.unpause(name)
+                return Self.json(MessageJSON(message: "Pipeline '\(name)' unpaused successfully."))
+            }
+        }
+
         router.post("/go/api/pipelines/:name/unlock") { _, context in
             await handle(logger) {
                 let name = try context.parameters.require("name")
@@ -204,6 +221,10 @@ struct ScheduleRequest: Decodable {
         let revision: String
     }
     let materials: [Material]?
+}
+
+struct PauseRequest: Decodable {
+    let pause_cause: String?
 }
 
 struct QueueJSON: Encodable {

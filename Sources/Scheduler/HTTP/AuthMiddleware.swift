@@ -32,6 +32,12 @@ struct AuthMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         guard let presented = Self.token(of: request) else {
+            if request.method == .get, !path.hasPrefix("/go/"), path != "/metrics" {
+                // A person opening the dashboard: the sign-in page.
+                var headers = HTTPFields()
+                headers[.location] = "/login"
+                return Response(status: .seeOther, headers: headers)
+            }
             return APIRoutes.json(MessageJSON(message: "authentication required: send 'Authorization: Bearer <token>'"), status: .unauthorized)
         }
         if let user = tokens.user(for: presented) {

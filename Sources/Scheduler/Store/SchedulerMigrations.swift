@@ -25,6 +25,17 @@ enum SchedulerMigrations {
                 )
                 """)
         }
+        // GoCD's pause: a paused pipeline starts no new instance until unpaused.
+        migrator.registerMigration("v4-pipeline-pauses") { db in
+            try db.execute(sql: """
+                CREATE TABLE pipeline_pauses (
+                    pipeline_name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,
+                    paused_by TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    paused_at DATETIME NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 

@@ -22,3 +22,42 @@ extension SchedulerStore {
         }
     }
 }
+
+/// Who paused which pipeline (GoCD's pause).
+struct PipelinePause: Sendable, Equatable {
+    var pipeline: String
+    var pausedBy: String
+    var reason: String
+    var pausedAt: Date
+}
+
+extension SchedulerStore {
+    /// Pauses `pipeline`; false if it was paused already.
+    func pause(_ pipeline: String, by user: String, reason: String, at now: Date) async throws(StoreError) -> Bool {
+        try await write("pause \(pipeline)") { db in
+            try db.execute(cached: "INSERT OR IGNORE INTO pipeline_pauses (pipeline_name, paused_by, reason, paused_at) VALUES (?, ?, ?, ?)",
+                           arguments: [pipeline, user, reason, now])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Unpauses `pipeline`; false if it was not paused.
+    func unpause(_ pipeline: String) async throws(StoreError) -> Bool {
+        try await write("unpause \(pipeline)") { db in
+            try db.execute(cached: "DELETE FROM pipeline_pauses WHERE pipeline_name = ?", arguments: [pipeline])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Every paused pipeline, by name.
+    func pauses() async throws(StoreError) -> [String: PipelinePause] {
+        try await read("pauses") { db in
+            var pauses: [String: PipelinePause] = [:]
+            for row in try Row.fetchAll(db, cached: "SELECT * FROM pipeline_pauses") {
+                let pause = PipelinePause(pipeline: row["pipeline_name"], pausedBy: row["paused_by"], reason: row["reason"], pausedAt: row["paused_at"])
+                pauses[pause.pipeline.lowercased()] = pause
+            }
+            return pauses
+        }
+    }
+}

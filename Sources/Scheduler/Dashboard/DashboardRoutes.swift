@@ -1,0 +1,316 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Shared
+
+/// The dashboard: pages rendered by the server, no build chain and nothing from the internet.
+/// Each page refreshes its view in place (`?fragment=1`) and the job page tails the console by
+/// byte offset, so nothing needs a reload.
+struct DashboardRoutes {
+    let engine: SchedulerEngine
+    let artifacts: ArtifactStore
+    let tokens: APITokens?
+    let logger: Logger
+
+    func register(on router: Router<RelevoRequestContext>) {
+        router.get("/") { request, _ in
+            await page(request, title: "Pipelines", active: "Pipelines") { try await pipelines() }
+        }
+        router.get("/pipelines/:name/:counter") { request, context in
+            await page(request, title: "Instance", active: "Pipelines") {
+                let name = try context.parameters.require("name")
+                let counter = try APIRoutes.positive(context.parameters.require("counter"), "counter")
+                return try await instance(name, counter)
+            }
+        }
+        router.get("/jobs/:name/:counter/:stage/:stageCounter/:job") { request, context in
+            let name = (try? context.parameters.require("name")) ?? ""
+            let counter = (try? APIRoutes.positive(context.parameters.require("counter"), "counter")) ?? 0
+            let stage = (try? context.parameters.require("stage")) ?? ""
+            let stageCounter = (try? APIRoutes.positive(context.parameters.require("stageCounter"), "stage counter")) ?? 0
+            let job = (try? context.parameters.require("job")) ?? ""
+            let runIndex = request.uri.queryParameters["run_index"].flatMap { Int(String($0)) } ?? 1
+            let console = "/go/files/\(ArtifactLocator.encode(name))/\(counter)/\(ArtifactLocator.encode(stage))/\(stageCounter)/\(ArtifactLocator.encode(job))/cruise-output/console.log?run_index=\(runIndex)"
+            let extra = """
+                <h2>Console</h2><pre class="console" id="console" data-src="\(HTML.escape(console))"></pre>
+                <script>
+                (async () => {
+                  const pre = document.getElementById('console'); let offset = 0;
+                  while (true) {
+                    const done = document.querySelector('[data-job-state="completed"]') !== null;
+                    try {
+                      const reply = await fetch(pre.dataset.src + '&start=' + offset, {cache: 'no-store'});
+                      if (reply.ok) {
+                        const bytes = new Uint8Array(await reply.arrayBuffer());
+                        if (bytes.length > 0) {
+                          offset += bytes.length;
+                          const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+                          pre.textContent += new TextDecoder().decode(bytes);
+                          if (atBottom) pre.scrollTop = pre.scrollHeight;
+                        } else if (done) { break; }
+                      }
+                    } catch (e) {}
+                    await new Promise(resolve => setTimeout(resolve, 700));
+                  }
+                })();
+                </script>
+                """
+            return await page(request, title: "\(job) · \(name)/\(counter)", active: "Pipelines", extra: extra) {
+                try await jobView(name, counter, stage, stageCounter, job, runIndex: runIndex)
+            }
+        }
+        router.get("/agents") { request, _ in
+            await page(request, title: "Agents", active: "Agents") { try await agents() }
+        }
+        router.get("/queues") { request, _ in
+            await page(request, title: "Queues", active: "Queues") { await queues() }
+        }
+        router.get("/login") { _, _ in
+            Self.html(HTML.page(title: "Sign in", active: "", content: Self.loginForm(message: nil), refresh: nil))
+        }
+        router.post("/login") { request, _ in
+            let body = (try? await request.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+            let token = body.split(separator: "&").compactMap { pair -> String? in
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, parts[0] == "token" else { return nil }
+                return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            }.first ?? ""
+            guard tokens == nil || tokens?.user(for: token) != nil else {
+                return Self.html(HTML.page(title: "Sign in", active: "", content: Self.loginForm(message: "That token is not valid."), refresh: nil),
+                                 status: .unauthorized)
+            }
+            var headers = HTTPFields()
+            headers[.location] = "/"
+            headers[.setCookie] = "\(AuthMiddleware.cookie)=\(ArtifactLocator.encode(token)); Path=/; HttpOnly; SameSite=Strict"
+            return Response(status: .seeOther, headers: headers)
+        }
+    }
+
+    // MARK: Views
+
+    private func pipelines() async throws -> String {
+        let config = await engine.config
+        let pauses = try await engine.store.pauses()
+        var html = "<h1>Pipelines</h1>"
+        if config.pipelines.isEmpty { html += "<p class=\"muted\">No pipeline is configured yet.</p>" }
+        let groups = Dictionary(grouping: config.pipelines, by: \.group)
+        for group in groups.keys.sorted() {
+            html += "<h2>\(HTML.escape(group))</h2>"
+            for pipeline in groups[group]!.sorted(by: { ($0.displayOrder, $0.name) < ($1.displayOrder, $1.name) }) {
+                let name = HTML.segment(pipeline.name)
+                let paused = pauses[pipeline.name.lowercased()]
+                html += "<div class=\"pipeline\" data-pipeline=\"\(HTML.escape(pipeline.name))\"><div class=\"head\">"
+                html += "<span class=\"name\">\(HTML.escape(pipeline.name))</span>"
+                if let paused {
+                    html += "<span class=\"paused\">paused by \(HTML.escape(paused.pausedBy))\(paused.reason.isEmpty ? "" : ": " + HTML.escape(paused.reason))</span>"
+                    html += "<button data-post=\"/go/api/pipelines/\(name)/unpause\">Unpause</button>"
+                } else {
+                    html += "<button class=\"trigger\" data-post=\"/go/api/pipelines/\(name)/schedule\">Trigger</button>"
+                    html += "<button data-post=\"/go/api/pipelines/\(name)/pause\">Pause</button>"
+                }
+                html += "</div>"
+                let runs = try await engine.store.history(of: pipeline.name, limit: 5).runs
+                if runs.isEmpty { html += "<div class=\"instance muted\">never run</div>" }
+                for run in runs { html += instanceRow(run, definition: pipeline) }
+                html += "</div>"
+            }
+        }
+        return html
+    }
+
+    /// One instance as a row of stage bars, with the play button of a stage that waits.
+    private func instanceRow(_ run: PipelineRun, definition: PipelineDefinition?) -> String {
+        let name = HTML.segment(run.pipelineName)
+        var html = "<div class=\"instance\" data-counter=\"\(run.counter)\" data-state=\"\(run.state.rawValue)\">"
+        html += "<a class=\"label\" href=\"/pipelines/\(name)/\(run.counter)\">\(HTML.escape(run.label))</a>"
+        html += stageBars(run, definition: definition)
+        html += "</div>"
+        return html
+    }
+
+    private func stageBars(_ run: PipelineRun, definition: PipelineDefinition?) -> String {
+        let name = HTML.segment(run.pipelineName)
+        var html = "<div class=\"stages\">"
+        let order = definition?.stages.map(\.name) ?? []
+        var names = order.filter { stage in run.stages.contains { $0.name == stage } }
+        for stage in run.stages where !names.contains(stage.name) { names.append(stage.name) }
+        for stageName in names {
+            guard let stage = run.stages.filter({ $0.name == stageName }).max(by: { $0.counter < $1.counter }) else { continue }
+            let state = stage.state.rawValue
+            html += "<a class=\"stage \(state)\" data-stage=\"\(HTML.escape(stage.name))\" data-state=\"\(state)\" title=\"\(HTML.escape(stage.name)): \(state)\" href=\"/pipelines/\(name)/\(run.counter)\">\(HTML.escape(stage.name))</a>"
+            if stage.state == .awaitingApproval {
+                html += "<button class=\"play\" data-stage=\"\(HTML.escape(stage.name))\" data-post=\"/go/api/stages/\(name)/\(run.counter)/\(HTML.segment(stage.name))/run\" title=\"Run \(HTML.escape(stage.name))\">▶ \(HTML.escape(stage.name))</button>"
+            }
+        }
+        return html + "</div>"
+    }
+
+    private func instance(_ pipeline: String, _ counter: Int) async throws -> String {
+        guard let run = try await engine.store.pipelineRun(pipeline, counter: counter) else {
+            throw APIError(.notFound, "no instance \(pipeline)/\(counter)")
+        }
+        let config = await engine.config
+        let definition = config.pipeline(named: pipeline)
+        let name = HTML.segment(pipeline)
+        var html = "<h1><a href=\"/\">Pipelines</a> / \(HTML.escape(pipeline)) / \(HTML.escape(run.label))</h1>"
+        html += "<p>State <b data-run-state=\"\(run.state.rawValue)\">\(run.state.rawValue)</b> · triggered by \(HTML.escape(Self.cause(run.cause))) · \(HTML.time(run.createdAt))</p>"
+        html += stageBars(run, definition: definition)
+
+        html += "<h2>Materials</h2><table><tr><th>Material</th><th>Revision</th><th>Author</th><th>Message</th></tr>"
+        for (material, revision) in run.materialRevisions.sorted(by: { $0.key < $1.key }) {
+            if let pin = DependencyPin(revision: revision) {
+                html += "<tr><td>\(HTML.escape(material)) (upstream)</td><td><a href=\"/pipelines/\(HTML.segment(pin.pipeline))/\(pin.counter)\">\(HTML.escape(revision))</a></td><td></td><td></td></tr>"
+            } else {
+                let git = definition?.gitMaterials.first { $0.name == material }
+                let commit: CommitInfo? = if let git { await engine.commitInfo(url: git.url, revision: revision) } else { nil }
+                html += "<tr><td>\(HTML.escape(material))<div class=\"muted mono\">\(HTML.escape(GitURL.redacted(git?.url ?? "")))</div></td>"
+                html += "<td class=\"mono\">\(HTML.escape(String(revision.prefix(12))))</td>"
+                html += "<td>\(HTML.escape(commit?.author ?? ""))</td><td>\(HTML.escape(commit?.subject ?? ""))</td></tr>"
+            }
+        }
+        html += "</table>"
+
+        html += "<h2>Value stream</h2>" + (await valueStream(run, config: config))
+
+        for stage in run.stages {
+            html += "<h2>Stage \(HTML.escape(stage.name)) · run \(stage.counter) · \(stage.state.rawValue)</h2>"
+            if stage.jobs.isEmpty { html += "<p class=\"muted\">\(stage.state == .awaitingApproval ? "waits for approval" : "not started")</p>"; continue }
+            html += "<table><tr><th>Job</th><th>State</th><th>Result</th><th>Agent</th><th>Attempt</th><th>Completed</th></tr>"
+            for job in stage.jobs {
+                let jobName = job.runCount > 1 ? "\(job.name) [\(job.runIndex)/\(job.runCount)]" : job.name
+                let link = "/jobs/\(name)/\(run.counter)/\(HTML.segment(stage.name))/\(stage.counter)/\(HTML.segment(job.name))?run_index=\(job.runIndex)"
+                html += "<tr><td><a href=\"\(link)\">\(HTML.escape(jobName))</a></td><td><span class=\"stage \(job.state.rawValue)\">\(job.state.rawValue)</span></td>"
+                html += "<td>\(job.result.rawValue)</td><td class=\"mono\">\(HTML.escape(String((job.agentID ?? "").prefix(8))))</td><td>\(job.attempt)</td><td>\(HTML.time(job.completedAt))</td></tr>"
+            }
+            html += "</table>"
+        }
+        return html
+    }
+
+    /// Upstream instances (through the dependency pins, two levels up) → this one → the
+    /// instances that pinned it downstream.
+    private func valueStream(_ run: PipelineRun, config: ConfigSnapshot) async -> String {
+        var upstream: [PipelineRun] = []
+        var frontier = [run]
+        for _ in 0..<2 {
+            var next: [PipelineRun] = []
+            for current in frontier {
+                for pin in current.materialRevisions.values.compactMap(DependencyPin.init(revision:)) {
+                    if let found = try? await engine.store.pipelineRun(pin.pipeline, counter: pin.counter) { next.append(found) }
+                }
+            }
+            upstream = next + upstream
+            frontier = next
+        }
+        var downstream: [PipelineRun] = []
+        let prefix = "\(run.pipelineName)/\(run.counter)/"
+        for pipeline in config.pipelines where pipeline.dependencyMaterials.contains(where: { $0.pipeline.lowercased() == run.pipelineName.lowercased() }) {
+            let runs = (try? await engine.store.history(of: pipeline.name, limit: 20).runs) ?? []
+            downstream += runs.filter { $0.materialRevisions.values.contains { $0.hasPrefix(prefix) } }
+        }
+        func node(_ run: PipelineRun, own: Bool) -> String {
+            "<div class=\"node\(own ? " self" : "")\"><a href=\"/pipelines/\(HTML.segment(run.pipelineName))/\(run.counter)\">\(HTML.escape(run.pipelineName)) \(HTML.escape(run.label))</a>\(stageBars(run, definition: config.pipeline(named: run.pipelineName)))</div>"
+        }
+        var html = "<div class=\"vsm\">"
+        if !upstream.isEmpty { html += "<div class=\"column upstream\">\(upstream.map { node($0, own: false) }.joined())</div><span class=\"arrow\">→</span>" }
+        html += "<div class=\"column\">\(node(run, own: true))</div>"
+        if !downstream.isEmpty { html += "<span class=\"arrow\">→</span><div class=\"column downstream\">\(downstream.map { node($0, own: false) }.joined())</div>" }
+        return html + "</div>"
+    }
+
+    private func jobView(_ pipeline: String, _ counter: Int, _ stageName: String, _ stageCounter: Int, _ jobName: String, runIndex: Int) async throws -> String {
+        guard let run = try await engine.store.pipelineRun(pipeline, counter: counter),
+              let stage = run.stages.first(where: { $0.name == stageName && $0.counter == stageCounter }),
+              let job = stage.jobs.first(where: { $0.name == jobName && $0.runIndex == runIndex }) else {
+            throw APIError(.notFound, "no job \(pipeline)/\(counter)/\(stageName)/\(stageCounter)/\(jobName)")
+        }
+        var html = "<h1><a href=\"/\">Pipelines</a> / <a href=\"/pipelines/\(HTML.segment(pipeline))/\(counter)\">\(HTML.escape(pipeline)) \(HTML.escape(run.label))</a> / \(HTML.escape(stageName)) / \(HTML.escape(jobName))</h1>"
+        html += "<p data-job-state=\"\(job.state.rawValue)\">State <span class=\"stage \(job.state.rawValue)\">\(job.state.rawValue)</span> · result <b>\(job.result.rawValue)</b>"
+        html += " · agent <span class=\"mono\">\(HTML.escape(job.agentID ?? "—"))</span> · attempt \(job.attempt)"
+        html += " · scheduled \(HTML.time(job.scheduledAt)) · started \(HTML.time(job.startedAt)) · completed \(HTML.time(job.completedAt))</p>"
+        let locator = ArtifactLocator(pipeline: pipeline, pipelineCounter: counter, stage: stageName, stageCounter: stageCounter,
+                                      job: ArtifactLocator.jobName(jobName, runIndex: job.runIndex, runCount: job.runCount))
+        let entries = (try? artifacts.entries(of: locator)) ?? []
+        html += "<h2>Artifacts</h2>"
+        if entries.isEmpty { html += "<p class=\"muted\">none</p>" } else {
+            html += "<ul class=\"artifacts\">"
+            func list(_ entries: [ArtifactStore.Entry]) {
+                for entry in entries {
+                    if entry.isFolder {
+                        html += "<li>\(HTML.escape(entry.name))/<ul>"
+                        list(entry.children)
+                        html += "</ul></li>"
+                    } else {
+                        let href = "/go/files/" + (locator.components + entry.path.segments).map(HTML.segment).joined(separator: "/")
+                        html += "<li><a href=\"\(href)\">\(HTML.escape(entry.name))</a> <span class=\"muted\">\(entry.size) bytes</span></li>"
+                    }
+                }
+            }
+            list(entries)
+            html += "</ul>"
+        }
+        return html
+    }
+
+    private func agents() async throws -> String {
+        let agents = try await engine.store.agents()
+        var html = "<h1>Agents</h1><table><tr><th>Name</th><th>State</th><th>Resources</th><th>Environments</th><th>Current job</th><th>Last heartbeat</th></tr>"
+        for agent in agents {
+            html += "<tr data-agent=\"\(HTML.escape(agent.name))\"><td>\(HTML.escape(agent.name))<div class=\"muted mono\">\(HTML.escape(agent.uuid))</div></td>"
+            html += "<td><span class=\"stage \(agent.state == .idle ? "passed" : agent.state == .building ? "building" : "cancelled")\">\(agent.state.rawValue)</span></td>"
+            html += "<td>\(HTML.escape(agent.resources.joined(separator: ", ")))</td><td>\(HTML.escape(agent.environments.joined(separator: ", ")))</td>"
+            html += "<td class=\"mono\">\(HTML.escape(agent.currentJob ?? ""))</td><td>\(HTML.time(agent.lastHeartbeatAt))</td></tr>"
+        }
+        return html + "</table>"
+    }
+
+    private func queues() async -> String {
+        var html = "<h1>Queues</h1><p class=\"muted\">Read from the broker now. A <code>relevo.serial.*</code> queue has one active consumer at a time (single active consumer).</p>"
+        html += "<table><tr><th>Queue</th><th>Messages</th><th>Consumers</th></tr>"
+        for queue in await engine.queueStatuses() {
+            html += "<tr data-queue=\"\(HTML.escape(queue.name))\"><td class=\"mono\">\(HTML.escape(queue.name))</td><td>\(queue.messages)</td><td>\(queue.consumers)</td></tr>"
+        }
+        return html + "</table>"
+    }
+
+    // MARK: Plumbing
+
+    private func page(_ request: Request, title: String, active: String, extra: String = "",
+                      _ view: () async throws -> String) async -> Response {
+        let fragment = request.uri.queryParameters["fragment"] != nil
+        do {
+            let content = try await view()
+            return Self.html(fragment ? content : HTML.page(title: title, active: active, content: content, extra: extra))
+        } catch let error as APIError {
+            let content = "<h1>\(error.status.code)</h1><p>\(HTML.escape(error.message))</p>"
+            return Self.html(fragment ? content : HTML.page(title: title, active: active, content: content, refresh: nil), status: error.status)
+        } catch {
+            logger.error("dashboard page failed", metadata: ["error": "\(error)"])
+            return Self.html("<p>\(HTML.escape("\(error)"))</p>", status: .internalServerError)
+        }
+    }
+
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func loginForm(message: String?) -> String {
+        """
+        <h1>Sign in</h1>\(message.map { "<p class=\"paused\">\(HTML.escape($0))</p>" } ?? "")
+        <form method="post" action="/login"><label>API token <input type="password" name="token" autofocus></label> <button type="submit">Sign in</button></form>
+        """
+    }
+
+    static func cause(_ cause: TriggerCause) -> String {
+        switch cause {
+        case .manual(let user): user
+        case .materialChange: "a material change"
+        case .upstream(let pipeline, let counter, let stage): "\(pipeline)/\(counter)/\(stage)"
+        }
+    }
+}
