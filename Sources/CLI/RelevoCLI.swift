@@ -14,7 +14,7 @@ struct RelevoCLI: AsyncParsableCommand {
 
             Exit codes: 0 success (a followed job or pipeline passed); 1 it failed or was cancelled, or the config is invalid; 2 the request was refused (400/401/403/409); 3 not found (404); 4 the server is unreachable or failed (5xx); 64 wrong usage.
             """,
-        subcommands: [Validate.self, Trigger.self, Status.self, Approve.self, Unlock.self, Logs.self, Agents.self, Queues.self])
+        subcommands: [Validate.self, Trigger.self, Status.self, Approve.self, Cancel.self, Unlock.self, Logs.self, Agents.self, Queues.self])
 }
 
 /// Where and who: shared by every command that talks to a server.
@@ -146,6 +146,20 @@ struct Approve: AsyncParsableCommand {
     func run() async throws {
         let reply = try await options.client().send("POST", "/go/api/stages/\(encode(pipeline))/\(counter)/\(encode(stage))/run")
         print(options.json ? reply.text : (try reply.object()["message"] as? String ?? "approved"))
+    }
+}
+
+struct Cancel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Cancel a running stage: its jobs are stopped on their workers.")
+    @OptionGroup var options: ServerOptions
+    @Argument var pipeline: String
+    @Argument var counter: Int
+    @Argument var stage: String
+    @Option(name: .customLong("stage-counter")) var stageCounter = 1
+
+    func run() async throws {
+        let reply = try await options.client().send("POST", "/go/api/stages/\(encode(pipeline))/\(counter)/\(encode(stage))/\(stageCounter)/cancel")
+        print(options.json ? reply.text : (try reply.object()["message"] as? String ?? "cancelled"))
     }
 }
 

@@ -11,6 +11,8 @@ struct JobExecutor: Sendable {
     let logger: Logger
     /// Jobs of one pipeline running at once on this agent each get a directory of their own.
     let workspaces = WorkspaceLeases()
+    /// The executions running now, for cancels from the scheduler.
+    let running = RunningJobs()
 
     /// The variables every task sees from the worker itself; everything else is the job's.
     static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TZ"]
@@ -82,7 +84,12 @@ struct JobExecutor: Sendable {
         // The first task starts while the broker confirms "task started"; that event is out
         // before the job's result is published (the caller publishes `finished` after this).
         let started = Task { await events.publishBestEffort(.taskStarted(attempt, index: 0)) }
+        if await !running.register(job.jobRunID, execution) {
+            await console.write("[relevo] The job was cancelled while it was being prepared\n")
+            await execution.cancel()
+        }
         let outcome = await execution.run()
+        await running.unregister(job.jobRunID)
         await started.value
         switch outcome.result {
         case .cancelled:

@@ -113,6 +113,19 @@ final class WorkerService: Service, Sendable {
     /// consume yet.
     private func follow(_ delivery: AMQPDelivery) async -> [QueueCatalogMessage.Entry] {
         var newEntries: [QueueCatalogMessage.Entry] = []
+        if delivery.properties.type == JobCancel.messageType {
+            do {
+                let cancel = try MessageCodec.decodeCancel(delivery.body)
+                let preparing = await state.isRunning(cancel.jobRunID)
+                if await executor.running.cancel(cancel.jobRunID, preparing: preparing) {
+                    logger.info("job cancelled by the scheduler", metadata: ["job": "\(cancel.jobRunID)", "by": "\(cancel.user)"])
+                }
+            } catch {
+                logger.warning("unusable cancel ignored", metadata: ["error": "\(error)"])
+            }
+            do { try await delivery.ack() } catch { logger.debug("cancel ack failed", metadata: ["error": "\(error)"]) }
+            return []
+        }
         do {
             let message = try MessageCodec.decodeCatalog(delivery.body)
             let entries = message.entries(forEnvironments: identity.environments, resources: identity.resources)
@@ -234,6 +247,8 @@ actor AgentState {
     }
 
     var runningJobs: [String] { running.sorted() }
+
+    func isRunning(_ jobRunID: String) -> Bool { running.contains(jobRunID) }
 
     /// Still working: not stopping, or stopping with jobs left to finish.
     var isAlive: Bool { !isStopping || !running.isEmpty || !jobTasks.isEmpty }

@@ -145,12 +145,12 @@ import Testing
             #expect((cluster.scheduler?.log ?? "").contains("webhook refused"))
 
             let signature = "sha256=" + hmacSHA256(key: secret, data: payload)
-            let sent = ContinuousClock.now
             let signed = try await api.request("POST", "/go/api/webhooks/github/notify", data: payload, headers: [
                 "X-GitHub-Event": "push", "X-Hub-Signature-256": signature])
             #expect(signed.status == 202 && (try? signed.json()["pipelines"] as? [String]) == ["hooked/1"], "\(signed.text)")
+            // The instance exists when the webhook is answered: the push started it (its material
+            // is `auto_update: false`, so no poll could have). How fast is for the benchmark.
             #expect(try await api.instance("hooked", 1) != nil)
-            #expect(ContinuousClock.now - sent < .seconds(1), "the push started the pipeline within a second")
             #expect(try await api.history("elsewhere").isEmpty, "another branch is not started")
             try await api.waitFor("hooked", 1, states: ["passed"])
 

@@ -91,6 +91,13 @@ extension SchedulerEngine {
                         if case .jobStarted(let key, _) = group.events[position], let job = run?.job(key), job.startedAt == now {
                             dispatchLatency.observe(now.timeIntervalSince(job.scheduledAt))
                         }
+                        // A worker took a job that was cancelled while it waited in its queue.
+                        if case .jobAccepted(let key, _, _) = group.events[position], let run, let job = run.job(key),
+                           job.state == .completed, job.result == .cancelled {
+                            await sendCancel(JobRunID(pipeline: run.pipelineName, pipelineCounter: run.counter, stage: key.stage,
+                                                      stageCounter: key.stageCounter, job: key.job, runIndex: key.runIndex).description,
+                                             user: "scheduler")
+                        }
                     case .failure(let error): outcomes[index] = Self.outcome(of: error)
                     }
                 }

@@ -166,6 +166,41 @@ actor SchedulerEngine {
         await perform(actions, pipeline: pipeline, counter: counter)
     }
 
+    /// Cancels a running instance (GoCD's stage cancel: the building stage's jobs are stopped
+    /// on their workers, later stages do not run).
+    func cancel(_ pipeline: String, counter: Int, stage: String, user: String) async throws {
+        guard let run = try await store.pipelineRun(pipeline, counter: counter) else {
+            throw RequestError(code: .notFound, description: "no instance \(pipeline)/\(counter)")
+        }
+        guard run.stages.contains(where: { $0.name == stage }) else {
+            throw RequestError(code: .notFound, description: "no stage '\(stage)' in \(pipeline)/\(counter)")
+        }
+        let result: Result<[PipelineAction], StoreError>
+        do {
+            result = .success(try await store.apply(.cancel(user: user), pipeline: pipeline, counter: counter, at: Date()))
+        } catch {
+            result = .failure(error)
+        }
+        switch result {
+        case .success(let actions):
+            logger.info("instance cancelled", metadata: ["pipeline": "\(pipeline)/\(counter)", "by": "\(user)"])
+            await perform(actions, pipeline: pipeline, counter: counter)
+        case .failure(let error):
+            guard let refusal = error.scheduling else { throw error }
+            throw RequestError(code: .conflict, description: refusal.message)
+        }
+    }
+
+    /// Tells every worker to stop `jobRunID` (the one running it does).
+    func sendCancel(_ jobRunID: String, user: String) async {
+        do {
+            try await publisher.publish(MessageCodec.encode(JobCancel(jobRunID: jobRunID, user: user)), exchange: QueueCatalog.catalogExchange,
+                                        routingKey: "", properties: MessageProperties(contentType: "application/json", type: JobCancel.messageType))
+        } catch {
+            logger.warning("cancel not sent", metadata: ["job": "\(jobRunID)", "error": "\(error)"])
+        }
+    }
+
     // MARK: Worker events
 
     static func parse(_ attempt: JobAttempt) -> (JobRunID, JobKey)? {
@@ -194,6 +229,7 @@ actor SchedulerEngine {
                 toDispatch.append(identity)
             case .cancelJob(let identity):
                 logger.info("job cancelled", metadata: ["job": "\(identity)"])
+                await sendCancel(identity.runID, user: "scheduler")
             case .stageCompleted(let stage, let result):
                 logger.info("stage completed", metadata: ["pipeline": "\(run.pipelineName)/\(run.counter)", "stage": "\(stage)", "result": "\(result)"])
                 if result == .passed { passedStages.append(stage) }

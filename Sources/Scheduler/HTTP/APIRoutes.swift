@@ -60,6 +60,16 @@ struct APIRoutes {
             }
         }
 
+        router.post("/go/api/stages/:name/:counter/:stage/:stageCounter/cancel") { _, context in
+            await handle(logger) {
+                let pipeline = try context.parameters.require("name")
+                let counter = try Self.positive(context.parameters.require("counter"), "counter")
+                let stage = try context.parameters.require("stage")
+                try await engine.cancel(pipeline, counter: counter, stage: stage, user: context.user?.name ?? "anonymous")
+                return Self.json(MessageJSON(message: "Stage cancelled successfully."))
+            }
+        }
+
         router.get("/go/api/pipelines/:name/history") { request, context in
             await handle(logger) {
                 let name = try context.parameters.require("name")

@@ -1,3 +1,5 @@
+import Shared
+
 /// Everything that names one attempt of one job run across the whole server: what a dispatch
 /// publishes, what a worker's events refer back to.
 struct JobIdentity: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -32,4 +34,10 @@ struct JobIdentity: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// The locator and the attempt.
     var description: String { "\(locator)#\(attempt)" }
+
+    /// The job run's id in messages: `pipeline/counter/stage/stageCounter/job/runIndex`.
+    var runID: String {
+        JobRunID(pipeline: pipeline, pipelineCounter: pipelineCounter, stage: stage, stageCounter: stageCounter, job: job,
+                 runIndex: runIndex).description
+    }
 }

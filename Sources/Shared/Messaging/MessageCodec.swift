@@ -36,6 +36,10 @@ public enum MessageCodec {
         try decode(body)
     }
 
+    static func decodeValue<T: Decodable>(_ body: [UInt8]) throws(DecodingFailure) -> T {
+        try decode(body)
+    }
+
     private static func decode<T: Decodable>(_ body: [UInt8]) throws(DecodingFailure) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(body))

@@ -23,7 +23,8 @@ import Worker
 
     /// Waits for the task's `grandchild=<pid>` output line (the task line names it too).
     private func grandchild(in console: ConsoleRecorder) async throws -> Int32 {
-        let found = await Support.eventually { Self.grandchild(in: await console.text) != nil }
+        // Generous: the whole suite runs in parallel on two cores (browsers, brokers, builds).
+        let found = await Support.eventually(timeout: .seconds(30)) { Self.grandchild(in: await console.text) != nil }
         #expect(found)
         return try #require(Self.grandchild(in: await console.text))
     }

@@ -1,0 +1,21 @@
+/// "Stop this job run": the scheduler sends it to every worker on the `relevo.catalog` fanout
+/// exchange (AMQP `type` ``messageType``); the worker running the job cancels it (its task's
+/// process group is stopped and its `on_cancel` runs). A worker not running it ignores it.
+public struct JobCancel: Sendable, Equatable, Codable {
+    /// The AMQP `type` property that tells a cancel from a catalogue on the same queue.
+    public static let messageType = "relevo.cancel"
+
+    public var jobRunID: String
+    public var user: String
+
+    public init(jobRunID: String, user: String) {
+        self.jobRunID = jobRunID
+        self.user = user
+    }
+}
+
+extension MessageCodec {
+    public static func decodeCancel(_ body: [UInt8]) throws(DecodingFailure) -> JobCancel {
+        try decodeValue(body)
+    }
+}
