@@ -267,7 +267,7 @@ struct DashboardRoutes {
     }
 
     private func queues() async -> String {
-        var html = "<h1>Queues</h1><p class=\"muted\">Read from the broker now. A <code>relevo.serial.*</code> queue has one active consumer at a time (single active consumer).</p>"
+        var html = "<h1>Queues</h1><p class=\"muted\">Read from the broker now. A <code>relevo.serial.*</code> queue has one active consumer at a time (single active consumer); for those the broker counts only the active one here (<code>rabbitmqctl list_consumers queue_name active</code> lists the waiting ones too).</p>"
         html += "<table><tr><th>Queue</th><th>Messages</th><th>Consumers</th></tr>"
         for queue in await engine.queueStatuses() {
             html += "<tr data-queue=\"\(HTML.escape(queue.name))\"><td class=\"mono\">\(HTML.escape(queue.name))</td><td>\(queue.messages)</td><td>\(queue.consumers)</td></tr>"

@@ -56,7 +56,7 @@ struct MetricsRoutes {
                 let queues = await engine.queueStatuses()
                 family("relevo_queue_messages", "gauge", "Messages in each relevo queue (ready and unacknowledged).")
                 for queue in queues { text += "relevo_queue_messages{queue=\"\(queue.name)\"} \(queue.messages)\n" }
-                family("relevo_queue_consumers", "gauge", "Consumers of each relevo queue.")
+                family("relevo_queue_consumers", "gauge", "Consumers of each relevo queue (the active one only, for single-active-consumer queues).")
                 for queue in queues { text += "relevo_queue_consumers{queue=\"\(queue.name)\"} \(queue.consumers)\n" }
 
                 let agents = try await engine.store.agents()
