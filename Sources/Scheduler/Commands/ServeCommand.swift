@@ -82,6 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         await engine.dispatchUnconfirmedJobs()
 
         let router = Router(context: RelevoRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware(logger: logger))
         router.add(middleware: AuthMiddleware(tokens: tokens, artifacts: artifacts, logger: logger))
         if let tokens {
             logger.info("API tokens loaded", metadata: ["tokens": "\(tokens.count)", "file": "\(settings.tokensFile ?? "")"])

@@ -70,6 +70,55 @@ struct APIRoutes {
             }
         }
 
+        // GoCD's job history: /go/api/jobs/<pipeline>/<stage>/<job>/history (the route's parameter
+        // names follow the neighbouring job route's: here `counter` is the stage, `stage` the job).
+        router.get("/go/api/jobs/:name/:counter/:stage/history") { request, context in
+            await handle(logger) {
+                let pipeline = try context.parameters.require("name")
+                let stageName = try context.parameters.require("counter")
+                let jobName = try context.parameters.require("stage")
+                guard let definition = await engine.config.pipeline(named: pipeline) else {
+                    throw APIError(.notFound, "no pipeline named '\(pipeline)'")
+                }
+                guard definition.stage(named: stageName)?.job(named: jobName) != nil else {
+                    throw APIError(.notFound, "pipeline '\(pipeline)' has no job '\(stageName)/\(jobName)'")
+                }
+                let size = try request.uri.queryParameters["page_size"].map { try Self.positive(String($0), "page_size") } ?? 10
+                let offset = try request.uri.queryParameters["offset"].map { try Self.natural(String($0), "offset") } ?? 0
+                let page = try await engine.store.history(of: pipeline, limit: min(size, 100), offset: offset)
+                var jobs: [JobHistoryJSON] = []
+                for run in page.runs {
+                    for stage in run.stages.filter({ $0.name == stageName }).sorted(by: { $0.counter > $1.counter }) {
+                        for job in stage.jobs where job.name == jobName {
+                            jobs.append(JobHistoryJSON(pipeline_name: run.pipelineName, pipeline_counter: run.counter, stage_name: stage.name,
+                                                       stage_counter: stage.counter, job: JobRunJSON(job)))
+                        }
+                    }
+                }
+                return Self.json(JobHistoryPageJSON(jobs: jobs, pagination: .init(offset: page.offset, total: page.total, page_size: page.limit)))
+            }
+        }
+
+        // A summary for dashboards: every pipeline by group with its newest instance.
+        router.get("/go/api/dashboard") { _, _ in
+            await handle(logger) {
+                let config = await engine.config
+                let pauses = try await engine.store.pauses()
+                var groups: [String: [String]] = [:]
+                var pipelines: [DashboardPipelineJSON] = []
+                for pipeline in config.pipelines.sorted(by: { $0.name < $1.name }) {
+                    groups[pipeline.group, default: []].append(pipeline.name)
+                    let latest = try await engine.store.history(of: pipeline.name, limit: 1).runs.first
+                    let pause = pauses[pipeline.name.lowercased()]
+                    pipelines.append(DashboardPipelineJSON(name: pipeline.name, group: pipeline.group, paused: pause != nil,
+                                                           paused_by: pause?.pausedBy, pause_reason: pause?.reason,
+                                                           latest_instance: latest.map(PipelineRunJSON.init)))
+                }
+                let groupList = groups.keys.sorted().map { DashboardGroupJSON(name: $0, pipelines: groups[$0] ?? []) }
+                return Self.json(DashboardJSON(pipeline_groups: groupList, pipelines: pipelines))
+            }
+        }
+
         router.get("/go/api/pipelines/:name/history") { request, context in
             await handle(logger) {
                 let name = try context.parameters.require("name")
@@ -231,6 +280,43 @@ struct ScheduleRequest: Decodable {
         let revision: String
     }
     let materials: [Material]?
+}
+
+struct JobHistoryJSON: Encodable {
+    let pipeline_name: String
+    let pipeline_counter: Int
+    let stage_name: String
+    let stage_counter: Int
+    let job: JobRunJSON
+}
+
+struct JobHistoryPageJSON: Encodable {
+    struct Pagination: Encodable {
+        let offset: Int
+        let total: Int
+        let page_size: Int
+    }
+    let jobs: [JobHistoryJSON]
+    let pagination: Pagination
+}
+
+struct DashboardGroupJSON: Encodable {
+    let name: String
+    let pipelines: [String]
+}
+
+struct DashboardPipelineJSON: Encodable {
+    let name: String
+    let group: String
+    let paused: Bool
+    let paused_by: String?
+    let pause_reason: String?
+    let latest_instance: PipelineRunJSON?
+}
+
+struct DashboardJSON: Encodable {
+    let pipeline_groups: [DashboardGroupJSON]
+    let pipelines: [DashboardPipelineJSON]
 }
 
 struct PauseRequest: Decodable {
