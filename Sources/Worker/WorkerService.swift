@@ -113,6 +113,19 @@ final class WorkerService: Service, Sendable {
     /// consume yet.
     private func follow(_ delivery: AMQPDelivery) async -> [QueueCatalogMessage.Entry] {
         var newEntries: [QueueCatalogMessage.Entry] = []
+        if delivery.properties.type == AgentControl.messageType {
+            do {
+                let control = try MessageCodec.decodeAgentControl(delivery.body)
+                if control.uuid == identity.uuid, await state.setDisabled(!control.enabled) {
+                    logger.notice(control.enabled ? "agent enabled by the scheduler: taking jobs again"
+                                                   : "agent disabled by the scheduler: no new jobs; running ones finish")
+                }
+            } catch {
+                logger.warning("unusable agent control ignored", metadata: ["error": "\(error)"])
+            }
+            do { try await delivery.ack() } catch { logger.debug("control ack failed", metadata: ["error": "\(error)"]) }
+            return []
+        }
         if delivery.properties.type == JobCancel.messageType {
             do {
                 let cancel = try MessageCodec.decodeCancel(delivery.body)
@@ -147,10 +160,21 @@ final class WorkerService: Service, Sendable {
     private func consumeJobs(_ entry: QueueCatalogMessage.Entry, client: AMQPClient, events: EventPublisher) async {
         var failures = 0
         while await !state.isStopping {
+            await state.waitUntilEnabled()
+            if await state.isStopping { break }
             do {
                 try await client.declare(AMQPTopology(queues: [entry.definition]))
                 let consumer = try await client.consume(queue: entry.queue, prefetch: UInt16(entry.serial ? 1 : settings.slots))
                 failures = 0
+                // Disabled by an administrator: once the running jobs are acked, stop consuming
+                // (cancelling earlier would hand the running jobs out again).
+                let disabler = Task {
+                    await self.state.waitUntilDisabled()
+                    if await self.state.isStopping { return }
+                    await self.state.waitForRunningJobs()
+                    await consumer.cancel()
+                }
+                defer { disabler.cancel() }
                 // On shutdown, deliveries that arrive are handed back (below); the consumer is
                 // cancelled only once the running jobs have been acked, because cancelling closes
                 // its channel, which would hand the running jobs out again.
@@ -162,7 +186,9 @@ final class WorkerService: Service, Sendable {
                 defer { stopper.cancel() }
                 for try await delivery in consumer {
                     await state.slots.acquire()
-                    if await state.isStopping {
+                    let stopping = await state.isStopping
+                    let disabled = await state.isDisabled
+                    if stopping || disabled {
                         await state.slots.release()
                         do { try await delivery.nack(requeue: true) } catch { logger.debug("hand-back failed", metadata: ["error": "\(error)"]) }
                         continue
@@ -241,6 +267,10 @@ actor AgentState {
     private var running: Set<String> = []
     private var jobTasks: [UUID: Task<Void, Never>] = [:]
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Disabled by an administrator: takes no job until enabled again.
+    private(set) var isDisabled = false
+    private var enableWaiters: [CheckedContinuation<Void, Never>] = []
+    private var disableWaiters: [CheckedContinuation<Void, Never>] = []
 
     init(slots: Int) {
         self.slots = SlotPool(capacity: slots)
@@ -286,6 +316,31 @@ actor AgentState {
         isStopping = true
         for waiter in stopWaiters { waiter.resume() }
         stopWaiters.removeAll()
+        for waiter in enableWaiters + disableWaiters { waiter.resume() }
+        enableWaiters.removeAll()
+        disableWaiters.removeAll()
+    }
+
+    /// Returns whether the state changed.
+    func setDisabled(_ disabled: Bool) -> Bool {
+        guard disabled != isDisabled else { return false }
+        isDisabled = disabled
+        let waiters = disabled ? disableWaiters : enableWaiters
+        if disabled { disableWaiters.removeAll() } else { enableWaiters.removeAll() }
+        for waiter in waiters { waiter.resume() }
+        return true
+    }
+
+    /// Returns once the agent is enabled (or stopping).
+    func waitUntilEnabled() async {
+        if !isDisabled || isStopping { return }
+        await withCheckedContinuation { enableWaiters.append($0) }
+    }
+
+    /// Returns once the agent is disabled (or stopping).
+    func waitUntilDisabled() async {
+        if isDisabled || isStopping { return }
+        await withCheckedContinuation { disableWaiters.append($0) }
     }
 
     func waitUntilStopping() async {

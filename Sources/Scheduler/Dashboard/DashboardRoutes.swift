@@ -256,12 +256,14 @@ struct DashboardRoutes {
 
     private func agents() async throws -> String {
         let agents = try await engine.store.agents()
-        var html = "<h1>Agents</h1><table><tr><th>Name</th><th>State</th><th>Resources</th><th>Environments</th><th>Current job</th><th>Last heartbeat</th></tr>"
+        var html = "<h1>Agents</h1><table><tr><th>Name</th><th>State</th><th>Resources</th><th>Environments</th><th>Current job</th><th>Last heartbeat</th><th></th></tr>"
         for agent in agents {
             html += "<tr data-agent=\"\(HTML.escape(agent.name))\"><td>\(HTML.escape(agent.name))<div class=\"muted mono\">\(HTML.escape(agent.uuid))</div></td>"
             html += "<td><span class=\"stage \(agent.state == .idle ? "passed" : agent.state == .building ? "building" : "cancelled")\">\(agent.state.rawValue)</span></td>"
             html += "<td>\(HTML.escape(agent.resources.joined(separator: ", ")))</td><td>\(HTML.escape(agent.environments.joined(separator: ", ")))</td>"
-            html += "<td class=\"mono\">\(HTML.escape(agent.currentJob ?? ""))</td><td>\(HTML.time(agent.lastHeartbeatAt))</td></tr>"
+            html += "<td class=\"mono\">\(HTML.escape(agent.currentJob ?? ""))</td><td>\(HTML.time(agent.lastHeartbeatAt))</td>"
+            let enable = agent.state == .disabled
+            html += "<td><button data-method=\"PATCH\" data-post=\"/go/api/agents/\(HTML.segment(agent.uuid))\" data-body='{\"agent_config_state\": \"\(enable ? "Enabled" : "Disabled")\"}'>\(enable ? "Enable" : "Disable")</button></td></tr>"
         }
         return html + "</table>"
     }

@@ -71,7 +71,7 @@ enum HTML {
           if (!button) return;
           event.preventDefault();
           button.disabled = true;
-          const reply = await fetch(button.dataset.post, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: button.dataset.body || '{}'});
+          const reply = await fetch(button.dataset.post, {method: button.dataset.method || 'POST', headers: {'Content-Type': 'application/json'}, body: button.dataset.body || '{}'});
           let message = reply.statusText;
           try { message = (await reply.json()).message; } catch (e) {}
           const flash = document.getElementById('flash') || document.body.appendChild(Object.assign(document.createElement('div'), {id: 'flash'}));

@@ -65,6 +65,10 @@ extension SchedulerEngine {
                     outcomes[index] = Self.outcome(of: error)
                 }
                 if version != catalogVersion { await publishCatalog() }
+                // A disabled agent is told again (it may have restarted since).
+                if let known = try? await store.agents().first(where: { $0.uuid == agent.uuid }), known.state == .disabled {
+                    await sendAgentControl(agent.uuid, enabled: false)
+                }
             }
         }
         if !chunks.isEmpty {

@@ -191,6 +191,28 @@ actor SchedulerEngine {
         }
     }
 
+    /// GoCD's agent enable/disable: a disabled agent takes no job (its running jobs finish).
+    func setAgent(_ uuid: String, enabled: Bool) async throws -> Agent {
+        guard let agent = try await store.agents().first(where: { $0.uuid == uuid }) else {
+            throw RequestError(code: .notFound, description: "no agent \(uuid)")
+        }
+        if enabled != (agent.state != .disabled) {
+            try await store.setState(enabled ? .idle : .disabled, ofAgent: uuid)
+            logger.info(enabled ? "agent enabled" : "agent disabled", metadata: ["agent": "\(agent.name)", "uuid": "\(uuid)"])
+        }
+        await sendAgentControl(uuid, enabled: enabled)
+        return try await store.agents().first(where: { $0.uuid == uuid }) ?? agent
+    }
+
+    func sendAgentControl(_ uuid: String, enabled: Bool) async {
+        do {
+            try await publisher.publish(MessageCodec.encode(AgentControl(uuid: uuid, enabled: enabled)), exchange: QueueCatalog.catalogExchange,
+                                        routingKey: "", properties: MessageProperties(contentType: "application/json", type: AgentControl.messageType))
+        } catch {
+            logger.warning("agent control not sent", metadata: ["uuid": "\(uuid)", "error": "\(error)"])
+        }
+    }
+
     /// Tells every worker to stop `jobRunID` (the one running it does).
     func sendCancel(_ jobRunID: String, user: String) async {
         do {

@@ -187,6 +187,19 @@ struct APIRoutes {
             }
         }
 
+        // GoCD's agent update: {"agent_config_state": "Enabled" | "Disabled"} (admins).
+        router.patch("/go/api/agents/:uuid") { request, context in
+            await handle(logger) {
+                let uuid = try context.parameters.require("uuid")
+                guard let body = try await Self.decodeBody(AgentUpdateRequest.self, from: request, allowEmpty: false),
+                      let state = body.agent_config_state, ["enabled", "disabled"].contains(state.lowercased()) else {
+                    throw APIError(.badRequest, "expected {\"agent_config_state\": \"Enabled\" or \"Disabled\"}")
+                }
+                let agent = try await engine.setAgent(uuid, enabled: state.lowercased() == "enabled")
+                return Self.json(AgentJSON(agent))
+            }
+        }
+
         router.get("/go/api/agents") { _, _ in
             await handle(logger) {
                 let agents = try await engine.store.agents()
@@ -317,6 +330,10 @@ struct DashboardPipelineJSON: Encodable {
 struct DashboardJSON: Encodable {
     let pipeline_groups: [DashboardGroupJSON]
     let pipelines: [DashboardPipelineJSON]
+}
+
+struct AgentUpdateRequest: Decodable {
+    let agent_config_state: String?
 }
 
 struct PauseRequest: Decodable {

@@ -11,7 +11,8 @@ extension SchedulerStore {
                     INSERT INTO agents (uuid, name, resources, environments, state, last_heartbeat_at, current_job)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (uuid) DO UPDATE SET name = excluded.name, resources = excluded.resources,
-                        environments = excluded.environments, state = excluded.state,
+                        environments = excluded.environments,
+                        state = CASE WHEN agents.state = 'disabled' THEN 'disabled' ELSE excluded.state END,
                         last_heartbeat_at = excluded.last_heartbeat_at, current_job = excluded.current_job
                     """,
                 arguments: [
