@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "relevo-worker", targets: ["Worker"]),
         .executable(name: "relevo-bench", targets: ["Bench"]),
         .executable(name: "relevo", targets: ["CLI"]),
+        .executable(name: "relevo-task-supervisor", targets: ["TaskSupervisor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -42,6 +43,8 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "CProcessShim"),
+        // C, not Swift: a few signal calls that must run before any thread exists (see main.c).
+        .executableTarget(name: "TaskSupervisor"),
         .target(
             name: "Shared",
             dependencies: [

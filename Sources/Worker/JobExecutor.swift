@@ -14,6 +14,14 @@ struct JobExecutor: Sendable {
     /// The executions running now, for cancels from the scheduler.
     let running = RunningJobs()
 
+    /// `relevo-task-supervisor` beside this program: tasks run under it so that they die with
+    /// the worker (nil if it is missing; tasks then run directly).
+    static let supervisor: String? = {
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        let candidate = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("relevo-task-supervisor").path
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
+    }()
+
     /// The variables every task sees from the worker itself; everything else is the job's.
     static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TZ"]
 
@@ -79,6 +87,7 @@ struct JobExecutor: Sendable {
             tasks: job.tasks, workingDirectory: directory.path, environment: environment.variables,
             secureValues: environment.secureValues,
             inactivityTimeout: job.inactivityTimeoutSeconds.map { .seconds($0) },
+            runner: ProcessRunner(supervisor: Self.supervisor),
             console: { text in await console.write(text) },
             fetch: { task in try await Self.fetch(task, into: workDirectory, client: artifacts, console: console) })
         // The first task starts while the broker confirms "task started"; that event is out

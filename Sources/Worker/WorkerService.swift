@@ -36,6 +36,9 @@ final class WorkerService: Service, Sendable {
         logger.info("worker started", metadata: ["name": "\(identity.name)", "uuid": "\(identity.uuid)",
                                                  "resources": "\(identity.resources)", "environments": "\(identity.environments)",
                                                  "slots": "\(identity.slots)"])
+        if JobExecutor.supervisor == nil {
+            logger.warning("relevo-task-supervisor is not beside relevo-worker: tasks run directly and may outlive a killed worker")
+        }
         do {
             try await publisher.declare(QueueCatalog.baseTopology)
             let catalogQueue = "relevo.catalog.\(identity.uuid)"

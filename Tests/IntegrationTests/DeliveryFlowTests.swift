@@ -97,6 +97,7 @@ import Testing
             let repository = try GitRepository.create(in: cluster.root)
             try repository.commit(["README": "serial\n"])
             let repo = cluster.root.appendingPathComponent("repo")
+            let pidFile = cluster.root.appendingPathComponent("task.pid")
             try FileManager.default.createDirectory(at: repo, withIntermediateDirectories: true)
             try buildExampleRPM(into: repo, scratch: cluster.root.appendingPathComponent("rpmbuild"))
             try cluster.writeConfig("serial.gocd.yaml", """
@@ -111,7 +112,7 @@ import Testing
                         createrepo:
                           serial: createrepo-dev
                           tasks:
-                            - exec: {command: /bin/sh, arguments: ["-c", "echo started on $GO_AGENT_NAME; sleep 4; rm -rf \(repo.path)/.repodata"]}
+                            - exec: {command: /bin/sh, arguments: ["-c", "echo $$ > \(pidFile.path); echo started on $GO_AGENT_NAME; if [ $RELEVO_JOB_ATTEMPT = 1 ]; then sleep 30; else sleep 1; fi; rm -rf \(repo.path)/.repodata"]}
                             - exec: {command: createrepo_c, arguments: [--update, "\(repo.path)"]}
             """)
             try await cluster.startScheduler()
@@ -130,7 +131,13 @@ import Testing
             }
             try #require(!first.isEmpty, "the job never started")
             let survivor = first == "w-1" ? "w-2" : "w-1"
+            let orphan = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
             cluster.workers[first]?.kill()
+            // The killed worker's task dies with it (relevo-task-supervisor): it cannot go on
+            // writing the repository while the other worker runs the job again.
+            try await eventually(5, "the killed worker's task to die") {
+                !FileManager.default.fileExists(atPath: "/proc/\(orphan)") || ((try? String(contentsOfFile: "/proc/\(orphan)/stat", encoding: .utf8)) ?? "").contains(") Z ")
+            }
 
             let run = try await cluster.api.waitFor("slowrepo", 1, states: ["passed", "failed", "cancelled"], seconds: 90)
             let console = try await cluster.api.console("slowrepo", 1, "index", "createrepo")

@@ -114,7 +114,7 @@ struct ArtifactRoutes {
                     let names = (try? FileManager.default.contentsOfDirectory(atPath: real).sorted()) ?? []
                     let lines = names.filter { !$0.hasPrefix(".") }.map { name -> String in
                         var child: ObjCBool = false
-                        FileManager.default.fileExists(atPath: real + "/" + name, isDirectory: &child)
+                        _ = FileManager.default.fileExists(atPath: real + "/" + name, isDirectory: &child)
                         return child.boolValue ? name + "/" : name
                     }
                     var headers = HTTPFields()

@@ -11,10 +11,14 @@ public struct ProcessRunner: Sendable {
     /// How long output is still read after the child ended, for a process outside the group
     /// that keeps the pipes open.
     public var drainTimeout: Duration
+    /// `relevo-task-supervisor`, if the processes must not outlive this one: each is started
+    /// under it, in the same process group, and the group is killed when this process dies.
+    public var supervisor: String?
 
     /// Creates a runner.
-    public init(drainTimeout: Duration = .milliseconds(250)) {
+    public init(drainTimeout: Duration = .milliseconds(250), supervisor: String? = nil) {
         self.drainTimeout = drainTimeout
+        self.supervisor = supervisor
     }
 
     /// Starts `spec`; read ``RunningProcess/output`` and await ``RunningProcess/waitForExit()``.
@@ -34,7 +38,7 @@ public struct ProcessRunner: Sendable {
         }
         let pid: pid_t
         do {
-            pid = try Self.spawn(path: path, spec: spec, stdout: stdout[1], stderr: stderr[1], operation: operation)
+            pid = try Self.spawn(path: path, spec: spec, supervisor: supervisor, stdout: stdout[1], stderr: stderr[1], operation: operation)
         } catch {
             (stdout + stderr).forEach { close($0) }
             throw error
@@ -65,7 +69,7 @@ public struct ProcessRunner: Sendable {
     }
 
     private static func spawn(
-        path: String, spec: ProcessSpec, stdout: Int32, stderr: Int32, operation: String
+        path: String, spec: ProcessSpec, supervisor: String?, stdout: Int32, stderr: Int32, operation: String
     ) throws(ProcessError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
@@ -96,11 +100,14 @@ public struct ProcessRunner: Sendable {
                 message: "posix_spawn \(step) failed: \(String(cString: strerror(code)))", errno: code)
         }
 
-        let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
+        // Under the supervisor: `relevo-task-supervisor <our pid> <path> <argv0> <args…>`.
+        let program = supervisor ?? path
+        let vector = supervisor.map { [$0, String(getpid()), path] } ?? []
+        let argv = (vector + [spec.executable] + spec.arguments).map { strdup($0) } + [nil]
         let envp = spec.environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let code = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        let code = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
         guard code == 0 else {
             // glibc reports exec and chdir failures of the child here.
             let isMissing = code == ENOENT || code == ENOTDIR
