@@ -26,7 +26,7 @@ import Testing
 
             let disable = try await api.request("PATCH", "/go/api/agents/\(w1)", body: #"{"agent_config_state": "Disabled"}"#)
             #expect(disable.status == 200 && (try? disable.json()["agent_state"] as? String) == "disabled", "\(disable.text)")
-            try await Task.sleep(for: .seconds(1))
+            try await consumers(of: "relevo.jobs.default.any", are: 1, cluster)
             for counter in 1...4 {
                 #expect(try await api.trigger("quick") == counter)
                 let run = try await api.waitFor("quick", counter, states: ["passed", "failed"])
@@ -39,9 +39,11 @@ import Testing
             try await cluster.startWorker(.init(name: "w1", slots: 2))
             #expect(try await cluster.agentUUID("w1") == w1)
 
+            try await consumers(of: "relevo.jobs.default.any", are: 1, cluster)
             _ = try await api.request("PATCH", "/go/api/agents/\(w1)", body: #"{"agent_config_state": "Enabled"}"#)
+            try await consumers(of: "relevo.jobs.default.any", are: 2, cluster)
             _ = try await api.request("PATCH", "/go/api/agents/\(w2)", body: #"{"agent_config_state": "Disabled"}"#)
-            try await Task.sleep(for: .seconds(1))
+            try await consumers(of: "relevo.jobs.default.any", are: 1, cluster)
             for counter in 5...7 {
                 #expect(try await api.trigger("quick") == counter)
                 let run = try await api.waitFor("quick", counter, states: ["passed", "failed"])
@@ -50,6 +52,14 @@ import Testing
 
             #expect(try await api.request("PATCH", "/go/api/agents/no-such-uuid", body: #"{"agent_config_state": "Enabled"}"#).status == 404)
             #expect(try await api.request("PATCH", "/go/api/agents/\(w1)", body: #"{"agent_config_state": "Sleepy"}"#).status == 400)
+        }
+    }
+
+    /// Waits until the broker counts `count` consumers on `queue` (a disabled worker stops consuming).
+    private func consumers(of queue: String, are count: Int, _ cluster: RelevoCluster) async throws {
+        try await eventually(30, "\(count) consumer(s) on \(queue)") {
+            let queues = ((try? await cluster.api.get("/go/api/queues").json())?["_embedded"] as? [String: Any])?["queues"] as? [[String: Any]] ?? []
+            return queues.first { $0["name"] as? String == queue }?["consumers"] as? Int == count
         }
     }
 }

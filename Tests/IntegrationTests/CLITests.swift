@@ -24,6 +24,8 @@ import Testing
         try await RelevoCluster.with { cluster in
             let repository = try GitRepository.create(in: cluster.root)
             try repository.commit(["README": "cli\n"])
+            // The job waits for this file: the test lets it finish once the first line was followed.
+            let goOn = cluster.root.appendingPathComponent("go-on")
             try cluster.writeConfig("cli.gocd.yaml", """
             format_version: 10
             pipelines:
@@ -35,7 +37,7 @@ import Testing
                       jobs:
                         talk:
                           tasks:
-                            - exec: {command: /bin/sh, arguments: ["-c", "echo first line; sleep 3; echo second line"]}
+                            - exec: {command: /bin/sh, arguments: ["-c", "echo first line; while [ ! -f \(goOn.path) ]; do sleep 0.1; done; echo second line"]}
                   - ship:
                       approval: manual
                       tasks:
@@ -67,6 +69,7 @@ import Testing
             }
             let whileRunning = try await cluster.api.instance("talky", 1)?.jobs(ofStage: "build").first?["state"] as? String
             #expect(whileRunning != "completed", "the first line arrived while the job was still running")
+            FileManager.default.createFile(atPath: goOn.path, contents: nil)
             try await eventually(30, "logs --follow to end") { !follow.isRunning }
             let followed = try String(contentsOf: output, encoding: .utf8)
             #expect(follow.terminationStatus == 0 && followed.contains("second line") && followed.contains("Job completed"), "\(followed)")
