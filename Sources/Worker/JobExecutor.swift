@@ -27,7 +27,12 @@ struct JobExecutor: Sendable {
 
     /// Runs the job; returns whether its result was confirmed by the broker (if not, the caller
     /// hands the job back so that it runs again rather than vanishing).
-    func execute(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity, events: EventPublisher) async -> Bool {
+    /// `supervised`: run the tasks under `relevo-task-supervisor` so that they die with this
+    /// worker. Done for `serial` jobs, whose whole point is that two runs never overlap; it costs
+    /// a couple of milliseconds per task (one more process, which loads the Swift runtime), so
+    /// ordinary jobs run their tasks directly.
+    func execute(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity, events: EventPublisher,
+                 supervised: Bool = false) async -> Bool {
         do {
             try await events.publish(.accepted(attempt, agent: agent))
         } catch {
@@ -38,7 +43,8 @@ struct JobExecutor: Sendable {
         var result = JobRunResult.failed
         let workspace = await workspaces.lease(job.pipeline)
         do {
-            result = try await prepareAndRun(job, workspace: workspace, attempt: attempt, agent: agent, console: console, events: events)
+            result = try await prepareAndRun(job, workspace: workspace, attempt: attempt, agent: agent, console: console, events: events,
+                                             supervised: supervised)
         } catch {
             // Something of ours broke (not the job's tasks): say so in the console, fail the job.
             await console.write("[relevo] \(error)\n")
@@ -58,7 +64,7 @@ struct JobExecutor: Sendable {
     }
 
     private func prepareAndRun(_ job: JobMessage, workspace: String, attempt: JobAttempt, agent: AgentIdentity,
-                               console: ConsoleStreamer, events: EventPublisher) async throws -> JobRunResult {
+                               console: ConsoleStreamer, events: EventPublisher, supervised: Bool) async throws -> JobRunResult {
         await console.write("[relevo] Start to prepare \(job.jobRunID) (attempt \(attempt.attempt)) on \(agent.name) [\(workDirectory)]\n")
         let directory = URL(fileURLWithPath: workDirectory).appendingPathComponent("pipelines").appendingPathComponent(workspace)
         if job.cleanWorkspace, FileManager.default.fileExists(atPath: directory.path) {
@@ -87,7 +93,7 @@ struct JobExecutor: Sendable {
             tasks: job.tasks, workingDirectory: directory.path, environment: environment.variables,
             secureValues: environment.secureValues,
             inactivityTimeout: job.inactivityTimeoutSeconds.map { .seconds($0) },
-            runner: ProcessRunner(supervisor: Self.supervisor),
+            runner: ProcessRunner(supervisor: supervised ? Self.supervisor : nil),
             console: { text in await console.write(text) },
             fetch: { task in try await Self.fetch(task, into: workDirectory, client: artifacts, console: console) })
         // The first task starts while the broker confirms "task started"; that event is out

@@ -198,7 +198,7 @@ final class WorkerService: Service, Sendable {
                     }
                     let id = UUID()
                     let job = Task {
-                        await self.handle(delivery, queue: entry.queue, events: events)
+                        await self.handle(delivery, queue: entry.queue, serial: entry.serial, events: events)
                         await self.state.slots.release()
                         await self.state.untrack(id)
                     }
@@ -214,7 +214,7 @@ final class WorkerService: Service, Sendable {
     }
 
     /// Runs one delivered job and settles the delivery after the result is confirmed.
-    private func handle(_ delivery: AMQPDelivery, queue: String, events: EventPublisher) async {
+    private func handle(_ delivery: AMQPDelivery, queue: String, serial: Bool, events: EventPublisher) async {
         let job: JobMessage
         do {
             job = try MessageCodec.decodeJob(delivery.body)
@@ -229,7 +229,7 @@ final class WorkerService: Service, Sendable {
         }
         let attempt = JobAttempt(jobRunID: job.jobRunID, attempt: delivery.deliveryCount + 1)
         await state.setRunning(job.jobRunID, true)
-        let reported = await executor.execute(job, attempt: attempt, agent: identity, events: events)
+        let reported = await executor.execute(job, attempt: attempt, agent: identity, events: events, supervised: serial)
         await state.setRunning(job.jobRunID, false)
         do {
             if reported {
