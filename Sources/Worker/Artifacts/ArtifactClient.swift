@@ -132,6 +132,13 @@ struct ArtifactClient: Sendable {
         var lastError: any Error = Failure(description: "not attempted")
         for attempt in 1...attempts {
             let partial = folder + "/.relevo-fetch-\(UUID().uuidString)"
+            // Every failure that may pass waits before the next attempt (5xx, damaged bytes,
+            // connection errors alike).
+            func backOff() async throws {
+                guard attempt < attempts else { return }
+                logger.warning("artifact fetch failed; retrying", metadata: ["url": "\(url)", "attempt": "\(attempt)", "error": "\(lastError)"])
+                try await Task.sleep(for: .milliseconds(250 << attempt))
+            }
             do {
                 var request = HTTPClientRequest(url: url)
                 request.method = .GET
@@ -142,6 +149,7 @@ struct ArtifactClient: Sendable {
                     let failure = Failure(description: "cannot fetch \(remote.joined(separator: "/")) of \(locator) (HTTP \(response.status.code)): \(Self.message(from: body) ?? "")")
                     if (400..<500).contains(Int(response.status.code)) { throw failure }
                     lastError = failure
+                    try await backOff()
                     continue
                 }
                 let expected = response.headers.first(name: "X-Relevo-SHA256")
@@ -166,6 +174,7 @@ struct ArtifactClient: Sendable {
                 if let expected, expected.lowercased() != actual {
                     lastError = Failure(description: "\(remote.joined(separator: "/")) of \(locator) arrived damaged: SHA-256 \(actual), expected \(expected)")
                     try? FileManager.default.removeItem(atPath: partial)
+                    try await backOff()
                     continue
                 }
                 if rename(partial, local) != 0 {
@@ -178,10 +187,7 @@ struct ArtifactClient: Sendable {
             } catch {
                 try? FileManager.default.removeItem(atPath: partial)
                 lastError = error
-                if attempt < attempts {
-                    logger.warning("artifact fetch failed; retrying", metadata: ["url": "\(url)", "attempt": "\(attempt)", "error": "\(error)"])
-                    try await Task.sleep(for: .milliseconds(250 << attempt))
-                }
+                try await backOff()
             }
         }
         throw Failure(description: "fetch of \(remote.joined(separator: "/")) from \(locator) failed after \(attempts) attempts: \(lastError)")
