@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Shared
 
 /// A whole Relevo for the benchmark: a private broker, the scheduler and workers as real
 /// processes, config and data in a temporary folder. `shutDown` stops all of it and is safe to
@@ -90,22 +91,9 @@ final class BenchCluster: @unchecked Sendable {
         return problems
     }
 
-    /// A TCP port on loopback that the kernel just handed out and that is free again.
+    /// A free TCP port on loopback, outside the kernel's ephemeral range (see `LoopbackPort`).
     private func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw BenchError("find a free port", String(cString: strerror(errno))) }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw BenchError("find a free port", String(cString: strerror(errno))) }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard let port = LoopbackPort.unused() else { throw BenchError("find a free port", "none free in 10000–19999") }
+        return port
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -54,22 +55,9 @@ final class RelevoProcess: @unchecked Sendable {
     }
 }
 
-/// A free TCP port on loopback (nothing answers on it right now).
+/// A free TCP port on loopback (see `LoopbackPort`).
 func freePort() -> Int {
-    for _ in 0..<100 {
-        let port = Int.random(in: 30000...39999)
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        close(socket)
-        if bound == 0 { return port }
-    }
-    return 38153
+    LoopbackPort.unused() ?? 18153
 }
 
 /// A small client of the scheduler's REST API.
