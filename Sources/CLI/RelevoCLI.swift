@@ -14,7 +14,7 @@ struct RelevoCLI: AsyncParsableCommand {
 
             Exit codes: 0 success (a followed job or pipeline passed); 1 it failed or was cancelled, or the config is invalid; 2 the request was refused (400/401/403/409); 3 not found (404); 4 the server is unreachable or failed (5xx); 64 wrong usage.
             """,
-        subcommands: [Validate.self, Trigger.self, Status.self, Approve.self, Cancel.self, Unlock.self, Logs.self, Agents.self, Queues.self])
+        subcommands: [Validate.self, Trigger.self, Status.self, Approve.self, Rerun.self, Cancel.self, Unlock.self, Logs.self, Agents.self, Queues.self])
 }
 
 /// Where and who: shared by every command that talks to a server.
@@ -146,6 +146,41 @@ struct Approve: AsyncParsableCommand {
     func run() async throws {
         let reply = try await options.client().send("POST", "/go/api/stages/\(encode(pipeline))/\(counter)/\(encode(stage))/run")
         print(options.json ? reply.text : (try reply.object()["message"] as? String ?? "approved"))
+    }
+}
+
+struct Rerun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run an ended stage again: every job, only the failed ones (--failed), or the ones named (--job).")
+    @OptionGroup var options: ServerOptions
+    @Argument var pipeline: String
+    @Argument var counter: Int
+    @Argument var stage: String
+    @Flag(help: "Only the jobs that failed or were cancelled; the others are copied.") var failed = false
+    @Option(name: .customLong("job"), help: "A job to run again (repeatable); the others are copied.") var jobs: [String] = []
+
+    func run() async throws {
+        let client = try options.client()
+        let stagePath = "/go/api/stages/\(encode(pipeline))/\(counter)/\(encode(stage))"
+        let reply: APIClient.Reply
+        if !failed && jobs.isEmpty {
+            reply = try await client.send("POST", "\(stagePath)/run")
+        } else {
+            // The selection applies to the stage's current run.
+            let instance = try await client.send("GET", "/go/api/pipelines/\(encode(pipeline))/\(counter)").object()
+            let stages = instance["stages"] as? [[String: Any]] ?? []
+            guard let current = stages.first(where: { $0["name"] as? String == stage })?["counter"] as? Int else {
+                printError("relevo: \(pipeline)/\(counter) has no stage '\(stage)'")
+                throw ExitCode(3)
+            }
+            if failed {
+                reply = try await client.send("POST", "\(stagePath)/\(current)/run-failed-jobs")
+            } else {
+                let body = try JSONSerialization.data(withJSONObject: ["jobs": jobs])
+                reply = try await client.send("POST", "\(stagePath)/\(current)/run-selected-jobs", body: body)
+            }
+        }
+        print(options.json ? reply.text : (try reply.object()["message"] as? String ?? "accepted"))
     }
 }
 

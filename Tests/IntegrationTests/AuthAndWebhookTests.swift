@@ -72,7 +72,7 @@ import Testing
 
             // approval.roles [release]: otto (operator, no group) may not press play; rita may.
             let otto = try await api.request("POST", "/go/api/stages/guarded/1/release/run", headers: bearer("operator"))
-            #expect(otto.status == 403 && otto.text.contains("may not approve"), "\(otto.text)")
+            #expect(otto.status == 403 && otto.text.contains("may not run"), "\(otto.text)")
             let rita = try await api.request("POST", "/go/api/stages/guarded/1/release/run", headers: bearer("releaser"))
             #expect(rita.status == 202, "\(rita.text)")
             let release = try await api.request("GET", "/go/api/stages/guarded/1/release/1", headers: bearer("viewer")).json()

@@ -51,6 +51,41 @@ struct StoreTransitionTests {
         }
     }
 
+    @Test func reRunsPersistEveryStageRunAndReloadIdentically() async throws {
+        try await TemporaryDatabase.withPath { path in
+            let store = try SchedulerStore(path: path)
+            let created = try await store.createRun(
+                of: Self.definition, cause: .manual(user: "ana"), materialRevisions: ["app": "0123abc"], at: Fixture.t0)
+            var expected = created.run
+            let build2 = { (job: String, index: Int) in JobKey(stage: "build", stageCounter: 2, job: job, runIndex: index) }
+            let events: [PipelineEvent] =
+                Fixture.lifecycle(Fixture.key("build", "compile"), result: .failed)
+                + Fixture.lifecycle(Fixture.key("build", "unit", 1)) + Fixture.lifecycle(Fixture.key("build", "unit", 2))
+                + [.rerun(stage: "build", jobs: .failed, user: "ana")]
+                + Fixture.lifecycle(build2("compile", 1))
+                + [.approve(stage: "deploy", user: "ops")] + Fixture.lifecycle(Fixture.key("deploy", "push"))
+                + [.rerun(stage: "deploy", jobs: .all, user: "ops")]
+                + Fixture.lifecycle(JobKey(stage: "deploy", stageCounter: 2, job: "push"))
+            for (offset, event) in events.enumerated() {
+                let now = Fixture.at(offset + 1)
+                let actions = try await store.apply(event, pipeline: "app", counter: 1, at: now)
+                #expect(actions == (try expected.on(event, at: now)), "\(event)")
+                #expect(try await store.pipelineRun("app", counter: 1) == expected, "\(event)")
+            }
+            #expect(expected.state == .passed)
+            #expect(expected.stages.map { "\($0.name)/\($0.counter)" } == ["build/2", "deploy/2"])
+            try store.close()
+
+            let reopened = try SchedulerStore(path: path)
+            let reloaded = try #require(try await reopened.pipelineRun("app", counter: 1))
+            #expect(reloaded == expected)
+            #expect(reloaded.previousStages.map { "\($0.name)/\($0.counter)" } == ["build/1", "deploy/1"])
+            #expect(reloaded.job(build2("unit", 2))?.originalStageCounter == 1)
+            #expect(reloaded.stages[0].rerunOfCounter == 1)
+            try reopened.close()
+        }
+    }
+
     @Test func staleAndDuplicateEventsChangeNothing() async throws {
         try await TemporaryDatabase.withPath { path in
             let store = try SchedulerStore(path: path)

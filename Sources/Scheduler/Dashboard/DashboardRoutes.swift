@@ -142,6 +142,8 @@ struct DashboardRoutes {
             html += "<a class=\"stage \(state)\" data-stage=\"\(HTML.escape(stage.name))\" data-state=\"\(state)\" title=\"\(HTML.escape(stage.name)): \(state)\" href=\"/pipelines/\(name)/\(run.counter)\">\(HTML.escape(stage.name))</a>"
             if stage.state == .awaitingApproval {
                 html += "<button class=\"play\" data-stage=\"\(HTML.escape(stage.name))\" data-post=\"/go/api/stages/\(name)/\(run.counter)/\(HTML.segment(stage.name))/run\" title=\"Run \(HTML.escape(stage.name))\">▶ \(HTML.escape(stage.name))</button>"
+            } else if stage.state.isCompleted, !run.stages.contains(where: { $0.state == .building }) {
+                html += "<button class=\"rerun\" data-stage=\"\(HTML.escape(stage.name))\" data-post=\"/go/api/stages/\(name)/\(run.counter)/\(HTML.segment(stage.name))/run\" title=\"Run \(HTML.escape(stage.name)) again\">↻</button>"
             }
         }
         return html + "</div>"
@@ -174,14 +176,31 @@ struct DashboardRoutes {
 
         html += "<h2>Value stream</h2>" + (await valueStream(run, config: config))
 
+        let building = run.stages.contains { $0.state == .building }
         for stage in run.stages {
-            html += "<h2>Stage \(HTML.escape(stage.name)) · run \(stage.counter) · \(stage.state.rawValue)</h2>"
+            let stagePath = "/go/api/stages/\(name)/\(run.counter)/\(HTML.segment(stage.name))"
+            html += "<h2 data-stage-run=\"\(HTML.escape(stage.name))/\(stage.counter)\">Stage \(HTML.escape(stage.name)) · run \(stage.counter)"
+            if let rerunOf = stage.rerunOfCounter { html += " (re-run of \(rerunOf))" }
+            html += " · \(stage.state.rawValue)"
+            if stage.state.isCompleted, !building {
+                html += " <button class=\"rerun\" data-post=\"\(stagePath)/run\">↻ Re-run stage</button>"
+                if stage.state != .passed {
+                    html += " <button class=\"rerun-failed\" data-post=\"\(stagePath)/\(stage.counter)/run-failed-jobs\">↻ Re-run failed jobs</button>"
+                }
+            }
+            html += "</h2>"
+            let earlier = run.stageRuns(named: stage.name).filter { $0.counter != stage.counter }
+            if !earlier.isEmpty {
+                html += "<p class=\"muted\">Earlier runs: " + earlier.map { "run \($0.counter) \($0.state.rawValue)" }.joined(separator: " · ") + "</p>"
+            }
             if stage.jobs.isEmpty { html += "<p class=\"muted\">\(stage.state == .awaitingApproval ? "waits for approval" : "not started")</p>"; continue }
             html += "<table><tr><th>Job</th><th>State</th><th>Result</th><th>Agent</th><th>Attempt</th><th>Completed</th></tr>"
             for job in stage.jobs {
                 let jobName = job.runCount > 1 ? "\(job.name) [\(job.runIndex)/\(job.runCount)]" : job.name
-                let link = "/jobs/\(name)/\(run.counter)/\(HTML.segment(stage.name))/\(stage.counter)/\(HTML.segment(job.name))?run_index=\(job.runIndex)"
-                html += "<tr><td><a href=\"\(link)\">\(HTML.escape(jobName))</a></td><td><span class=\"stage \(job.state.rawValue)\">\(job.state.rawValue)</span></td>"
+                let ranIn = job.originalStageCounter ?? stage.counter
+                let link = "/jobs/\(name)/\(run.counter)/\(HTML.segment(stage.name))/\(ranIn)/\(HTML.segment(job.name))?run_index=\(job.runIndex)"
+                let copy = job.originalStageCounter.map { " <span class=\"muted\">(copied from run \($0))</span>" } ?? ""
+                html += "<tr><td><a href=\"\(link)\">\(HTML.escape(jobName))</a>\(copy)</td><td><span class=\"stage \(job.state.rawValue)\">\(job.state.rawValue)</span></td>"
                 html += "<td>\(job.result.rawValue)</td><td class=\"mono\">\(HTML.escape(String((job.agentID ?? "").prefix(8))))</td><td>\(job.attempt)</td><td>\(HTML.time(job.completedAt))</td></tr>"
             }
             html += "</table>"
@@ -222,7 +241,7 @@ struct DashboardRoutes {
 
     private func jobView(_ pipeline: String, _ counter: Int, _ stageName: String, _ stageCounter: Int, _ jobName: String, runIndex: Int) async throws -> String {
         guard let run = try await engine.store.pipelineRun(pipeline, counter: counter),
-              let stage = run.stages.first(where: { $0.name == stageName && $0.counter == stageCounter }),
+              let stage = run.stageRun(named: stageName, counter: stageCounter),
               let job = stage.jobs.first(where: { $0.name == jobName && $0.runIndex == runIndex }) else {
             throw APIError(.notFound, "no job \(pipeline)/\(counter)/\(stageName)/\(stageCounter)/\(jobName)")
         }

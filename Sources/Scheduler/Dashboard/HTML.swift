@@ -99,7 +99,7 @@ enum HTML {
         .scheduled,.assigned{background:#e0c46c;color:#333}.completed{background:#3c9a5f}
         @keyframes pulse{50%{opacity:.6}}
         button{font:inherit;font-size:12px;border:1px solid #b8bdc9;background:#fff;border-radius:4px;padding:2px 9px;cursor:pointer}
-        button.play{border-color:#3c9a5f;color:#2d7a49}button:disabled{opacity:.5}
+        button.play{border-color:#3c9a5f;color:#2d7a49}button.rerun,button.rerun-failed{color:#4a5060}button:disabled{opacity:.5}
         .paused{color:#b45309;font-size:12px}
         table{border-collapse:collapse;background:#fff;box-shadow:0 1px 2px rgba(0,0,0,.12);border-radius:6px;min-width:60%}
         th,td{text-align:left;padding:6px 12px;border-bottom:1px solid #eceef2;font-size:13px}th{background:#fafbfc;color:#555}

@@ -19,8 +19,11 @@ struct JobMessageBuilder {
                              revision: run.materialRevisions[git.name] ?? "",
                              destination: git.destination ?? "", shallowClone: git.shallowClone)
         }
-        let variables = Self.merge([environment?.environmentVariables ?? [], pipeline.environmentVariables,
+        var variables = Self.merge([environment?.environmentVariables ?? [], pipeline.environmentVariables,
                                     stage.environmentVariables, job.environmentVariables])
+        if let rerunOf = run.stageRun(named: identity.stage, counter: identity.stageCounter)?.rerunOfCounter {
+            variables = Self.merge([variables, [EnvironmentVariable(name: "GO_RERUN_OF_STAGE_COUNTER", value: String(rerunOf))]])
+        }
         let runID = JobRunID(pipeline: identity.pipeline, pipelineCounter: identity.pipelineCounter, stage: identity.stage,
                              stageCounter: identity.stageCounter, job: identity.job, runIndex: identity.runIndex)
         var message = JobMessage(

@@ -198,13 +198,14 @@ extension SchedulerEngine {
         guard let stage = source.stages.filter({ $0.name == fetch.stage }).max(by: { $0.counter < $1.counter }) else {
             return .failure(FetchRefusal(description: "\(source.pipelineName)/\(source.counter) has no stage '\(fetch.stage)'"))
         }
-        guard stage.jobs.contains(where: {
+        guard let job = stage.jobs.first(where: {
             $0.name == fetch.job || ArtifactLocator.jobName($0.name, runIndex: $0.runIndex, runCount: $0.runCount) == fetch.job
         }) else {
             return .failure(FetchRefusal(description: "stage \(source.pipelineName)/\(source.counter)/\(stage.name)/\(stage.counter) has no job '\(fetch.job)'"))
         }
+        // A job copied into a re-run published its artifacts in the stage run it really ran in.
         return .success(ArtifactLocator(pipeline: source.pipelineName, pipelineCounter: source.counter, stage: stage.name,
-                                        stageCounter: stage.counter, job: fetch.job))
+                                        stageCounter: job.originalStageCounter ?? stage.counter, job: fetch.job))
     }
 
     // MARK: Locks

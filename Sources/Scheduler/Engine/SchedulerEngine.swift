@@ -141,29 +141,88 @@ actor SchedulerEngine {
         guard try await store.pipelineRun(pipeline, counter: counter) != nil else {
             throw RequestError(code: .notFound, description: "no instance \(pipeline)/\(counter)")
         }
-        // GoCD's approval.users / approval.roles: when given, only they (and admins) may press play.
+        try checkApprover(user, pipeline: pipeline, stage: stage)
+        let actions = try await applyRequest(.approve(stage: stage, user: user.name), pipeline: pipeline, counter: counter)
+        await perform(actions, pipeline: pipeline, counter: counter)
+    }
+
+    /// GoCD's "run stage": approves a stage that waits for approval, runs an ended one again.
+    func run(_ pipeline: String, counter: Int, stage: String, user: APIUser) async throws {
+        guard let run = try await store.pipelineRun(pipeline, counter: counter) else {
+            throw RequestError(code: .notFound, description: "no instance \(pipeline)/\(counter)")
+        }
+        guard let current = run.stages.first(where: { $0.name == stage }) else {
+            throw RequestError(code: .notFound, description: "no stage '\(stage)' in \(pipeline)/\(counter)")
+        }
+        if current.state.isCompleted {
+            _ = try await rerun(pipeline, counter: counter, stage: stage, stageCounter: current.counter, jobs: .all, user: user)
+        } else {
+            try await approve(pipeline, counter: counter, stage: stage, user: user)
+        }
+    }
+
+    /// Runs an ended stage again as a new stage run (GoCD's re-run, run failed jobs, run selected
+    /// jobs); returns the new stage counter. `stageCounter` must name the stage's current run.
+    func rerun(_ pipeline: String, counter: Int, stage: String, stageCounter: Int, jobs: RerunSelection,
+               user: APIUser) async throws -> Int {
+        guard let definition = config.pipeline(named: pipeline) else {
+            throw RequestError(code: .notFound, description: "no pipeline named '\(pipeline)'")
+        }
+        guard definition.stage(named: stage) != nil else {
+            throw RequestError(code: .conflict, description: "stage '\(stage)' is no longer in the config of '\(pipeline)'; it cannot run again")
+        }
+        guard let run = try await store.pipelineRun(pipeline, counter: counter) else {
+            throw RequestError(code: .notFound, description: "no instance \(pipeline)/\(counter)")
+        }
+        guard let current = run.stages.first(where: { $0.name == stage }),
+              run.stageRun(named: stage, counter: stageCounter) != nil else {
+            throw RequestError(code: .notFound, description: "no stage run \(stage)/\(stageCounter) in \(pipeline)/\(counter)")
+        }
+        guard current.counter == stageCounter else {
+            throw RequestError(code: .conflict, description:
+                "\(pipeline)/\(counter)/\(stage)/\(stageCounter) was already run again as \(stage)/\(current.counter); re-run that one")
+        }
+        // A locked pipeline runs one instance at a time: no re-run of an older one meanwhile.
+        if definition.lockBehavior != .none, let latest = try await store.history(of: pipeline, limit: 1).runs.first,
+           latest.counter != counter, latest.state == .building || latest.state == .pending {
+            throw RequestError(code: .conflict, description:
+                "pipeline '\(pipeline)' is locked: instance \(latest.counter) is running (lock_behavior \(definition.lockBehavior.rawValue))")
+        }
+        try checkApprover(user, pipeline: pipeline, stage: stage)
+        let actions = try await applyRequest(.rerun(stage: stage, jobs: jobs, user: user.name), pipeline: pipeline, counter: counter)
+        logger.info("stage re-run", metadata: ["pipeline": "\(pipeline)/\(counter)", "stage": "\(stage)/\(stageCounter + 1)",
+                                               "jobs": "\(jobs)", "by": "\(user.name)"])
+        await perform(actions, pipeline: pipeline, counter: counter)
+        return stageCounter + 1
+    }
+
+    /// GoCD's approval.users / approval.roles: when given, only they (and admins) may run the stage.
+    private func checkApprover(_ user: APIUser, pipeline: String, stage: String) throws {
         if let approval = config.pipeline(named: pipeline)?.stage(named: stage)?.approval,
            !approval.users.isEmpty || !approval.roles.isEmpty, user.role != .admin,
            !approval.users.contains(user.name), Set(approval.roles).isDisjoint(with: user.groups) {
             throw RequestError(code: .forbidden, description:
-                "'\(user.name)' may not approve \(pipeline)/\(stage): allowed users \(approval.users), roles \(approval.roles)")
+                "'\(user.name)' may not run \(pipeline)/\(stage): allowed users \(approval.users), roles \(approval.roles)")
         }
-        let user = user.name
+    }
+
+    /// Applies a person's request to the run; a refusal of the state machine becomes 404 (no
+    /// such stage or job) or 409 (not in this state).
+    private func applyRequest(_ event: PipelineEvent, pipeline: String, counter: Int) async throws -> [PipelineAction] {
         let result: Result<[PipelineAction], StoreError>
         do {
-            result = .success(try await store.apply(.approve(stage: stage, user: user), pipeline: pipeline, counter: counter, at: Date()))
+            result = .success(try await store.apply(event, pipeline: pipeline, counter: counter, at: Date()))
         } catch {
             result = .failure(error)
         }
-        let actions: [PipelineAction]
         switch result {
-        case .success(let value):
-            actions = value
+        case .success(let actions):
+            return actions
         case .failure(let error):
             guard let refusal = error.scheduling else { throw error }
-            throw RequestError(code: refusal.code == .unknownStage ? .notFound : .conflict, description: refusal.message)
+            let missing = refusal.code == .unknownStage || refusal.code == .unknownJob
+            throw RequestError(code: missing ? .notFound : .conflict, description: refusal.message)
         }
-        await perform(actions, pipeline: pipeline, counter: counter)
     }
 
     /// Cancels a running instance (GoCD's stage cancel: the building stage's jobs are stopped

@@ -39,6 +39,8 @@ struct StageRunJSON: Encodable {
     let result: String?
     let approval_type: String
     let approved_by: String?
+    /// GoCD's `rerun_of_counter`: the stage run this one repeats, null for a first run.
+    let rerun_of_counter: Int?
     let jobs: [JobRunJSON]
 
     init(_ stage: StageRun) {
@@ -48,6 +50,7 @@ struct StageRunJSON: Encodable {
         result = stage.result?.rawValue
         approval_type = stage.approvalType.rawValue
         approved_by = stage.approvedBy
+        rerun_of_counter = stage.rerunOfCounter
         jobs = stage.jobs.map(JobRunJSON.init)
     }
 }
@@ -64,6 +67,8 @@ struct JobRunJSON: Encodable {
     let assigned_at: Date?
     let started_at: Date?
     let completed_at: Date?
+    /// For a job copied into a re-run without running again: the stage counter it ran in.
+    let original_stage_counter: Int?
 
     init(_ job: JobRun) {
         name = job.name
@@ -77,6 +82,7 @@ struct JobRunJSON: Encodable {
         assigned_at = job.assignedAt
         started_at = job.startedAt
         completed_at = job.completedAt
+        original_stage_counter = job.originalStageCounter
     }
 }
 

@@ -50,13 +50,37 @@ struct APIRoutes {
             }
         }
 
+        // GoCD's "run stage": approves a stage waiting for approval, or runs an ended stage again.
         router.post("/go/api/stages/:name/:counter/:stage/run") { _, context in
             await handle(logger) {
                 let pipeline = try context.parameters.require("name")
                 let counter = try Self.positive(context.parameters.require("counter"), "counter")
                 let stage = try context.parameters.require("stage")
-                try await engine.approve(pipeline, counter: counter, stage: stage, user: context.user ?? .open)
+                try await engine.run(pipeline, counter: counter, stage: stage, user: context.user ?? .open)
                 return Self.json(MessageJSON(message: "Request to run stage \(pipeline)/\(counter)/\(stage) accepted"), status: .accepted)
+            }
+        }
+
+        router.post("/go/api/stages/:name/:counter/:stage/:stageCounter/run-failed-jobs") { _, context in
+            await handle(logger) {
+                let (pipeline, counter, stage, stageCounter) = try Self.stagePath(context)
+                let next = try await engine.rerun(pipeline, counter: counter, stage: stage, stageCounter: stageCounter,
+                                                  jobs: .failed, user: context.user ?? .open)
+                return Self.json(RerunJSON(message: "Request to rerun jobs accepted", stage_counter: next), status: .accepted)
+            }
+        }
+
+        // Body: {"jobs": ["name", …]}.
+        router.post("/go/api/stages/:name/:counter/:stage/:stageCounter/run-selected-jobs") { request, context in
+            await handle(logger) {
+                let (pipeline, counter, stage, stageCounter) = try Self.stagePath(context)
+                guard let body = try await Self.decodeBody(RunSelectedJobsRequest.self, from: request, allowEmpty: false),
+                      !body.jobs.isEmpty else {
+                    throw APIError(.badRequest, "expected {\"jobs\": [\"job name\", …]} with at least one job")
+                }
+                let next = try await engine.rerun(pipeline, counter: counter, stage: stage, stageCounter: stageCounter,
+                                                  jobs: .named(body.jobs), user: context.user ?? .open)
+                return Self.json(RerunJSON(message: "Request to rerun jobs accepted", stage_counter: next), status: .accepted)
             }
         }
 
@@ -88,8 +112,8 @@ struct APIRoutes {
                 let page = try await engine.store.history(of: pipeline, limit: min(size, 100), offset: offset)
                 var jobs: [JobHistoryJSON] = []
                 for run in page.runs {
-                    for stage in run.stages.filter({ $0.name == stageName }).sorted(by: { $0.counter > $1.counter }) {
-                        for job in stage.jobs where job.name == jobName {
+                    for stage in run.stageRuns(named: stageName) {
+                        for job in stage.jobs where job.name == jobName && !job.isCopy {
                             jobs.append(JobHistoryJSON(pipeline_name: run.pipelineName, pipeline_counter: run.counter, stage_name: stage.name,
                                                        stage_counter: stage.counter, job: JobRunJSON(job)))
                         }
@@ -222,10 +246,15 @@ struct APIRoutes {
     private static func stage(_ run: PipelineRun, _ context: RelevoRequestContext) throws -> StageRun {
         let name = try context.parameters.require("stage")
         let counter = try positive(context.parameters.require("stageCounter"), "stage counter")
-        guard let stage = run.stages.first(where: { $0.name == name && $0.counter == counter }) else {
+        guard let stage = run.stageRun(named: name, counter: counter) else {
             throw APIError(.notFound, "no stage \(name)/\(counter) in \(run.pipelineName)/\(run.counter)")
         }
         return stage
+    }
+
+    private static func stagePath(_ context: RelevoRequestContext) throws -> (String, Int, String, Int) {
+        (try context.parameters.require("name"), try positive(context.parameters.require("counter"), "counter"),
+         try context.parameters.require("stage"), try positive(context.parameters.require("stageCounter"), "stage counter"))
     }
 
     static func positive(_ text: String, _ what: String) throws -> Int {
@@ -334,6 +363,16 @@ struct DashboardJSON: Encodable {
 
 struct AgentUpdateRequest: Decodable {
     let agent_config_state: String?
+}
+
+struct RunSelectedJobsRequest: Decodable {
+    let jobs: [String]
+}
+
+/// GoCD's acknowledgement of a job re-run, plus the new stage run's counter.
+struct RerunJSON: Encodable {
+    let message: String
+    let stage_counter: Int
 }
 
 struct PauseRequest: Decodable {

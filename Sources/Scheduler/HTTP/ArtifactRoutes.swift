@@ -83,7 +83,7 @@ struct ArtifactRoutes {
                 }
                 locator.job = String(locator.job.dropLast(5))
                 guard let run = try await engine.store.pipelineRun(locator.pipeline, counter: locator.pipelineCounter),
-                      run.stages.contains(where: { $0.name == locator.stage && $0.counter == locator.stageCounter }) else {
+                      run.stageRun(named: locator.stage, counter: locator.stageCounter) != nil else {
                     throw APIError(.notFound, "no stage \(locator.pipeline)/\(locator.pipelineCounter)/\(locator.stage)/\(locator.stageCounter)")
                 }
                 var entries = try Self.mapped { () throws(ArtifactStore.Failure) in try artifacts.entries(of: locator) }

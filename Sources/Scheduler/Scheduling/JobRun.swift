@@ -28,6 +28,13 @@ struct JobRun: Sendable, Equatable, Codable {
     var startedAt: Date?
     /// When the job completed.
     var completedAt: Date?
+    /// For a job copied into a re-run of its stage without running again (GoCD's "run failed
+    /// jobs" / "run selected jobs"): the counter of the stage run it really ran in, where its
+    /// console and artifacts are. `nil` for a job that ran in this stage run.
+    var originalStageCounter: Int? = nil
+
+    /// Whether this is a copy of a run from an earlier run of its stage.
+    var isCopy: Bool { originalStageCounter != nil }
 
     /// A freshly scheduled first attempt.
     static func scheduled(name: String, runIndex: Int, runCount: Int, at now: Date) -> JobRun {

@@ -17,6 +17,8 @@ enum PipelineEvent: Sendable, Equatable, Codable, CustomStringConvertible {
     case approve(stage: String, user: String)
     /// A person cancelled the run.
     case cancel(user: String)
+    /// A person ran an ended stage again (GoCD's re-run, run failed jobs, run selected jobs).
+    case rerun(stage: String, jobs: RerunSelection, user: String)
 
     /// The event in a few words, for error messages and logs, e.g. `jobFinished build/1/compile/1#2 passed`.
     var description: String {
@@ -28,6 +30,26 @@ enum PipelineEvent: Sendable, Equatable, Codable, CustomStringConvertible {
         case .jobRedelivered(let job, let attempt): "jobRedelivered \(job)#\(attempt)"
         case .approve(let stage, let user): "approve \(stage) by \(user)"
         case .cancel(let user): "cancel by \(user)"
+        case .rerun(let stage, let jobs, let user): "rerun \(stage) (\(jobs)) by \(user)"
+        }
+    }
+}
+
+/// Which jobs a stage re-run runs again; the others are copied from the stage run it repeats.
+enum RerunSelection: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Every job (GoCD's stage re-run).
+    case all
+    /// The jobs that did not pass: failed or cancelled (GoCD's "run failed jobs").
+    case failed
+    /// These jobs, by name; a `run_instances` job by its name (every copy) or as
+    /// `<job>-runInstance-<i>` (one copy) (GoCD's "run selected jobs").
+    case named([String])
+
+    var description: String {
+        switch self {
+        case .all: "all jobs"
+        case .failed: "failed jobs"
+        case .named(let names): names.joined(separator: ", ")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// The pipeline run's state machine (GoCD semantics): stages run in order, a stage's jobs in
 /// parallel; a failed job never cancels its siblings; a failed stage stops the run unless the
@@ -44,6 +45,8 @@ extension PipelineRun {
             return try approve(stage: stage, user: user, at: now)
         case .cancel:
             return try cancel(at: now)
+        case .rerun(let stage, let jobs, let user):
+            return try rerun(stage: stage, selection: jobs, user: user, at: now)
         }
     }
 
@@ -58,6 +61,8 @@ extension PipelineRun {
         change: (inout JobRun) throws(SchedulingError) -> Bool
     ) throws(SchedulingError) -> [PipelineAction] {
         guard let stageIndex = stageIndex(named: key.stage, counter: key.stageCounter) else {
+            // A stage run that was run again had ended: a late event about it is stale.
+            if previousStages.contains(where: { $0.name == key.stage && $0.counter == key.stageCounter }) { return [] }
             throw failure(.unknownStage, "\(event): no stage run \(key.stage)/\(key.stageCounter)")
         }
         guard let jobIndex = stages[stageIndex].jobIndex(named: key.job, runIndex: key.runIndex) else {
@@ -125,6 +130,80 @@ extension PipelineRun {
         return actions + completePipeline(at: now)
     }
 
+    /// Runs an ended stage again as a new stage run (counter + 1), GoCD's way: the selected jobs
+    /// are scheduled anew, the others are copied with their results from the run it repeats.
+    /// When the new run passes, the following stages run again as well (GoCD's
+    /// `automaticallyTriggerRelevantStagesFollowingCompletionOf`).
+    private mutating func rerun(stage name: String, selection: RerunSelection, user: String, at now: Date)
+        throws(SchedulingError) -> [PipelineAction]
+    {
+        guard let index = stages.firstIndex(where: { $0.name == name }) else {
+            throw failure(.unknownStage, "re-run: no stage \(name)")
+        }
+        if let building = stages.first(where: { $0.state == .building }) {
+            throw failure(.stageNotCompleted, "re-run \(name): stage \(building.name) is still building")
+        }
+        let current = stages[index]
+        guard current.state.isCompleted else {
+            throw failure(
+                .stageNotCompleted,
+                "re-run \(name): the stage is \(current.state.rawValue); only a stage that has ended can run again")
+        }
+        let chosen = try select(selection, in: current)
+        var next = current.nextRun(at: now)
+        next.rerunOfCounter = current.counter
+        next.approvedBy = user
+        next.approvedAt = now
+        next.activation = .started
+        next.jobs = current.jobPlans.flatMap { plan in
+            (1...plan.runCount).map { index in
+                if !chosen(plan.name, index, plan.runCount),
+                    let ran = current.jobs.first(where: { $0.name == plan.name && $0.runIndex == index })
+                {
+                    var copy = ran
+                    copy.originalStageCounter = ran.originalStageCounter ?? current.counter
+                    return copy
+                }
+                return JobRun.scheduled(name: plan.name, runIndex: index, runCount: plan.runCount, at: now)
+            }
+        }
+        supersede(stageAt: index, with: next)
+        completedAt = nil
+        return next.jobs.filter { !$0.isCopy }.map { .dispatch(identity(of: $0, in: next)) }
+    }
+
+    /// Whether the job copy (name, run index, run count) runs again under `selection`; refuses
+    /// a selection that names an unknown job or selects nothing.
+    private func select(_ selection: RerunSelection, in stage: StageRun) throws(SchedulingError)
+        -> (String, Int, Int) -> Bool
+    {
+        let ran = Dictionary(stage.jobs.map { ("\($0.name)#\($0.runIndex)", $0) }, uniquingKeysWith: { first, _ in first })
+        let chosen: (String, Int, Int) -> Bool
+        switch selection {
+        case .all:
+            chosen = { _, _, _ in true }
+        case .failed:
+            // A job that never ran (its stage was cancelled before it started) runs too.
+            chosen = { name, index, _ in ran["\(name)#\(index)"].map { $0.result != .passed } ?? true }
+        case .named(let names):
+            for name in names {
+                let known = stage.jobPlans.contains { plan in
+                    plan.name == name || (1...plan.runCount).contains { index in
+                        ArtifactLocator.jobName(plan.name, runIndex: index, runCount: plan.runCount) == name
+                    }
+                }
+                guard known else { throw failure(.unknownJob, "re-run \(stage.name): no job '\(name)'") }
+            }
+            let wanted = Set(names)
+            chosen = { name, index, count in
+                wanted.contains(name) || wanted.contains(ArtifactLocator.jobName(name, runIndex: index, runCount: count))
+            }
+        }
+        let any = stage.jobPlans.contains { plan in (1...plan.runCount).contains { chosen(plan.name, $0, plan.runCount) } }
+        guard any else { throw failure(.nothingToRerun, "re-run \(stage.name): no job to run again (\(selection))") }
+        return chosen
+    }
+
     /// Records the end of a stage and moves on: the next stage, a wait for approval, or the end.
     private mutating func complete(stageAt index: Int, at now: Date) -> [PipelineAction] {
         stages[index].completedAt = now
@@ -143,11 +222,22 @@ extension PipelineRun {
         }
     }
 
-    /// The stage's turn has come: start it, or make it wait for a person.
+    /// The stage's turn has come: start it, or make it wait for a person. A stage that already
+    /// ran (an earlier stage was run again) gets a new stage run.
     private mutating func reach(stageAt index: Int, at now: Date) -> [PipelineAction] {
+        if stages[index].hasRun { supersede(stageAt: index, with: stages[index].nextRun(at: now)) }
         guard stages[index].isManual else { return start(stageAt: index, at: now) }
         stages[index].activation = .awaitingApproval
         return [.awaitingApproval(stage: stages[index].name)]
+    }
+
+    /// Moves the current run of stage `index` to ``previousStages`` (kept by position, then
+    /// counter, the order they load in) and puts `next` in its place.
+    private mutating func supersede(stageAt index: Int, with next: StageRun) {
+        previousStages.append(stages[index])
+        let position = Dictionary(stages.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        previousStages.sort { (position[$0.name] ?? 0, $0.counter) < (position[$1.name] ?? 0, $1.counter) }
+        stages[index] = next
     }
 
     private mutating func start(stageAt index: Int, at now: Date) -> [PipelineAction] {

@@ -21,13 +21,17 @@ struct PipelineRun: Sendable, Equatable, Codable {
     var createdAt: Date
     /// When the run ended.
     var completedAt: Date?
-    /// The stage runs, in config order.
+    /// The current run of each stage, in config order: the one with the highest counter.
     var stages: [StageRun]
+    /// Earlier runs of stages that were run again, by position then counter. Read-only history:
+    /// a superseded stage run had ended, so no event changes it any more.
+    var previousStages: [StageRun]
 
     /// Restores a run as stored.
     init(
         pipelineName: String, counter: Int, label: String, cause: TriggerCause,
-        materialRevisions: [String: String], createdAt: Date, completedAt: Date?, stages: [StageRun]
+        materialRevisions: [String: String], createdAt: Date, completedAt: Date?, stages: [StageRun],
+        previousStages: [StageRun] = []
     ) {
         self.pipelineName = pipelineName
         self.counter = counter
@@ -37,6 +41,7 @@ struct PipelineRun: Sendable, Equatable, Codable {
         self.createdAt = createdAt
         self.completedAt = completedAt
         self.stages = stages
+        self.previousStages = previousStages
     }
 
     /// A new run of `definition`, not started yet: apply ``PipelineEvent/created`` next.
@@ -87,17 +92,28 @@ struct PipelineRun: Sendable, Equatable, Codable {
     /// Whether the run has ended.
     var isCompleted: Bool { state.isCompleted }
 
-    /// The index of the stage run with this name and counter.
+    /// The index in ``stages`` of the current stage run with this name and counter.
     func stageIndex(named name: String, counter: Int) -> Int? {
         stages.firstIndex { $0.name == name && $0.counter == counter }
     }
 
-    /// The job run at `key`, if it has been dispatched.
+    /// The stage run with this name and counter, current or earlier.
+    func stageRun(named name: String, counter: Int) -> StageRun? {
+        stages.first { $0.name == name && $0.counter == counter }
+            ?? previousStages.first { $0.name == name && $0.counter == counter }
+    }
+
+    /// Every run of the stage `name`, newest first.
+    func stageRuns(named name: String) -> [StageRun] {
+        (stages + previousStages).filter { $0.name == name }.sorted { $0.counter > $1.counter }
+    }
+
+    /// The job run at `key`, if it has been dispatched (in a current or an earlier stage run).
     func job(_ key: JobKey) -> JobRun? {
-        guard let stageIndex = stageIndex(named: key.stage, counter: key.stageCounter),
-            let jobIndex = stages[stageIndex].jobIndex(named: key.job, runIndex: key.runIndex)
+        guard let stage = stageRun(named: key.stage, counter: key.stageCounter),
+            let jobIndex = stage.jobIndex(named: key.job, runIndex: key.runIndex)
         else { return nil }
-        return stages[stageIndex].jobs[jobIndex]
+        return stage.jobs[jobIndex]
     }
 
     /// The server-wide identity of a job run of one of this run's stages, at its current attempt.

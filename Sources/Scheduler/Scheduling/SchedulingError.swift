@@ -27,6 +27,10 @@ struct SchedulingError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidAttempt
         /// A job reported as finished with result `unknown`.
         case invalidResult
+        /// A re-run of a stage that has not ended, or while another stage of the run builds.
+        case stageNotCompleted
+        /// A re-run that selects no job (no failed job, or an empty selection).
+        case nothingToRerun
     }
 
     /// What kind of illegal transition was attempted.

@@ -18,7 +18,7 @@ struct StageRun: Sendable, Equatable, Codable {
 
     /// The stage's name.
     var name: String
-    /// Which run of the stage this is (1 until stages can be re-run).
+    /// Which run of the stage this is in its pipeline run: 1, then one more per re-run.
     var counter: Int
     /// Whether the stage starts by itself or waits for a person.
     var approvalType: ApprovalDefinition.ApprovalType
@@ -38,6 +38,8 @@ struct StageRun: Sendable, Equatable, Codable {
     var createdAt: Date
     /// When the stage ended.
     var completedAt: Date?
+    /// For a re-run (GoCD's `GO_RERUN_OF_STAGE_COUNTER`): the counter of the run it repeats.
+    var rerunOfCounter: Int?
 
     /// A stage run not reached yet, planned from its definition.
     init(definition: StageDefinition, counter: Int, createdAt: Date, runOnAllCount: (JobDefinition) -> Int) {
@@ -57,7 +59,7 @@ struct StageRun: Sendable, Equatable, Codable {
     init(
         name: String, counter: Int, approvalType: ApprovalDefinition.ApprovalType, allowOnlyOnSuccess: Bool,
         approvedBy: String?, approvedAt: Date?, jobPlans: [JobPlan], activation: Activation, jobs: [JobRun],
-        createdAt: Date, completedAt: Date?
+        createdAt: Date, completedAt: Date?, rerunOfCounter: Int? = nil
     ) {
         self.name = name
         self.counter = counter
@@ -70,6 +72,7 @@ struct StageRun: Sendable, Equatable, Codable {
         self.jobs = jobs
         self.createdAt = createdAt
         self.completedAt = completedAt
+        self.rerunOfCounter = rerunOfCounter
     }
 
     /// The stage's state: its gate until it starts, then derived from its jobs.
@@ -96,6 +99,18 @@ struct StageRun: Sendable, Equatable, Codable {
     /// Whether the plan has a job copy with this name and run index.
     func plans(job name: String, runIndex: Int) -> Bool {
         jobPlans.contains { $0.name == name && (1...$0.runCount).contains(runIndex) }
+    }
+
+    /// Whether this stage run has been started or cancelled, so that reaching the stage again
+    /// (after a re-run of an earlier stage) needs a new stage run.
+    var hasRun: Bool { activation == .started || activation == .cancelled }
+
+    /// The next run of this stage, not reached yet: same plan, counter + 1.
+    func nextRun(at now: Date) -> StageRun {
+        StageRun(
+            name: name, counter: counter + 1, approvalType: approvalType, allowOnlyOnSuccess: allowOnlyOnSuccess,
+            approvedBy: nil, approvedAt: nil, jobPlans: jobPlans, activation: .pending, jobs: [], createdAt: now,
+            completedAt: nil)
     }
 
     /// Starts the stage: one scheduled job run per planned copy, in plan order.

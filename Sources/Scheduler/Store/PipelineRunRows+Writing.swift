@@ -38,9 +38,13 @@ extension PipelineRunRows {
             uniquingKeysWith: { first, _ in first })
         for (position, stage) in run.stages.enumerated() {
             let stageID: Int64
-            if position < stored.stageIDs.count {
+            if position < stored.stageIDs.count, stage.counter == old.stages[position].counter {
                 stageID = stored.stageIDs[position]
                 if stage != old.stages[position] { try update(stage, id: stageID, in: db) }
+            } else if position < stored.stageIDs.count {
+                // A new run of the stage (a re-run): its own row; the earlier run's row stays.
+                stageID = try insert(stage, position: position, pipelineID: stored.id, in: db)
+                stored.stageIDs[position] = stageID
             } else {
                 stageID = try insert(stage, position: position, pipelineID: stored.id, in: db)
                 stored.stageIDs.append(stageID)
@@ -73,14 +77,14 @@ extension PipelineRunRows {
             cached: """
                 INSERT INTO stage_instances (pipeline_instance_id, position, name, counter, approval_type,
                     allow_only_on_success, approved_by, approved_at, job_plan, activation, state, result,
-                    created_at, completed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    created_at, completed_at, rerun_of_counter)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 pipelineID, position, stage.name, stage.counter, stage.approvalType.rawValue,
                 stage.allowOnlyOnSuccess, stage.approvedBy, stage.approvedAt, try JSONColumn.encode(stage.jobPlans),
                 stage.activation.rawValue, stage.state.rawValue, stage.result?.rawValue, stage.createdAt,
-                stage.completedAt,
+                stage.completedAt, stage.rerunOfCounter,
             ])
         return db.lastInsertedRowID
     }
@@ -102,12 +106,12 @@ extension PipelineRunRows {
         try db.execute(
             cached: """
                 INSERT INTO job_instances (stage_instance_id, name, run_index, run_count, state, result, agent_id,
-                    attempt, scheduled_at, assigned_at, started_at, completed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    attempt, scheduled_at, assigned_at, started_at, completed_at, original_stage_counter)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 stageID, job.name, job.runIndex, job.runCount, job.state.rawValue, job.result.rawValue, job.agentID,
-                job.attempt, job.scheduledAt, job.assignedAt, job.startedAt, job.completedAt,
+                job.attempt, job.scheduledAt, job.assignedAt, job.startedAt, job.completedAt, job.originalStageCounter,
             ])
         return db.lastInsertedRowID
     }

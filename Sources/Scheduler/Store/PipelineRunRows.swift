@@ -31,25 +31,35 @@ enum PipelineRunRows {
             jobsByStage[try jobRow.value("stage_instance_id"), default: []].append(
                 (try jobRow.value("id"), try job(from: jobRow)))
         }
+        // Rows come by position, then counter: the last row of a position is the stage's current
+        // run, the ones before it runs that were run again.
         var stages: [StageRun] = []
+        var previousStages: [StageRun] = []
         var stageIDs: [Int64] = []
         var jobIDs: [JobKey: Int64] = [:]
+        var lastPosition: Int?
         for stageRow in stageRows {
             let stageID: Int64 = try stageRow.value("id")
+            let position: Int = try stageRow.value("position")
             let jobs = jobsByStage[stageID] ?? []
             let stage = try self.stage(from: stageRow, jobs: jobs.map(\.job))
             for (jobID, job) in jobs {
                 jobIDs[JobKey(stage: stage.name, stageCounter: stage.counter, job: job.name, runIndex: job.runIndex)] =
                     jobID
             }
+            if position == lastPosition, let superseded = stages.popLast() {
+                previousStages.append(superseded)
+                stageIDs.removeLast()
+            }
             stages.append(stage)
             stageIDs.append(stageID)
+            lastPosition = position
         }
         let run = PipelineRun(
             pipelineName: try row.value("pipeline_name"), counter: try row.value("counter"),
             label: try row.value("label"), cause: try cause(from: row),
             materialRevisions: try row.json("material_revisions"), createdAt: try row.value("created_at"),
-            completedAt: try row.value("completed_at"), stages: stages)
+            completedAt: try row.value("completed_at"), stages: stages, previousStages: previousStages)
         return StoredPipelineRun(id: id, run: run, stageIDs: stageIDs, jobIDs: jobIDs)
     }
 
@@ -60,7 +70,8 @@ enum PipelineRunRows {
             state: try row.enumValue("state"), result: try row.enumValue("result"),
             agentID: try row.value("agent_id"), attempt: try row.value("attempt"),
             scheduledAt: try row.value("scheduled_at"), assignedAt: try row.value("assigned_at"),
-            startedAt: try row.value("started_at"), completedAt: try row.value("completed_at"))
+            startedAt: try row.value("started_at"), completedAt: try row.value("completed_at"),
+            originalStageCounter: try row.value("original_stage_counter"))
     }
 
     private static func stage(from row: Row, jobs: [JobRun]) throws -> StageRun {
@@ -70,7 +81,7 @@ enum PipelineRunRows {
             allowOnlyOnSuccess: try row.value("allow_only_on_success"), approvedBy: try row.value("approved_by"),
             approvedAt: try row.value("approved_at"), jobPlans: try row.json("job_plan"),
             activation: try row.enumValue("activation"), jobs: jobs, createdAt: try row.value("created_at"),
-            completedAt: try row.value("completed_at"))
+            completedAt: try row.value("completed_at"), rerunOfCounter: try row.value("rerun_of_counter"))
     }
 
     private static func cause(from row: Row) throws -> TriggerCause {

@@ -36,6 +36,14 @@ enum SchedulerMigrations {
                 )
                 """)
         }
+        // Stage re-runs: a new stage run repeats an earlier one (GoCD's GO_RERUN_OF_STAGE_COUNTER),
+        // and a job not selected to run again is copied from the stage run it really ran in.
+        migrator.registerMigration("v5-stage-reruns") { db in
+            try db.execute(sql: """
+                ALTER TABLE stage_instances ADD COLUMN rerun_of_counter INTEGER;
+                ALTER TABLE job_instances ADD COLUMN original_stage_counter INTEGER;
+                """)
+        }
         return migrator
     }
 

@@ -80,10 +80,16 @@ extension SchedulerStore {
             let run = try PipelineRunRows.job(from: row)
             var identity = try identity(of: run, row: row)
             identity.attempt = attempt ?? run.attempt
+            // A job copied into a re-run of its stage shows the output of the run it was copied from.
+            var consoleJobID: Int64 = try row.value("id")
+            if let original = run.originalStageCounter {
+                let source = JobKey(stage: job.stage, stageCounter: original, job: job.job, runIndex: job.runIndex)
+                consoleJobID = try Self.jobID(of: source, pipeline: pipeline, counter: counter, in: db)
+            }
             let chunks = try String.fetchAll(
                 db,
                 cached: "SELECT text FROM console_chunks WHERE job_instance_id = ? AND attempt = ? ORDER BY sequence",
-                arguments: [try row.value("id") as Int64, identity.attempt])
+                arguments: [consoleJobID, identity.attempt])
             return JobConsole(identity: identity, job: run, text: chunks.joined())
         }
     }

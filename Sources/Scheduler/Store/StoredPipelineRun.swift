@@ -5,7 +5,7 @@ struct StoredPipelineRun: Sendable {
     var id: Int64
     /// The run as stored.
     var run: PipelineRun
-    /// `stage_instances.id` of each of ``run``'s stages, in the same order.
+    /// `stage_instances.id` of each of ``run``'s current stage runs, in the same order.
     var stageIDs: [Int64]
     /// `job_instances.id` of each dispatched job run.
     var jobIDs: [JobKey: Int64]
