@@ -163,22 +163,20 @@ struct Rerun: AsyncParsableCommand {
         let client = try options.client()
         let stagePath = "/go/api/stages/\(encode(pipeline))/\(counter)/\(encode(stage))"
         let reply: APIClient.Reply
+        // The stage's current run is the one that runs again.
+        let instance = try await client.send("GET", "/go/api/pipelines/\(encode(pipeline))/\(counter)").object()
+        let stages = instance["stages"] as? [[String: Any]] ?? []
+        guard let current = stages.first(where: { $0["name"] as? String == stage })?["counter"] as? Int else {
+            printError("relevo: \(pipeline)/\(counter) has no stage '\(stage)'")
+            throw ExitCode(3)
+        }
         if !failed && jobs.isEmpty {
-            reply = try await client.send("POST", "\(stagePath)/run")
+            reply = try await client.send("POST", "\(stagePath)/\(current)/rerun")
+        } else if failed {
+            reply = try await client.send("POST", "\(stagePath)/\(current)/run-failed-jobs")
         } else {
-            // The selection applies to the stage's current run.
-            let instance = try await client.send("GET", "/go/api/pipelines/\(encode(pipeline))/\(counter)").object()
-            let stages = instance["stages"] as? [[String: Any]] ?? []
-            guard let current = stages.first(where: { $0["name"] as? String == stage })?["counter"] as? Int else {
-                printError("relevo: \(pipeline)/\(counter) has no stage '\(stage)'")
-                throw ExitCode(3)
-            }
-            if failed {
-                reply = try await client.send("POST", "\(stagePath)/\(current)/run-failed-jobs")
-            } else {
-                let body = try JSONSerialization.data(withJSONObject: ["jobs": jobs])
-                reply = try await client.send("POST", "\(stagePath)/\(current)/run-selected-jobs", body: body)
-            }
+            let body = try JSONSerialization.data(withJSONObject: ["jobs": jobs])
+            reply = try await client.send("POST", "\(stagePath)/\(current)/run-selected-jobs", body: body)
         }
         print(options.json ? reply.text : (try reply.object()["message"] as? String ?? "accepted"))
     }
@@ -270,9 +268,12 @@ struct Queues: AsyncParsableCommand {
         let reply = try await options.client().send("GET", "/go/api/queues")
         if options.json { print(reply.text); return }
         let queues = ((try reply.object()["_embedded"] as? [String: Any])?["queues"] as? [[String: Any]]) ?? []
-        var rows: [[String]] = [["QUEUE", "MESSAGES", "CONSUMERS"]]
+        var rows: [[String]] = [["QUEUE", "READY", "UNACKED", "CONSUMERS", "ACTIVE CONSUMER"]]
         for queue in queues {
-            rows.append([queue["name"] as? String ?? "?", String(queue["messages"] as? Int ?? 0), String(queue["consumers"] as? Int ?? 0)])
+            let unacked = (queue["messages_unacknowledged"] as? Int).map(String.init) ?? "-"
+            let active = queue["single_active_consumer"] as? Bool == true ? (queue["active_consumer"] as? String ?? "?") : "all"
+            rows.append([queue["name"] as? String ?? "?", String(queue["messages"] as? Int ?? 0), unacked,
+                         String(queue["consumers"] as? Int ?? 0), active])
         }
         print(table(rows))
     }

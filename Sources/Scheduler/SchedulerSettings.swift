@@ -25,14 +25,21 @@ struct SchedulerSettings: Sendable, Equatable {
     /// The shared secret of the GitHub (HMAC-SHA256 signature) and GitLab (token) webhooks;
     /// without one, those webhooks are refused.
     var webhookSecret: String?
+    /// RabbitMQ's management API, e.g. `http://guest:guest@127.0.0.1:15699`: when given, the
+    /// queues page shows unacked messages and the active consumer of each serial queue.
+    var brokerManagementURL: String?
 
     enum Key: String, CaseIterable {
         case brokerURL = "broker_url", dataDirectory = "data_dir", configDirectory = "config_dir", host, port
         case serverURL = "server_url", pollSeconds = "poll_seconds", agentLostSeconds = "agent_lost_seconds"
-        case tokensFile = "tokens_file", webhookSecret = "webhook_secret"
+        case tokensFile = "tokens_file", webhookSecret = "webhook_secret", brokerManagementURL = "broker_management_url"
 
         var environmentVariable: String {
-            self == .brokerURL ? "RELEVO_BROKER_URL" : "RELEVO_SCHEDULER_\(rawValue.uppercased())"
+            switch self {
+            case .brokerURL: "RELEVO_BROKER_URL"
+            case .brokerManagementURL: "RELEVO_BROKER_MANAGEMENT_URL"
+            default: "RELEVO_SCHEDULER_\(rawValue.uppercased())"
+            }
         }
     }
 
@@ -87,6 +94,11 @@ struct SchedulerSettings: Sendable, Equatable {
             pollInterval = .milliseconds(Int(number * 1000))
         case .tokensFile: tokensFile = value.isEmpty ? nil : value
         case .webhookSecret: webhookSecret = value.isEmpty ? nil : value
+        case .brokerManagementURL:
+            guard value.isEmpty || BrokerManagement(url: value, virtualHost: "/") != nil else {
+                throw Invalid(description: "\(source): broker_management_url must be an http(s) URL such as http://guest:guest@127.0.0.1:15672, not '\(value)'")
+            }
+            brokerManagementURL = value.isEmpty ? nil : value
         case .agentLostSeconds:
             guard let number = Int(value), number > 0 else { throw Invalid(description: "\(source): agent_lost_seconds must be positive, not '\(value)'") }
             agentLostAfter = .seconds(number)

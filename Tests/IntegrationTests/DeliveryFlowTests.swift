@@ -72,6 +72,22 @@ import Testing
                     .filter { $0.first == "relevo.serial.createrepo-\(env)" }
                 #expect(rows.count == 2 && rows.filter { $0.last == "true" }.count == 1, "createrepo-\(env): \(consumers)")
             }
+            // The queues API says the same, read from the broker's management API (its statistics
+            // are collected every second, so they may lag a little).
+            if TestBroker.managementURL != nil {
+                let workers = ["relevo-worker linux-1 (consume)", "relevo-worker linux-2 (consume)"]
+                nonisolated(unsafe) var last: [String: Any] = [:]
+                try await eventually(20, "the queues API to show createrepo-dev's consumers") {
+                    let queues = try await cluster.api.get("/go/api/queues").json()
+                    let list = (queues["_embedded"] as? [String: Any])?["queues"] as? [[String: Any]] ?? []
+                    last = list.first { $0["name"] as? String == "relevo.serial.createrepo-dev" } ?? queues
+                    return last["consumers"] as? Int == 2 && workers.contains(last["active_consumer"] as? String ?? "")
+                }
+                #expect(last["single_active_consumer"] as? Bool == true && last["messages_unacknowledged"] as? Int == 0, "\(last)")
+                let active = last["active_consumer"] as? String ?? ""
+                let page = try await cluster.api.get("/queues").text
+                #expect(page.contains("data-active=\"\(active)\""), "\(page)")
+            }
 
             // dev indexes both RPMs; pro has nothing yet.
             let dev = try await primaryMetadata(cluster, env: "dev")

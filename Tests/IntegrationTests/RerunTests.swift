@@ -77,9 +77,13 @@ import Testing
             #expect(try await api.post("/go/api/stages/flaky/1/build/2/run-failed-jobs").status == 409, "no failed job left")
             #expect(try await api.post("/go/api/stages/flaky/1/build/1/run-failed-jobs").status == 409, "build/1 was run again already")
 
-            // "Run stage" on an ended stage runs all of it again, and the stages after it.
-            let again = try await api.post("/go/api/stages/flaky/1/build/run")
+            // Play on an ended stage is refused (pressing twice must not run twice); "rerun" on its
+            // current run runs all of it again, and the stages after it.
+            let play = try await api.post("/go/api/stages/flaky/1/build/run")
+            #expect(play.status == 409 && play.text.contains("re-run build/2"), "\(play.text)")
+            let again = try await api.post("/go/api/stages/flaky/1/build/2/rerun")
             #expect(again.status == 202, "\(again.text)")
+            #expect(try await api.post("/go/api/stages/flaky/1/build/2/rerun").status == 409, "a second press names a run that was re-run already")
             try await eventually(30, "build/3 and publish/2 to pass") {
                 let run = try await api.instance("flaky", 1)
                 return run?["state"] as? String == "passed" && run?.stage("publish")?["counter"] as? Int == 2
@@ -90,7 +94,7 @@ import Testing
             // The instance page shows the runs and offers the re-run buttons.
             let page = try await api.get("/pipelines/flaky/1").text
             #expect(page.contains("(re-run of 2)") && page.contains("Earlier runs: run 2 passed · run 1 failed"), "\(page)")
-            #expect(page.contains("/go/api/stages/flaky/1/build/run"))
+            #expect(page.contains("/go/api/stages/flaky/1/build/3/rerun"))
         }
     }
 }

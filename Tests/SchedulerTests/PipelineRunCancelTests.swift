@@ -55,6 +55,8 @@ struct PipelineRunCancelTests {
         let error = #expect(throws: SchedulingError.self) {
             try run.on(.approve(stage: "deploy", user: "ops"), at: Fixture.at(21))
         }
-        #expect(error?.code == .pipelineCompleted)
+        // The cancelled gate cannot be approved any more; it can only be re-run.
+        #expect(error?.code == .stageNotAwaitingApproval)
+        #expect(error?.message.contains("re-run deploy/1") == true)
     }
 }

@@ -32,6 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
     var tokensFile: String?
     @Option(name: .customLong("webhook-secret"), help: "Secret of the GitHub/GitLab webhooks (env RELEVO_SCHEDULER_WEBHOOK_SECRET).")
     var webhookSecret: String?
+    @Option(name: .customLong("broker-management-url"), help: "RabbitMQ's management API, for unacked counts and active consumers (env RELEVO_BROKER_MANAGEMENT_URL).")
+    var brokerManagementURL: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -46,6 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
         flags[.pollSeconds] = pollSeconds
         flags[.tokensFile] = tokensFile
         flags[.webhookSecret] = webhookSecret
+        flags[.brokerManagementURL] = brokerManagementURL
         let file = settings ?? (FileManager.default.fileExists(atPath: "config/relevo.yaml") ? "config/relevo.yaml" : nil)
         let settings: SchedulerSettings
         do {
@@ -76,7 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
         let repositories = URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("repos")
         try FileManager.default.createDirectory(at: repositories, withIntermediateDirectories: true)
         let engine = SchedulerEngine(config: ConfigSnapshot(), store: store, publisher: publisher, git: git,
-                                     serverURL: settings.serverURL, artifactToken: { artifacts.token(for: $0) }, logger: logger)
+                                     serverURL: settings.serverURL, artifactToken: { artifacts.token(for: $0) },
+                                     management: settings.brokerManagementURL.flatMap { BrokerManagement(url: $0, virtualHost: broker.virtualHost) },
+                                     logger: logger)
         let reloader = ConfigReloader(directory: URL(fileURLWithPath: settings.configDirectory), engine: engine, logger: logger)
         await reloader.reloadIfChanged()
         await engine.dispatchUnconfirmedJobs()

@@ -143,7 +143,7 @@ struct DashboardRoutes {
             if stage.state == .awaitingApproval {
                 html += "<button class=\"play\" data-stage=\"\(HTML.escape(stage.name))\" data-post=\"/go/api/stages/\(name)/\(run.counter)/\(HTML.segment(stage.name))/run\" title=\"Run \(HTML.escape(stage.name))\">▶ \(HTML.escape(stage.name))</button>"
             } else if stage.state.isCompleted, !run.stages.contains(where: { $0.state == .building }) {
-                html += "<button class=\"rerun\" data-stage=\"\(HTML.escape(stage.name))\" data-post=\"/go/api/stages/\(name)/\(run.counter)/\(HTML.segment(stage.name))/run\" title=\"Run \(HTML.escape(stage.name)) again\">↻</button>"
+                html += "<button class=\"rerun\" data-stage=\"\(HTML.escape(stage.name))\" data-post=\"/go/api/stages/\(name)/\(run.counter)/\(HTML.segment(stage.name))/\(stage.counter)/rerun\" title=\"Run \(HTML.escape(stage.name)) again\">↻</button>"
             }
         }
         return html + "</div>"
@@ -183,7 +183,7 @@ struct DashboardRoutes {
             if let rerunOf = stage.rerunOfCounter { html += " (re-run of \(rerunOf))" }
             html += " · \(stage.state.rawValue)"
             if stage.state.isCompleted, !building {
-                html += " <button class=\"rerun\" data-post=\"\(stagePath)/run\">↻ Re-run stage</button>"
+                html += " <button class=\"rerun\" data-post=\"\(stagePath)/\(stage.counter)/rerun\">↻ Re-run stage</button>"
                 if stage.state != .passed {
                     html += " <button class=\"rerun-failed\" data-post=\"\(stagePath)/\(stage.counter)/run-failed-jobs\">↻ Re-run failed jobs</button>"
                 }
@@ -288,12 +288,26 @@ struct DashboardRoutes {
     }
 
     private func queues() async -> String {
-        var html = "<h1>Queues</h1><p class=\"muted\">Read from the broker now. A <code>relevo.serial.*</code> queue has one active consumer at a time (single active consumer); for those the broker counts only the active one here (<code>rabbitmqctl list_consumers queue_name active</code> lists the waiting ones too).</p>"
-        html += "<table><tr><th>Queue</th><th>Messages</th><th>Consumers</th></tr>"
-        for queue in await engine.queueStatuses() {
-            html += "<tr data-queue=\"\(HTML.escape(queue.name))\"><td class=\"mono\">\(HTML.escape(queue.name))</td><td>\(queue.messages)</td><td>\(queue.consumers)</td></tr>"
+        let queues = await engine.queueStatuses()
+        var html = "<h1>Queues</h1><p class=\"muted\">Read from the broker now. A <code>relevo.serial.*</code> queue hands its jobs to one consumer at a time (single active consumer); the others wait.</p>"
+        let managed = queues.contains { $0.unacknowledged != nil }
+        if !managed {
+            html += "<p class=\"muted\">Without the broker's management API (<code>broker_management_url</code>) the broker tells only ready messages, and for a serial queue counts only its active consumer.</p>"
+        }
+        html += "<table><tr><th>Queue</th><th>Ready</th><th>Unacked</th><th>Consumers</th><th>Active consumer</th></tr>"
+        for queue in queues {
+            let unacked = queue.unacknowledged.map(String.init) ?? "—"
+            let active = queue.singleActiveConsumer ? HTML.escape(Self.workerName(queue.activeConsumer) ?? (managed ? "none" : "?")) : "<span class=\"muted\">all</span>"
+            html += "<tr data-queue=\"\(HTML.escape(queue.name))\"><td class=\"mono\">\(HTML.escape(queue.name))</td><td>\(queue.ready)</td><td>\(unacked)</td><td>\(queue.consumers)</td><td data-active=\"\(HTML.escape(queue.activeConsumer ?? ""))\">\(active)</td></tr>"
         }
         return html + "</table>"
+    }
+
+    /// `linux-1` from the connection name `relevo-worker linux-1 (consume)`; other names as they are.
+    static func workerName(_ connection: String?) -> String? {
+        guard let connection else { return nil }
+        guard connection.hasPrefix("relevo-worker "), connection.hasSuffix(" (consume)") else { return connection }
+        return String(connection.dropFirst("relevo-worker ".count).dropLast(" (consume)".count))
     }
 
     // MARK: Plumbing

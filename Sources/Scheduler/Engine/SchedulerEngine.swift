@@ -22,9 +22,12 @@ actor SchedulerEngine {
     var dispatchLatency = LatencyHistogram()
     /// Commits shown on the dashboard, by `url@revision`.
     private var commitCache: [String: CommitInfo] = [:]
+    /// The broker's management API, when configured (queue details for the queues page).
+    private let management: BrokerManagement?
 
     init(config: ConfigSnapshot, store: SchedulerStore, publisher: AMQPClient, git: GitClient, serverURL: String,
-         artifactToken: @escaping @Sendable (ArtifactLocator) -> String, logger: Logger) {
+         artifactToken: @escaping @Sendable (ArtifactLocator) -> String, management: BrokerManagement? = nil, logger: Logger) {
+        self.management = management
         self.config = config
         self.store = store
         self.publisher = publisher
@@ -74,13 +77,23 @@ actor SchedulerEngine {
 
     /// Depth and consumers of every `relevo.*` queue this scheduler knows (for `/metrics` and the
     /// dashboard), asked of the broker; a queue it cannot ask about is left out.
-    func queueStatuses() async -> [(name: String, messages: Int, consumers: Int)] {
+    func queueStatuses() async -> [QueueReport] {
         let names = [QueueCatalog.schedulerEventsQueue, QueueCatalog.deadLetterQueue] + catalogEntries.map(\.queue)
-        var statuses: [(name: String, messages: Int, consumers: Int)] = []
+        let serial = Set(catalogEntries.filter(\.serial).map(\.queue))
+        if let management {
+            do {
+                let reports = try await management.queues()
+                return names.compactMap { reports[$0] }
+            } catch {
+                logger.warning("broker management API unavailable; queue depths from AMQP only", metadata: ["error": "\(error)"])
+            }
+        }
+        var statuses: [QueueReport] = []
         for name in names {
             do {
                 let status = try await publisher.queueStatus(name)
-                statuses.append((name, status.messages, status.consumers))
+                statuses.append(QueueReport(name: name, ready: status.messages, unacknowledged: nil, consumers: status.consumers,
+                                            singleActiveConsumer: serial.contains(name), activeConsumer: nil))
             } catch {
                 logger.debug("queue status unavailable", metadata: ["queue": "\(name)", "error": "\(error)"])
             }
@@ -144,21 +157,6 @@ actor SchedulerEngine {
         try checkApprover(user, pipeline: pipeline, stage: stage)
         let actions = try await applyRequest(.approve(stage: stage, user: user.name), pipeline: pipeline, counter: counter)
         await perform(actions, pipeline: pipeline, counter: counter)
-    }
-
-    /// GoCD's "run stage": approves a stage that waits for approval, runs an ended one again.
-    func run(_ pipeline: String, counter: Int, stage: String, user: APIUser) async throws {
-        guard let run = try await store.pipelineRun(pipeline, counter: counter) else {
-            throw RequestError(code: .notFound, description: "no instance \(pipeline)/\(counter)")
-        }
-        guard let current = run.stages.first(where: { $0.name == stage }) else {
-            throw RequestError(code: .notFound, description: "no stage '\(stage)' in \(pipeline)/\(counter)")
-        }
-        if current.state.isCompleted {
-            _ = try await rerun(pipeline, counter: counter, stage: stage, stageCounter: current.counter, jobs: .all, user: user)
-        } else {
-            try await approve(pipeline, counter: counter, stage: stage, user: user)
-        }
     }
 
     /// Runs an ended stage again as a new stage run (GoCD's re-run, run failed jobs, run selected

@@ -50,14 +50,25 @@ struct APIRoutes {
             }
         }
 
-        // GoCD's "run stage": approves a stage waiting for approval, or runs an ended stage again.
+        // GoCD's "run stage" for a stage that waits for approval (the play button). Unlike GoCD it
+        // never re-runs an ended stage: pressing play twice must not deploy twice. That is
+        // `.../<stage counter>/rerun`, which names the run it repeats.
         router.post("/go/api/stages/:name/:counter/:stage/run") { _, context in
             await handle(logger) {
                 let pipeline = try context.parameters.require("name")
                 let counter = try Self.positive(context.parameters.require("counter"), "counter")
                 let stage = try context.parameters.require("stage")
-                try await engine.run(pipeline, counter: counter, stage: stage, user: context.user ?? .open)
+                try await engine.approve(pipeline, counter: counter, stage: stage, user: context.user ?? .open)
                 return Self.json(MessageJSON(message: "Request to run stage \(pipeline)/\(counter)/\(stage) accepted"), status: .accepted)
+            }
+        }
+
+        router.post("/go/api/stages/:name/:counter/:stage/:stageCounter/rerun") { _, context in
+            await handle(logger) {
+                let (pipeline, counter, stage, stageCounter) = try Self.stagePath(context)
+                let next = try await engine.rerun(pipeline, counter: counter, stage: stage, stageCounter: stageCounter,
+                                                  jobs: .all, user: context.user ?? .open)
+                return Self.json(RerunJSON(message: "Request to rerun stage accepted", stage_counter: next), status: .accepted)
             }
         }
 
@@ -206,7 +217,7 @@ struct APIRoutes {
         // Relevo's own: every relevo.* queue with its depth and consumers, asked of the broker.
         router.get("/go/api/queues") { _, _ in
             await handle(logger) {
-                let queues = await engine.queueStatuses().map { QueueJSON(name: $0.name, messages: $0.messages, consumers: $0.consumers) }
+                let queues = await engine.queueStatuses().map(QueueJSON.init)
                 return Self.json(Embedded(key: "queues", items: queues, extra: [:]))
             }
         }
@@ -381,8 +392,23 @@ struct PauseRequest: Decodable {
 
 struct QueueJSON: Encodable {
     let name: String
+    /// Ready messages.
     let messages: Int
+    /// Delivered, not acked yet; absent without the broker's management API.
+    let messages_unacknowledged: Int?
     let consumers: Int
+    let single_active_consumer: Bool
+    /// The connection whose consumer is active, for a single-active-consumer queue (management API only).
+    let active_consumer: String?
+
+    init(_ report: QueueReport) {
+        name = report.name
+        messages = report.ready
+        messages_unacknowledged = report.unacknowledged
+        consumers = report.consumers
+        single_active_consumer = report.singleActiveConsumer
+        active_consumer = report.activeConsumer
+    }
 }
 
 struct ScheduledJSON: Encodable {

@@ -54,9 +54,13 @@ struct MetricsRoutes {
                 text += "relevo_dispatch_latency_seconds_count \(latency.count)\n"
 
                 let queues = await engine.queueStatuses()
-                family("relevo_queue_messages", "gauge", "Messages in each relevo queue (ready and unacknowledged).")
-                for queue in queues { text += "relevo_queue_messages{queue=\"\(queue.name)\"} \(queue.messages)\n" }
-                family("relevo_queue_consumers", "gauge", "Consumers of each relevo queue (the active one only, for single-active-consumer queues).")
+                family("relevo_queue_messages", "gauge", "Messages ready in each relevo queue.")
+                for queue in queues { text += "relevo_queue_messages{queue=\"\(queue.name)\"} \(queue.ready)\n" }
+                family("relevo_queue_messages_unacknowledged", "gauge", "Messages delivered and not acked yet (from the management API, when configured).")
+                for queue in queues {
+                    if let unacked = queue.unacknowledged { text += "relevo_queue_messages_unacknowledged{queue=\"\(queue.name)\"} \(unacked)\n" }
+                }
+                family("relevo_queue_consumers", "gauge", "Consumers of each relevo queue (without the management API: the active one only, for single-active-consumer queues).")
                 for queue in queues { text += "relevo_queue_consumers{queue=\"\(queue.name)\"} \(queue.consumers)\n" }
 
                 let agents = try await engine.store.agents()

@@ -99,6 +99,12 @@ extension PipelineRun {
                 "approve \(name): allow_only_on_success and stage \(stages[index - 1].name) "
                     + "ended \(stages[index - 1].state.rawValue)")
         }
+        if stages[index].state.isCompleted {
+            throw failure(
+                .stageNotAwaitingApproval,
+                "approve \(name): the stage has run (\(stages[index].state.rawValue)); to run it again, "
+                    + "re-run \(name)/\(stages[index].counter)")
+        }
         guard !isCompleted else { throw failure(.pipelineCompleted, "approve \(name) after the run ended") }
         guard stages[index].activation == .awaitingApproval else {
             throw failure(

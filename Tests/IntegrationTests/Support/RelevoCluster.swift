@@ -68,7 +68,8 @@ final class RelevoCluster: @unchecked Sendable {
             "serve", "--broker-url", brokerURL, "--data-dir", root.appendingPathComponent("data").path,
             "--config-dir", configDirectory.path, "--port", String(port), "--server-url", "http://127.0.0.1:\(port)/go",
             "--poll-seconds", "1",
-        ] + extraArguments, logDirectory: root)
+        ] + (virtualHost != nil ? TestBroker.managementURL.map { ["--broker-management-url", $0] } ?? [] : []) + extraArguments,
+            logDirectory: root)
         scheduler = process
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {

@@ -23,6 +23,11 @@ enum TestBroker {
         return url
     }
 
+    /// The shared broker's management API (scripts/test starts it with the plugin), or nil.
+    static var managementURL: String? {
+        ProcessInfo.processInfo.environment["RELEVO_TEST_MANAGEMENT_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// Settings for the shared broker, with a connection name that shows up in `rabbitmqctl`.
     static func settings(_ name: String, heartbeat: Int? = nil) throws -> AMQPSettings {
         var settings = try AMQPSettings(url: sharedURL(), connectionName: "test:\(name)")
