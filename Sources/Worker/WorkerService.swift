@@ -18,7 +18,7 @@ final class WorkerService: Service, Sendable {
         self.identity = identity
         self.executor = executor
         self.logger = logger
-        self.state = AgentState(slots: settings.slots)
+        self.state = AgentState(slots: settings.slots, resources: identity.resources, environments: identity.environments)
     }
 
     func run() async throws {
@@ -69,7 +69,11 @@ final class WorkerService: Service, Sendable {
 
     private func heartbeats(_ events: EventPublisher) async {
         while await state.isAlive {
-            let event = WorkerEvent.heartbeat(identity, busyJobs: await state.runningJobs, catalogVersion: await state.catalogVersion)
+            // What the agent offers now: its own resources, or what an administrator set.
+            var current = identity
+            current.resources = await state.resources
+            current.environments = await state.environments
+            let event = WorkerEvent.heartbeat(current, busyJobs: await state.runningJobs, catalogVersion: await state.catalogVersion)
             do {
                 try await events.publish(event, patience: .seconds(1))
             } catch {
@@ -98,8 +102,8 @@ final class WorkerService: Service, Sendable {
                     }
                     defer { stopper.cancel() }
                     for try await delivery in catalog {
-                        for entry in await follow(delivery) {
-                            group.addTask { await self.consumeJobs(entry, client: consumer, events: events) }
+                        for (entry, generation) in await follow(delivery) {
+                            group.addTask { await self.consumeJobs(entry, generation: generation, client: consumer, events: events) }
                         }
                     }
                 } catch {
@@ -113,21 +117,32 @@ final class WorkerService: Service, Sendable {
     }
 
     /// Reads a catalogue message; returns the job queues this agent qualifies for and does not
-    /// consume yet.
-    private func follow(_ delivery: AMQPDelivery) async -> [QueueCatalogMessage.Entry] {
-        var newEntries: [QueueCatalogMessage.Entry] = []
+    /// consume yet, each with the generation its consumer runs under (see ``AgentState``).
+    private func follow(_ delivery: AMQPDelivery) async -> [(QueueCatalogMessage.Entry, Int)] {
+        var newEntries: [(QueueCatalogMessage.Entry, Int)] = []
         if delivery.properties.type == AgentControl.messageType {
             do {
                 let control = try MessageCodec.decodeAgentControl(delivery.body)
-                if control.uuid == identity.uuid, await state.setDisabled(!control.enabled) {
-                    logger.notice(control.enabled ? "agent enabled by the scheduler: taking jobs again"
-                                                   : "agent disabled by the scheduler: no new jobs; running ones finish")
+                if control.uuid == identity.uuid {
+                    if await state.setDisabled(!control.enabled) {
+                        logger.notice(control.enabled ? "agent enabled by the scheduler: taking jobs again"
+                                                       : "agent disabled by the scheduler: no new jobs; running ones finish")
+                    }
+                    let change = await state.reconfigure(resources: control.resources ?? identity.resources,
+                                                         environments: control.environments ?? identity.environments)
+                    if let change {
+                        newEntries = change.followed
+                        let (resources, environments) = (await state.resources, await state.environments)
+                        logger.notice("resources or environments changed by the scheduler", metadata: [
+                            "resources": "\(resources)", "environments": "\(environments)",
+                            "follows": "\(change.followed.map(\.0.queue))", "leaves": "\(change.left)"])
+                    }
                 }
             } catch {
                 logger.warning("unusable agent control ignored", metadata: ["error": "\(error)"])
             }
             do { try await delivery.ack() } catch { logger.debug("control ack failed", metadata: ["error": "\(error)"]) }
-            return []
+            return newEntries
         }
         if delivery.properties.type == JobCancel.messageType {
             do {
@@ -144,10 +159,13 @@ final class WorkerService: Service, Sendable {
         }
         do {
             let message = try MessageCodec.decodeCatalog(delivery.body)
-            let entries = message.entries(forEnvironments: identity.environments, resources: identity.resources)
-            newEntries = await state.accept(catalogVersion: message.version, entries: entries)
+            let change = await state.accept(message)
+            newEntries = change.followed
             if !newEntries.isEmpty {
-                logger.info("following job queues", metadata: ["queues": "\(newEntries.map(\.queue))", "catalog": "\(message.version)"])
+                logger.info("following job queues", metadata: ["queues": "\(newEntries.map(\.0.queue))", "catalog": "\(message.version)"])
+            }
+            if !change.left.isEmpty {
+                logger.info("leaving job queues", metadata: ["queues": "\(change.left)", "catalog": "\(message.version)"])
             }
         } catch {
             logger.warning("unusable queue catalogue ignored", metadata: ["error": "\(error)"])
@@ -160,9 +178,11 @@ final class WorkerService: Service, Sendable {
 
     /// Consumes one job queue for as long as the agent runs, starting again (with backoff) when
     /// the broker cancels the consumer or the connection is being recovered.
-    private func consumeJobs(_ entry: QueueCatalogMessage.Entry, client: AMQPClient, events: EventPublisher) async {
+    /// The consumer ends, once the running jobs have finished, when the agent no longer qualifies
+    /// for the queue (its resources or environments changed, or the catalogue dropped the queue).
+    private func consumeJobs(_ entry: QueueCatalogMessage.Entry, generation: Int, client: AMQPClient, events: EventPublisher) async {
         var failures = 0
-        while await !state.isStopping {
+        while await !state.isStopping, await state.follows(entry.queue, generation: generation) {
             await state.waitUntilEnabled()
             if await state.isStopping { break }
             do {
@@ -178,6 +198,14 @@ final class WorkerService: Service, Sendable {
                     await consumer.cancel()
                 }
                 defer { disabler.cancel() }
+                // Left (no longer qualified): the same, for good.
+                let leaver = Task {
+                    await self.state.waitUntilLeft(entry.queue, generation: generation)
+                    if await self.state.isStopping { return }
+                    await self.state.waitForRunningJobs()
+                    await consumer.cancel()
+                }
+                defer { leaver.cancel() }
                 // On shutdown, deliveries that arrive are handed back (below); the consumer is
                 // cancelled only once the running jobs have been acked, because cancelling closes
                 // its channel, which would hand the running jobs out again.
@@ -191,7 +219,8 @@ final class WorkerService: Service, Sendable {
                     await state.slots.acquire()
                     let stopping = await state.isStopping
                     let disabled = await state.isDisabled
-                    if stopping || disabled {
+                    let left = await !state.follows(entry.queue, generation: generation)
+                    if stopping || disabled || left {
                         await state.slots.release()
                         do { try await delivery.nack(requeue: true) } catch { logger.debug("hand-back failed", metadata: ["error": "\(error)"]) }
                         continue
@@ -266,7 +295,16 @@ actor AgentState {
     let slots: SlotPool
     private(set) var catalogVersion = 0
     private(set) var isStopping = false
-    private var followed: Set<String> = []
+    /// What the agent offers: its own, or what an administrator set.
+    private(set) var resources: [String]
+    private(set) var environments: [String]
+    /// The newest catalogue, to choose queues again when resources or environments change.
+    private var catalog: QueueCatalogMessage?
+    /// The queues consumed, each with the generation of its consumer: a queue left and followed
+    /// again gets a new consumer under a new generation while the old one drains.
+    private var followed: [String: Int] = [:]
+    private var generations = 0
+    private var leaveWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var running: Set<String> = []
     private var jobTasks: [UUID: Task<Void, Never>] = [:]
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
@@ -275,8 +313,10 @@ actor AgentState {
     private var enableWaiters: [CheckedContinuation<Void, Never>] = []
     private var disableWaiters: [CheckedContinuation<Void, Never>] = []
 
-    init(slots: Int) {
+    init(slots: Int, resources: [String], environments: [String]) {
         self.slots = SlotPool(capacity: slots)
+        self.resources = resources
+        self.environments = environments
     }
 
     var runningJobs: [String] { running.sorted() }
@@ -286,13 +326,53 @@ actor AgentState {
     /// Still working: not stopping, or stopping with jobs left to finish.
     var isAlive: Bool { !isStopping || !running.isEmpty || !jobTasks.isEmpty }
 
-    /// Records a catalogue; returns the entries not followed yet.
-    func accept(catalogVersion version: Int, entries: [QueueCatalogMessage.Entry]) -> [QueueCatalogMessage.Entry] {
-        guard version >= catalogVersion else { return [] }
-        catalogVersion = version
-        let fresh = entries.filter { !followed.contains($0.queue) }
-        followed.formUnion(fresh.map(\.queue))
-        return fresh
+    /// Queues to start and to stop consuming.
+    struct FollowChange {
+        var followed: [(QueueCatalogMessage.Entry, Int)]
+        var left: [String]
+    }
+
+    /// Records a catalogue (an older one than the newest seen changes nothing).
+    func accept(_ message: QueueCatalogMessage) -> FollowChange {
+        guard message.version >= catalogVersion else { return FollowChange(followed: [], left: []) }
+        catalogVersion = message.version
+        catalog = message
+        return refollow()
+    }
+
+    /// Takes new resources and environments; `nil` if they are the ones in force.
+    func reconfigure(resources: [String], environments: [String]) -> FollowChange? {
+        guard resources != self.resources || environments != self.environments else { return nil }
+        self.resources = resources
+        self.environments = environments
+        return refollow()
+    }
+
+    /// Whether the consumer of `generation` should still consume `queue`.
+    func follows(_ queue: String, generation: Int) -> Bool { followed[queue] == generation }
+
+    /// Returns once the consumer of `generation` should stop consuming `queue` (or on stopping).
+    func waitUntilLeft(_ queue: String, generation: Int) async {
+        if followed[queue] != generation || isStopping { return }
+        await withCheckedContinuation { leaveWaiters[queue, default: []].append($0) }
+    }
+
+    /// Follows every queue of the catalogue the agent qualifies for, and leaves the others.
+    private func refollow() -> FollowChange {
+        let wanted = catalog?.entries(forEnvironments: environments, resources: resources) ?? []
+        let wantedQueues = Set(wanted.map(\.queue))
+        var change = FollowChange(followed: [], left: [])
+        for queue in followed.keys.sorted() where !wantedQueues.contains(queue) {
+            followed[queue] = nil
+            change.left.append(queue)
+            for waiter in leaveWaiters.removeValue(forKey: queue) ?? [] { waiter.resume() }
+        }
+        for entry in wanted where followed[entry.queue] == nil {
+            generations += 1
+            followed[entry.queue] = generations
+            change.followed.append((entry, generations))
+        }
+        return change
     }
 
     func setRunning(_ jobRunID: String, _ isRunning: Bool) {
@@ -319,9 +399,10 @@ actor AgentState {
         isStopping = true
         for waiter in stopWaiters { waiter.resume() }
         stopWaiters.removeAll()
-        for waiter in enableWaiters + disableWaiters { waiter.resume() }
+        for waiter in enableWaiters + disableWaiters + leaveWaiters.values.flatMap({ $0 }) { waiter.resume() }
         enableWaiters.removeAll()
         disableWaiters.removeAll()
+        leaveWaiters.removeAll()
     }
 
     /// Returns whether the state changed.

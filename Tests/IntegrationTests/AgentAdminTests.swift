@@ -55,6 +55,67 @@ import Testing
         }
     }
 
+    @Test func anAdministratorGivesAnAgentResourcesAndItFollowsTheirQueues() async throws {
+        try await RelevoCluster.with { cluster in
+            let repository = try GitRepository.create(in: cluster.root)
+            try repository.commit(["README": "resources\n"])
+            try cluster.writeConfig("rpm.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              package:
+                materials:
+                  src: {git: "\(repository.url)", branch: main, auto_update: false}
+                stages:
+                  - build:
+                      jobs:
+                        rpm:
+                          resources: [rpmbuild]
+                          tasks: [{exec: {command: /bin/echo, arguments: [packaged]}}]
+            """)
+            try await cluster.startScheduler()
+            try await cluster.startWorker(.init(name: "plain", slots: 1))
+            let uuid = try #require(try await cluster.agentUUID("plain"))
+            let api = cluster.api
+            let queue = "relevo.jobs.default.rpmbuild"
+            try await consumers(of: queue, are: 0, cluster)
+
+            // Refusals first: nothing changes.
+            #expect(try await api.request("PATCH", "/go/api/agents/\(uuid)", body: #"{"resources": 5}"#).status == 400)
+            #expect(try await api.request("PATCH", "/go/api/agents/\(uuid)", body: #"{"resources": ["no spaces"]}"#).status == 400)
+            #expect(try await api.request("PATCH", "/go/api/agents/\(uuid)", body: "{}").status == 400)
+            #expect(try await api.request("PATCH", "/go/api/agents/nobody", body: #"{"resources": ["rpmbuild"]}"#).status == 404)
+
+            // GoCD's comma-separated form; the agent follows the rpmbuild queue and runs the job.
+            let edit = try await api.request("PATCH", "/go/api/agents/\(uuid)", body: #"{"resources": "RPMbuild, linux"}"#)
+            #expect(edit.status == 200)
+            #expect(try edit.json()["resources"] as? [String] == ["linux", "rpmbuild"], "\(edit.text)")
+            try await consumers(of: queue, are: 1, cluster)
+            _ = try await api.trigger("package")
+            var run = try await api.waitFor("package", 1, states: ["passed", "failed"])
+            #expect(run["state"] as? String == "passed")
+            try await eventually(20, "the agent to report its new resources") {
+                let page = try await api.get("/agents").text
+                return page.contains("data-resources=\"linux, rpmbuild\"") && !page.contains("(applying)")
+            }
+
+            // A restarted agent starts from its own (none) and is told again.
+            await cluster.workers["plain"]?.stop()
+            try await cluster.startWorker(.init(name: "plain", slots: 1))
+            try await consumers(of: queue, are: 1, cluster)
+            _ = try await api.trigger("package")
+            run = try await api.waitFor("package", 2, states: ["passed", "failed"])
+            #expect(run.jobs(ofStage: "build").first?["agent_uuid"] as? String == uuid)
+
+            // null gives the agent back its own resources: it leaves the queue.
+            let reset = try await api.request("PATCH", "/go/api/agents/\(uuid)", body: #"{"resources": null}"#)
+            #expect(reset.status == 200)
+            #expect(try reset.json()["resources"] as? [String] == [], "\(reset.text)")
+            try await consumers(of: queue, are: 0, cluster)
+            let agents = try await api.get("/agents").text
+            #expect(agents.contains("data-resources=\"\""), "\(agents)")
+        }
+    }
+
     /// Waits until the broker counts `count` consumers on `queue` (a disabled worker stops consuming).
     private func consumers(of queue: String, are count: Int, _ cluster: RelevoCluster) async throws {
         try await eventually(30, "\(count) consumer(s) on \(queue)") {

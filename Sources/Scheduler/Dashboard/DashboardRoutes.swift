@@ -279,10 +279,16 @@ struct DashboardRoutes {
         for agent in agents {
             html += "<tr data-agent=\"\(HTML.escape(agent.name))\"><td>\(HTML.escape(agent.name))<div class=\"muted mono\">\(HTML.escape(agent.uuid))</div></td>"
             html += "<td><span class=\"stage \(agent.state == .idle ? "passed" : agent.state == .building ? "building" : "cancelled")\">\(agent.state.rawValue)</span></td>"
-            html += "<td>\(HTML.escape(agent.resources.joined(separator: ", ")))</td><td>\(HTML.escape(agent.environments.joined(separator: ", ")))</td>"
+            let path = "/go/api/agents/\(HTML.segment(agent.uuid))"
+            for (field, own, configured) in [("resources", agent.resources, agent.configuredResources),
+                                             ("environments", agent.environments, agent.configuredEnvironments)] {
+                let shown = (configured ?? own).joined(separator: ", ")
+                let pending = configured.map { $0 != own } ?? false ? " <span class=\"muted\">(applying)</span>" : ""
+                html += "<td data-\(field)=\"\(HTML.escape(shown))\">\(HTML.escape(shown))\(pending) <button class=\"edit\" data-method=\"PATCH\" data-post=\"\(path)\" data-prompt=\"\(field)\" data-value=\"\(HTML.escape(shown))\" title=\"\(field.capitalized) of \(HTML.escape(agent.name)), comma-separated\">✎</button></td>"
+            }
             html += "<td class=\"mono\">\(HTML.escape(agent.currentJob ?? ""))</td><td>\(HTML.time(agent.lastHeartbeatAt))</td>"
             let enable = agent.state == .disabled
-            html += "<td><button data-method=\"PATCH\" data-post=\"/go/api/agents/\(HTML.segment(agent.uuid))\" data-body='{\"agent_config_state\": \"\(enable ? "Enabled" : "Disabled")\"}'>\(enable ? "Enable" : "Disable")</button></td></tr>"
+            html += "<td><button data-method=\"PATCH\" data-post=\"\(path)\" data-body='{\"agent_config_state\": \"\(enable ? "Enabled" : "Disabled")\"}'>\(enable ? "Enable" : "Disable")</button></td></tr>"
         }
         return html + "</table>"
     }

@@ -63,15 +63,23 @@ enum HTML {
             """
     }
 
-    /// Buttons with `data-post="/go/api/..."` send that POST and show the answer.
+    /// Buttons with `data-post="/go/api/..."` send that POST and show the answer. With
+    /// `data-prompt="field"` the button first asks for a comma-separated list (starting from
+    /// `data-value`) and sends `{"field": "<answer>"}`.
     static let actionScript = """
         <script>
         document.addEventListener('click', async (event) => {
           const button = event.target.closest('[data-post]');
           if (!button) return;
           event.preventDefault();
+          let body = button.dataset.body || '{}';
+          if (button.dataset.prompt) {
+            const answer = window.prompt(button.title || button.dataset.prompt, button.dataset.value || '');
+            if (answer === null) return;
+            body = JSON.stringify({[button.dataset.prompt]: answer});
+          }
           button.disabled = true;
-          const reply = await fetch(button.dataset.post, {method: button.dataset.method || 'POST', headers: {'Content-Type': 'application/json'}, body: button.dataset.body || '{}'});
+          const reply = await fetch(button.dataset.post, {method: button.dataset.method || 'POST', headers: {'Content-Type': 'application/json'}, body: body});
           let message = reply.statusText;
           try { message = (await reply.json()).message; } catch (e) {}
           const flash = document.getElementById('flash') || document.body.appendChild(Object.assign(document.createElement('div'), {id: 'flash'}));

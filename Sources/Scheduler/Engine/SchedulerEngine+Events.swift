@@ -65,9 +65,11 @@ extension SchedulerEngine {
                     outcomes[index] = Self.outcome(of: error)
                 }
                 if version != catalogVersion { await publishCatalog() }
-                // A disabled agent is told again (it may have restarted since).
-                if let known = try? await store.agents().first(where: { $0.uuid == agent.uuid }), known.state == .disabled {
-                    await sendAgentControl(agent.uuid, enabled: false)
+                // A disabled or reconfigured agent is told again until it shows it (it may have
+                // restarted since, or missed the message).
+                if let known = try? await store.agents().first(where: { $0.uuid == agent.uuid }),
+                   known.state == .disabled || !known.hasAppliedConfiguration {
+                    await sendAgentControl(known)
                 }
             }
         }

@@ -98,8 +98,9 @@ struct AgentJSON: Encodable {
     init(_ agent: Agent) {
         uuid = agent.uuid
         hostname = agent.name
-        resources = agent.resources
-        environments = agent.environments
+        // What an administrator set, once set (the agent applies it within a heartbeat).
+        resources = agent.configuredResources ?? agent.resources
+        environments = agent.configuredEnvironments ?? agent.environments
         agent_state = agent.state.rawValue
         last_heartbeat_at = agent.lastHeartbeatAt
         current_job = agent.currentJob

@@ -222,15 +222,27 @@ struct APIRoutes {
             }
         }
 
-        // GoCD's agent update: {"agent_config_state": "Enabled" | "Disabled"} (admins).
+        // GoCD's agent update (admins): {"agent_config_state": "Enabled" | "Disabled",
+        // "resources": ["linux", …] or "linux,rpm", "environments": [...]}, any of them; a null
+        // resources or environments gives the agent back its own.
         router.patch("/go/api/agents/:uuid") { request, context in
             await handle(logger) {
                 let uuid = try context.parameters.require("uuid")
+                let usage = "expected {\"agent_config_state\": \"Enabled\" or \"Disabled\", \"resources\": [...], \"environments\": [...]} (any of them)"
                 guard let body = try await Self.decodeBody(AgentUpdateRequest.self, from: request, allowEmpty: false),
-                      let state = body.agent_config_state, ["enabled", "disabled"].contains(state.lowercased()) else {
-                    throw APIError(.badRequest, "expected {\"agent_config_state\": \"Enabled\" or \"Disabled\"}")
+                      body.agent_config_state != nil || body.resources != nil || body.environments != nil else {
+                    throw APIError(.badRequest, usage)
                 }
-                let agent = try await engine.setAgent(uuid, enabled: state.lowercased() == "enabled")
+                var enabled: Bool?
+                if let state = body.agent_config_state {
+                    guard ["enabled", "disabled"].contains(state.lowercased()) else { throw APIError(.badRequest, usage) }
+                    enabled = state.lowercased() == "enabled"
+                }
+                let named = [body.resources, body.environments].compactMap { $0 ?? nil }.flatMap { $0 }
+                for name in named where !ConfigName.isValid(name) {
+                    throw APIError(.badRequest, "'\(name)' is not a valid resource or environment name (letters, digits, '-', '_', '.')")
+                }
+                let agent = try await engine.updateAgent(uuid, enabled: enabled, resources: body.resources, environments: body.environments)
                 return Self.json(AgentJSON(agent))
             }
         }
@@ -372,8 +384,29 @@ struct DashboardJSON: Encodable {
     let pipelines: [DashboardPipelineJSON]
 }
 
+/// GoCD's agent update body. `resources` and `environments` tell absent (`nil`: unchanged) from
+/// null (`.some(nil)`: the agent's own again); resources may also be one comma-separated string.
 struct AgentUpdateRequest: Decodable {
     let agent_config_state: String?
+    let resources: [String]??
+    let environments: [String]??
+
+    private enum Keys: String, CodingKey { case agent_config_state, resources, environments }
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        agent_config_state = try container.decodeIfPresent(String.self, forKey: .agent_config_state)
+        resources = try Self.names(container, .resources)
+        environments = try Self.names(container, .environments)
+    }
+
+    private static func names(_ container: KeyedDecodingContainer<Keys>, _ key: Keys) throws -> [String]?? {
+        guard container.contains(key) else { return nil }
+        if try container.decodeNil(forKey: key) { return .some(nil) }
+        if let list = try? container.decode([String].self, forKey: key) { return .some(list.filter { !$0.isEmpty }) }
+        let text = try container.decode(String.self, forKey: key)
+        return .some(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    }
 }
 
 struct RunSelectedJobsRequest: Decodable {

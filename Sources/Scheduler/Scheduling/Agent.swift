@@ -16,12 +16,20 @@ struct Agent: Sendable, Equatable, Codable {
     var lastHeartbeatAt: Date?
     /// The locator of the job the agent is running (see ``JobIdentity/locator``).
     var currentJob: String?
+    /// Resources an administrator set, which the agent takes instead of its own; `nil` if none.
+    /// ``resources`` is then these once the agent has applied them.
+    var configuredResources: [String]?
+    /// Environments an administrator set; `nil` if none.
+    var configuredEnvironments: [String]?
 
     /// Creates an agent record.
     init(
         uuid: String, name: String, resources: [String] = [], environments: [String] = [],
-        state: AgentState = .idle, lastHeartbeatAt: Date? = nil, currentJob: String? = nil
+        state: AgentState = .idle, lastHeartbeatAt: Date? = nil, currentJob: String? = nil,
+        configuredResources: [String]? = nil, configuredEnvironments: [String]? = nil
     ) {
+        self.configuredResources = configuredResources
+        self.configuredEnvironments = configuredEnvironments
         self.uuid = uuid
         self.name = name
         self.resources = resources
@@ -29,5 +37,10 @@ struct Agent: Sendable, Equatable, Codable {
         self.state = state
         self.lastHeartbeatAt = lastHeartbeatAt
         self.currentJob = currentJob
+    }
+
+    /// Whether the agent reports what an administrator set (or nothing was set).
+    var hasAppliedConfiguration: Bool {
+        (configuredResources.map { $0 == resources } ?? true) && (configuredEnvironments.map { $0 == environments } ?? true)
     }
 }

@@ -44,6 +44,14 @@ enum SchedulerMigrations {
                 ALTER TABLE job_instances ADD COLUMN original_stage_counter INTEGER;
                 """)
         }
+        // Resources and environments an administrator set for an agent (GoCD's agent edit),
+        // kept apart from what the agent reports (NULL: the agent's own).
+        migrator.registerMigration("v6-agent-configuration") { db in
+            try db.execute(sql: """
+                ALTER TABLE agents ADD COLUMN configured_resources TEXT;
+                ALTER TABLE agents ADD COLUMN configured_environments TEXT;
+                """)
+        }
         return migrator
     }
 

@@ -49,6 +49,24 @@ extension SchedulerStore {
         }
     }
 
+    /// Sets the resources and environments an administrator gave agent `uuid`: `.some(nil)`
+    /// clears one (the agent's own again), `nil` leaves it as it is.
+    func configure(agent uuid: String, resources: [String]??, environments: [String]??) async throws(StoreError) {
+        try await write("configure agent \(uuid)") { db in
+            if let resources {
+                try db.execute(cached: "UPDATE agents SET configured_resources = ? WHERE uuid = ?",
+                               arguments: [try resources.map(JSONColumn.encode), uuid])
+            }
+            if let environments {
+                try db.execute(cached: "UPDATE agents SET configured_environments = ? WHERE uuid = ?",
+                               arguments: [try environments.map(JSONColumn.encode), uuid])
+            }
+            guard try Int.fetchOne(db, cached: "SELECT COUNT(*) FROM agents WHERE uuid = ?", arguments: [uuid]) == 1 else {
+                throw StoreError(code: .notFound, operation: "configure agent", message: "no agent \(uuid)")
+            }
+        }
+    }
+
     /// Every agent, by name.
     func agents() async throws(StoreError) -> [Agent] {
         try await read("list agents") { db in
@@ -74,6 +92,8 @@ extension SchedulerStore {
         Agent(
             uuid: try row.value("uuid"), name: try row.value("name"), resources: try row.json("resources"),
             environments: try row.json("environments"), state: try row.enumValue("state"),
-            lastHeartbeatAt: try row.value("last_heartbeat_at"), currentJob: try row.value("current_job"))
+            lastHeartbeatAt: try row.value("last_heartbeat_at"), currentJob: try row.value("current_job"),
+            configuredResources: try (row.value("configured_resources") as String?).map { try JSONColumn.decode([String].self, from: $0) },
+            configuredEnvironments: try (row.value("configured_environments") as String?).map { try JSONColumn.decode([String].self, from: $0) })
     }
 }
