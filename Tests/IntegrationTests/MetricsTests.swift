@@ -23,6 +23,11 @@ import Testing
             try await cluster.startWorker(.init(name: "w1", slots: 2))
             _ = try await cluster.api.trigger("counted")
             try await cluster.api.waitFor("counted", 1, states: ["failed"])
+            // The broker's management API (when the tests' broker has it) collects its statistics
+            // every second: the worker's consumer may show a moment later.
+            try await eventually(15, "the worker's consumer to show in /metrics") {
+                try await cluster.api.get("/metrics").text.contains(#"relevo_queue_consumers{queue="relevo.jobs.default.any"} 1"#)
+            }
             let reply = try await cluster.api.get("/metrics")
             #expect(reply.status == 200)
             let lines = Set(reply.text.split(separator: "\n").map(String.init))

@@ -32,28 +32,21 @@ struct DashboardRoutes {
             let stageCounter = (try? APIRoutes.positive(context.parameters.require("stageCounter"), "stage counter")) ?? 0
             let job = (try? context.parameters.require("job")) ?? ""
             let runIndex = request.uri.queryParameters["run_index"].flatMap { Int(String($0)) } ?? 1
-            let console = "/go/files/\(ArtifactLocator.encode(name))/\(counter)/\(ArtifactLocator.encode(stage))/\(stageCounter)/\(ArtifactLocator.encode(job))/cruise-output/console.log?run_index=\(runIndex)"
+            let stream = "/go/api/jobs/\(ArtifactLocator.encode(name))/\(counter)/\(ArtifactLocator.encode(stage))/\(stageCounter)/\(ArtifactLocator.encode(job))/console/stream?run_index=\(runIndex)"
+            // The console arrives as server-sent events, each line as soon as it is stored.
             let extra = """
-                <h2>Console</h2><pre class="console" id="console" data-src="\(HTML.escape(console))"></pre>
+                <h2>Console</h2><pre class="console" id="console" data-stream="\(HTML.escape(stream))"></pre>
                 <script>
-                (async () => {
-                  const pre = document.getElementById('console'); let offset = 0;
-                  while (true) {
-                    const done = document.querySelector('[data-job-state="completed"]') !== null;
-                    try {
-                      const reply = await fetch(pre.dataset.src + '&start=' + offset, {cache: 'no-store'});
-                      if (reply.ok) {
-                        const bytes = new Uint8Array(await reply.arrayBuffer());
-                        if (bytes.length > 0) {
-                          offset += bytes.length;
-                          const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-                          pre.textContent += new TextDecoder().decode(bytes);
-                          if (atBottom) pre.scrollTop = pre.scrollHeight;
-                        } else if (done) { break; }
-                      }
-                    } catch (e) {}
-                    await new Promise(resolve => setTimeout(resolve, 700));
-                  }
+                (() => {
+                  const pre = document.getElementById('console');
+                  const source = new EventSource(pre.dataset.stream);
+                  source.onmessage = (event) => {
+                    const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+                    pre.textContent += JSON.parse(event.data).text;
+                    if (atBottom) pre.scrollTop = pre.scrollHeight;
+                  };
+                  source.addEventListener('attempt', () => { pre.textContent = ''; });
+                  source.addEventListener('end', () => { source.close(); pre.dataset.ended = 'true'; });
                 })();
                 </script>
                 """
@@ -303,7 +296,7 @@ struct DashboardRoutes {
         html += "<table><tr><th>Queue</th><th>Ready</th><th>Unacked</th><th>Consumers</th><th>Active consumer</th></tr>"
         for queue in queues {
             let unacked = queue.unacknowledged.map(String.init) ?? "—"
-            let active = queue.singleActiveConsumer ? HTML.escape(Self.workerName(queue.activeConsumer) ?? (managed ? "none" : "?")) : "<span class=\"muted\">all</span>"
+            let active = queue.singleActiveConsumer ? HTML.escape(Self.workerName(queue.activeConsumer) ?? (managed ? "none" : "?")) : "<span class=\"muted\">every consumer</span>"
             html += "<tr data-queue=\"\(HTML.escape(queue.name))\"><td class=\"mono\">\(HTML.escape(queue.name))</td><td>\(queue.ready)</td><td>\(unacked)</td><td>\(queue.consumers)</td><td data-active=\"\(HTML.escape(queue.activeConsumer ?? ""))\">\(active)</td></tr>"
         }
         return html + "</table>"

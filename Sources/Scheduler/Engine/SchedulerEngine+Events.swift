@@ -83,6 +83,15 @@ extension SchedulerEngine {
                 for entry in chunks { outcomes[entry.index] = Self.outcome(of: error) }
             }
         }
+        // Console streams of these jobs have something new to show (output, or the end).
+        defer {
+            consoleSignal.notify(Set(events.compactMap { event -> String? in
+                switch event {
+                case .console(let attempt, _, _), .finished(let attempt, _, _): attempt.jobRunID
+                default: nil
+                }
+            }))
+        }
         for key in groupOrder {
             guard let group = groups[key] else { continue }
             do {

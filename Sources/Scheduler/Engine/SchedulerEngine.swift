@@ -24,6 +24,8 @@ actor SchedulerEngine {
     private var commitCache: [String: CommitInfo] = [:]
     /// The broker's management API, when configured (queue details for the queues page).
     private let management: BrokerManagement?
+    /// Wakes console streams when a job's output or result is stored.
+    nonisolated let consoleSignal = ConsoleSignal()
 
     init(config: ConfigSnapshot, store: SchedulerStore, publisher: AMQPClient, git: GitClient, serverURL: String,
          artifactToken: @escaping @Sendable (ArtifactLocator) -> String, management: BrokerManagement? = nil, logger: Logger) {
