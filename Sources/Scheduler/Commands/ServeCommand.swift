@@ -107,6 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(
             services: [
                 .init(service: app),
+                .init(service: ConsoleStreamCloser(signal: engine.consoleSignal)),
                 .init(service: EventConsumerService(client: consumer, publisher: publisher, engine: engine, logger: logger)),
                 .init(service: PeriodicService(name: "config", interval: settings.configReloadInterval, logger: logger) {
                     await reloader.reloadIfChanged()

@@ -11,6 +11,20 @@ final class ConsoleSignal: Sendable {
     }
 
     private let waiters = Mutex<[UUID: Waiter]>([:])
+    private let closed = Mutex(false)
+
+    /// The server is stopping: streams end now instead of holding the shutdown up.
+    var isClosed: Bool { closed.withLock { $0 } }
+
+    /// Ends every stream (on graceful shutdown).
+    func close() {
+        closed.withLock { $0 = true }
+        let woken = waiters.withLock { waiters in
+            defer { waiters.removeAll() }
+            return waiters.values.map(\.continuation)
+        }
+        for continuation in woken { continuation.resume() }
+    }
 
     /// Wakes every reader of these jobs.
     func notify(_ keys: Set<String>) {
@@ -26,6 +40,7 @@ final class ConsoleSignal: Sendable {
     /// Returns when `key` is notified, or after `timeout` (a notification that came between the
     /// caller's last read and this call is caught by the next read after the timeout).
     func wait(for key: String, upTo timeout: Duration) async {
+        if isClosed { return }
         let id = UUID()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -261,7 +261,7 @@ struct APIRoutes {
                             try await writer.write(ByteBuffer(string: "event: end\ndata: {\"result\": \"\(console.job.result.rawValue)\"}\n\n"))
                             break
                         }
-                        guard ContinuousClock.now < deadline else { break }
+                        guard ContinuousClock.now < deadline, !signal.isClosed else { break }
                         await signal.wait(for: runID, upTo: .seconds(1))
                     }
                     try await writer.finish(nil)

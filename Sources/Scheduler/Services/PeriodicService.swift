@@ -20,3 +20,14 @@ struct PeriodicService: Service {
         logger.debug("periodic service stopped", metadata: ["service": "\(name)"])
     }
 }
+
+/// Ends the console streams when the server shuts down, so that an open job page does not hold
+/// the shutdown up (the browser reconnects to the next server).
+struct ConsoleStreamCloser: Service {
+    let signal: ConsoleSignal
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        signal.close()
+    }
+}

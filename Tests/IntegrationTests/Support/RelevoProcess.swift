@@ -33,6 +33,8 @@ final class RelevoProcess: @unchecked Sendable {
     }
 
     var pid: Int32 { process.processIdentifier }
+    /// Whether it has exited by itself with status 0 (not killed by a signal).
+    var exitedCleanly: Bool { !process.isRunning && process.terminationReason == .exit && process.terminationStatus == 0 }
     var isRunning: Bool { process.isRunning }
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
