@@ -33,8 +33,12 @@ struct JobExecutor: Sendable {
     /// ordinary jobs run their tasks directly.
     func execute(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity, events: EventPublisher,
                  supervised: Bool = false) async -> Bool {
+        // With no material to fetch the first task starts right away: one `started` event says
+        // both "taken" and "running" (a job costs one message less). Otherwise `accepted` now and
+        // `taskStarted` once the materials are in place.
+        let startsAtOnce = !job.fetchMaterials || job.materials.isEmpty
         do {
-            try await events.publish(.accepted(attempt, agent: agent))
+            try await events.publish(startsAtOnce ? .started(attempt, agent: agent) : .accepted(attempt, agent: agent))
         } catch {
             logger.error("cannot report taking the job; handing it back", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
             return false
@@ -44,7 +48,7 @@ struct JobExecutor: Sendable {
         let workspace = await workspaces.lease(job.pipeline)
         do {
             result = try await prepareAndRun(job, workspace: workspace, attempt: attempt, agent: agent, console: console, events: events,
-                                             supervised: supervised)
+                                             supervised: supervised, announceStart: !startsAtOnce)
         } catch {
             // Something of ours broke (not the job's tasks): say so in the console, fail the job.
             await console.write("[relevo] \(error)\n")
@@ -64,7 +68,8 @@ struct JobExecutor: Sendable {
     }
 
     private func prepareAndRun(_ job: JobMessage, workspace: String, attempt: JobAttempt, agent: AgentIdentity,
-                               console: ConsoleStreamer, events: EventPublisher, supervised: Bool) async throws -> JobRunResult {
+                               console: ConsoleStreamer, events: EventPublisher, supervised: Bool,
+                               announceStart: Bool) async throws -> JobRunResult {
         await console.write("[relevo] Start to prepare \(job.jobRunID) (attempt \(attempt.attempt)) on \(agent.name) [\(workDirectory)]\n")
         let directory = URL(fileURLWithPath: workDirectory).appendingPathComponent("pipelines").appendingPathComponent(workspace)
         if job.cleanWorkspace, FileManager.default.fileExists(atPath: directory.path) {
@@ -98,7 +103,7 @@ struct JobExecutor: Sendable {
             fetch: { task in try await Self.fetch(task, into: workDirectory, client: artifacts, console: console) })
         // The first task starts while the broker confirms "task started"; that event is out
         // before the job's result is published (the caller publishes `finished` after this).
-        let started = Task { await events.publishBestEffort(.taskStarted(attempt, index: 0)) }
+        let started = Task { if announceStart { await events.publishBestEffort(.taskStarted(attempt, index: 0)) } }
         if await !running.register(job.jobRunID, execution) {
             await console.write("[relevo] The job was cancelled while it was being prepared\n")
             await execution.cancel()

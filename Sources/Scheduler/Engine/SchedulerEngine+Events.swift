@@ -37,6 +37,10 @@ extension SchedulerEngine {
                 // restarts the job at that attempt by itself.
                 guard let (runID, key) = Self.parse(attempt) else { continue }
                 add(.jobAccepted(job: key, attempt: attempt.attempt, agent: agent.uuid), runID, index, &groups, &groupOrder)
+            case .started(let attempt, let agent):
+                guard let (runID, key) = Self.parse(attempt) else { continue }
+                add(.jobAccepted(job: key, attempt: attempt.attempt, agent: agent.uuid), runID, index, &groups, &groupOrder)
+                add(.jobStarted(job: key, attempt: attempt.attempt), runID, index, &groups, &groupOrder)
             case .taskStarted(let attempt, let task):
                 guard task == 0, let (runID, key) = Self.parse(attempt) else { continue }
                 add(.jobStarted(job: key, attempt: attempt.attempt), runID, index, &groups, &groupOrder)

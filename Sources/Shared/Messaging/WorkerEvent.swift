@@ -3,6 +3,9 @@
 public enum WorkerEvent: Sendable, Equatable, Codable {
     /// The worker took the job run and is preparing it.
     case accepted(JobAttempt, agent: AgentIdentity)
+    /// The worker took the job run and starts its first task now: `accepted` and `taskStarted`
+    /// of task 0 in one message, for a job with nothing to prepare (no material to fetch).
+    case started(JobAttempt, agent: AgentIdentity)
     /// Task `index` (0-based) started.
     case taskStarted(JobAttempt, index: Int)
     /// Console output, numbered from 0 per attempt so that duplicates are stored once.
@@ -18,6 +21,7 @@ public enum WorkerEvent: Sendable, Equatable, Codable {
     public var routingKey: String {
         switch self {
         case .accepted: return "event.accepted"
+        case .started: return "event.started"
         case .taskStarted: return "event.task"
         case .console: return "event.console"
         case .finished: return "event.finished"

@@ -25,7 +25,7 @@ import Testing
         let attempt = JobAttempt(jobRunID: "p/1/s/1/j/1", attempt: 2)
         let agent = AgentIdentity(uuid: "u", name: "w1", resources: ["Linux"], environments: ["PRO"], slots: 2)
         let events: [WorkerEvent] = [
-            .accepted(attempt, agent: agent), .taskStarted(attempt, index: 0),
+            .accepted(attempt, agent: agent), .started(attempt, agent: agent), .taskStarted(attempt, index: 0),
             .console(attempt, sequence: 7, text: "hello\n"), .finished(attempt, result: .failed),
             .heartbeat(agent, busyJobs: ["p/1/s/1/j/1"], catalogVersion: 3),
         ]
