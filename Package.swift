@@ -60,6 +60,7 @@ let package = Package(
             name: "Scheduler",
             dependencies: [
                 "Shared",
+                "CProcessShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

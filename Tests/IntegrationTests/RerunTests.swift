@@ -95,6 +95,19 @@ import Testing
             let page = try await api.get("/pipelines/flaky/1").text
             #expect(page.contains("(re-run of 2)") && page.contains("Earlier runs: run 2 passed · run 1 failed"), "\(page)")
             #expect(page.contains("/go/api/stages/flaky/1/build/3/rerun"))
+
+            // One selected job, from the CLI: the other is copied from build/3.
+            let one = try runProcess(try builtProduct("relevo"), ["rerun", "flaky", "1", "build", "--job", "steady",
+                                                                  "--server", "http://127.0.0.1:\(cluster.port)"])
+            #expect(one.status == 0, "\(one.standardOutput)\(one.standardError)")
+            try await eventually(30, "build/4 and publish/3 to pass") {
+                let run = try await api.instance("flaky", 1)
+                return run?["state"] as? String == "passed" && run?.stage("publish")?["counter"] as? Int == 3
+            }
+            let fourth = try #require(try await api.instance("flaky", 1)).jobs(ofStage: "build")
+            #expect(fourth.first { $0["name"] as? String == "flaky" }?["original_stage_counter"] as? Int == 3)
+            #expect(fourth.first { $0["name"] as? String == "steady" }?["original_stage_counter"] == nil)
+            #expect(try await console(4, "steady").contains("steady ran in 4"))
         }
     }
 }

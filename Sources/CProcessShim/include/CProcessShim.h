@@ -6,6 +6,7 @@
 // never part of Relevo's public API.
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <spawn.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -17,6 +18,12 @@ extern int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *__re
                                                 const char *__restrict path);
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 extern int pipe2(int fds[2], int flags);
+
+/// Fixes glibc's mmap threshold at `bytes` (which also stops glibc from raising it by itself):
+/// every allocation at least that large is an mmap of its own, returned to the system on free.
+static inline int CProcessShim_fixMmapThreshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
+}
 
 /// posix_spawnattr flag that makes the child call setsid(): its own session and process group.
 static inline short CProcessShim_spawnSetsidFlag(void) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CProcessShim
 import Foundation
 import Hummingbird
 import Logging
@@ -38,6 +39,11 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        // Artifact transfers pass through 256 KiB buffers on several threads. glibc raises its
+        // mmap threshold after such a buffer is freed and then serves them from per-thread
+        // arenas, which keep the memory: a 1 GiB download could leave the server 100–200 MB
+        // larger. A fixed threshold keeps every such buffer an mmap of its own, returned on free.
+        _ = CProcessShim_fixMmapThreshold(128 * 1024)
         var flags: [SchedulerSettings.Key: String] = [:]
         flags[.brokerURL] = brokerURL
         flags[.dataDirectory] = dataDirectory
