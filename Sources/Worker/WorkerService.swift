@@ -179,7 +179,7 @@ final class WorkerService: Service, Sendable {
     /// Consumes one job queue for as long as the agent runs, starting again (with backoff) when
     /// the broker cancels the consumer or the connection is being recovered.
     /// The consumer ends, once the running jobs have finished, when the agent no longer qualifies
-    /// for the queue (its resources or environments changed, or the catalogue dropped the queue).
+    /// for the queue (an administrator changed its resources or environments).
     private func consumeJobs(_ entry: QueueCatalogMessage.Entry, generation: Int, client: AMQPClient, events: EventPublisher) async {
         var failures = 0
         while await !state.isStopping, await state.follows(entry.queue, generation: generation) {
@@ -300,9 +300,10 @@ actor AgentState {
     private(set) var environments: [String]
     /// The newest catalogue, to choose queues again when resources or environments change.
     private var catalog: QueueCatalogMessage?
-    /// The queues consumed, each with the generation of its consumer: a queue left and followed
-    /// again gets a new consumer under a new generation while the old one drains.
-    private var followed: [String: Int] = [:]
+    /// The queues consumed, each with its catalogue entry and the generation of its consumer: a
+    /// queue left and followed again gets a new consumer under a new generation while the old one
+    /// drains.
+    private var followed: [String: (entry: QueueCatalogMessage.Entry, generation: Int)] = [:]
     private var generations = 0
     private var leaveWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var running: Set<String> = []
@@ -349,27 +350,29 @@ actor AgentState {
     }
 
     /// Whether the consumer of `generation` should still consume `queue`.
-    func follows(_ queue: String, generation: Int) -> Bool { followed[queue] == generation }
+    func follows(_ queue: String, generation: Int) -> Bool { followed[queue]?.generation == generation }
 
     /// Returns once the consumer of `generation` should stop consuming `queue` (or on stopping).
     func waitUntilLeft(_ queue: String, generation: Int) async {
-        if followed[queue] != generation || isStopping { return }
+        if followed[queue]?.generation != generation || isStopping { return }
         await withCheckedContinuation { leaveWaiters[queue, default: []].append($0) }
     }
 
-    /// Follows every queue of the catalogue the agent qualifies for, and leaves the others.
+    /// Follows every queue of the catalogue the agent qualifies for, and leaves the queues it no
+    /// longer qualifies for. A queue the catalogue dropped (no pipeline needs it any more) is kept
+    /// while the agent qualifies: jobs may still wait in it.
     private func refollow() -> FollowChange {
-        let wanted = catalog?.entries(forEnvironments: environments, resources: resources) ?? []
-        let wantedQueues = Set(wanted.map(\.queue))
         var change = FollowChange(followed: [], left: [])
-        for queue in followed.keys.sorted() where !wantedQueues.contains(queue) {
+        for queue in followed.keys.sorted() {
+            guard let entry = followed[queue]?.entry,
+                  !entry.requirement.isSatisfied(byEnvironments: environments, resources: resources) else { continue }
             followed[queue] = nil
             change.left.append(queue)
             for waiter in leaveWaiters.removeValue(forKey: queue) ?? [] { waiter.resume() }
         }
-        for entry in wanted where followed[entry.queue] == nil {
+        for entry in catalog?.entries(forEnvironments: environments, resources: resources) ?? [] where followed[entry.queue] == nil {
             generations += 1
-            followed[entry.queue] = generations
+            followed[entry.queue] = (entry, generations)
             change.followed.append((entry, generations))
         }
         return change
