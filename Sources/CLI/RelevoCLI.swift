@@ -116,7 +116,8 @@ struct Status: AsyncParsableCommand {
                 for job in jobs {
                     let runCount = job["run_count"] as? Int ?? 1
                     let jobName = (job["name"] as? String ?? "?") + (runCount > 1 ? " [\(job["run_index"] as? Int ?? 1)/\(runCount)]" : "")
-                    rows.append([name, jobName, job["state"] as? String ?? "?", job["result"] as? String ?? "",
+                    let copied = (job["original_stage_counter"] as? Int).map { " (copied from run \($0))" } ?? ""
+                    rows.append([name, jobName + copied, job["state"] as? String ?? "?", job["result"] as? String ?? "",
                                  String((job["agent_uuid"] as? String ?? "").prefix(8)), String(job["attempt"] as? Int ?? 1)])
                 }
             }
@@ -127,7 +128,11 @@ struct Status: AsyncParsableCommand {
             let runs = ((try reply.object()["_embedded"] as? [String: Any])?["pipelines"] as? [[String: Any]]) ?? []
             var rows: [[String]] = [["COUNTER", "LABEL", "STATE", "STAGES", "TRIGGERED BY"]]
             for run in runs {
-                let stages = (run["stages"] as? [[String: Any]] ?? []).map { "\($0["name"] as? String ?? "?"):\($0["state"] as? String ?? "?")" }
+                // A stage run again shows its run: `build/2:passed`.
+                let stages = (run["stages"] as? [[String: Any]] ?? []).map { stage in
+                    let counter = stage["counter"] as? Int ?? 1
+                    return "\(stage["name"] as? String ?? "?")\(counter > 1 ? "/\(counter)" : ""):\(stage["state"] as? String ?? "?")"
+                }
                 rows.append([String(run["counter"] as? Int ?? 0), run["label"] as? String ?? "", run["state"] as? String ?? "",
                              stages.joined(separator: " "), run["triggered_by"] as? String ?? ""])
             }
@@ -271,7 +276,11 @@ struct Queues: AsyncParsableCommand {
         var rows: [[String]] = [["QUEUE", "READY", "UNACKED", "CONSUMERS", "ACTIVE CONSUMER"]]
         for queue in queues {
             let unacked = (queue["messages_unacknowledged"] as? Int).map(String.init) ?? "-"
-            let active = queue["single_active_consumer"] as? Bool == true ? (queue["active_consumer"] as? String ?? "?") : "all"
+            // `relevo-worker linux-1 (consume)` is worker linux-1's connection.
+            var active = queue["single_active_consumer"] as? Bool == true ? (queue["active_consumer"] as? String ?? "?") : "-"
+            if active.hasPrefix("relevo-worker "), active.hasSuffix(" (consume)") {
+                active = String(active.dropFirst("relevo-worker ".count).dropLast(" (consume)".count))
+            }
             rows.append([queue["name"] as? String ?? "?", String(queue["messages"] as? Int ?? 0), unacked,
                          String(queue["consumers"] as? Int ?? 0), active])
         }

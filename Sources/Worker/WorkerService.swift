@@ -69,10 +69,10 @@ final class WorkerService: Service, Sendable {
 
     private func heartbeats(_ events: EventPublisher) async {
         while await state.isAlive {
-            // What the agent offers now: its own resources, or what an administrator set.
+            // Its own resources, and those an administrator set if it uses them.
             var current = identity
-            current.resources = await state.resources
-            current.environments = await state.environments
+            current.appliedResources = await state.assignedResources
+            current.appliedEnvironments = await state.assignedEnvironments
             let event = WorkerEvent.heartbeat(current, busyJobs: await state.runningJobs, catalogVersion: await state.catalogVersion)
             do {
                 try await events.publish(event, patience: .seconds(1))
@@ -128,8 +128,8 @@ final class WorkerService: Service, Sendable {
                         logger.notice(control.enabled ? "agent enabled by the scheduler: taking jobs again"
                                                        : "agent disabled by the scheduler: no new jobs; running ones finish")
                     }
-                    let change = await state.reconfigure(resources: control.resources ?? identity.resources,
-                                                         environments: control.environments ?? identity.environments)
+                    let change = await state.reconfigure(resources: control.resources, environments: control.environments,
+                                                         own: (identity.resources, identity.environments))
                     if let change {
                         newEntries = change.followed
                         let (resources, environments) = (await state.resources, await state.environments)
@@ -298,6 +298,9 @@ actor AgentState {
     /// What the agent offers: its own, or what an administrator set.
     private(set) var resources: [String]
     private(set) var environments: [String]
+    /// What an administrator set, in use instead of the agent's own; `nil` if nothing.
+    private(set) var assignedResources: [String]?
+    private(set) var assignedEnvironments: [String]?
     /// The newest catalogue, to choose queues again when resources or environments change.
     private var catalog: QueueCatalogMessage?
     /// The queues consumed, each with its catalogue entry and the generation of its consumer: a
@@ -341,8 +344,14 @@ actor AgentState {
         return refollow()
     }
 
-    /// Takes new resources and environments; `nil` if they are the ones in force.
-    func reconfigure(resources: [String], environments: [String]) -> FollowChange? {
+    /// Takes the resources and environments an administrator set (`nil`: the agent's `own`);
+    /// `nil` if the ones in force do not change.
+    func reconfigure(resources assigned: [String]?, environments assignedEnvironments: [String]?,
+                     own: (resources: [String], environments: [String])) -> FollowChange? {
+        self.assignedResources = assigned
+        self.assignedEnvironments = assignedEnvironments
+        let resources = assigned ?? own.resources
+        let environments = assignedEnvironments ?? own.environments
         guard resources != self.resources || environments != self.environments else { return nil }
         self.resources = resources
         self.environments = environments

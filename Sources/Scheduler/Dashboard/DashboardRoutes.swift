@@ -276,8 +276,8 @@ struct DashboardRoutes {
             for (field, own, configured) in [("resources", agent.resources, agent.configuredResources),
                                              ("environments", agent.environments, agent.configuredEnvironments)] {
                 let shown = (configured ?? own).joined(separator: ", ")
-                let pending = configured.map { $0 != own } ?? false ? " <span class=\"muted\">(applying)</span>" : ""
-                html += "<td data-\(field)=\"\(HTML.escape(shown))\">\(HTML.escape(shown))\(pending) <button class=\"edit\" data-method=\"PATCH\" data-post=\"\(path)\" data-prompt=\"\(field)\" data-value=\"\(HTML.escape(shown))\" title=\"\(field.capitalized) of \(HTML.escape(agent.name)), comma-separated\">✎</button></td>"
+                let note = configured != nil ? " <span class=\"muted\" title=\"its own: \(HTML.escape(own.joined(separator: ", ")))\">(set here)</span>" : ""
+                html += "<td data-\(field)=\"\(HTML.escape(shown))\">\(HTML.escape(shown))\(note) <button class=\"edit\" data-method=\"PATCH\" data-post=\"\(path)\" data-prompt=\"\(field)\" data-value=\"\(HTML.escape(shown))\" title=\"\(field.capitalized) of \(HTML.escape(agent.name)), comma-separated\">✎</button></td>"
             }
             html += "<td class=\"mono\">\(HTML.escape(agent.currentJob ?? ""))</td><td>\(HTML.time(agent.lastHeartbeatAt))</td>"
             let enable = agent.state == .disabled

@@ -72,7 +72,8 @@ extension SchedulerEngine {
                 // A disabled or reconfigured agent is told again until it shows it (it may have
                 // restarted since, or missed the message).
                 if let known = try? await store.agents().first(where: { $0.uuid == agent.uuid }),
-                   known.state == .disabled || !known.hasAppliedConfiguration {
+                   known.state == .disabled || known.configuredResources != agent.appliedResources
+                    || known.configuredEnvironments != agent.appliedEnvironments {
                     await sendAgentControl(known)
                 }
             }

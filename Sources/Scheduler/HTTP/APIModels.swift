@@ -98,9 +98,10 @@ struct AgentJSON: Encodable {
     init(_ agent: Agent) {
         uuid = agent.uuid
         hostname = agent.name
-        // What an administrator set, once set (the agent applies it within a heartbeat).
-        resources = agent.configuredResources ?? agent.resources
-        environments = agent.configuredEnvironments ?? agent.environments
+        // What an administrator set (the agent applies it at once, or with its next heartbeat),
+        // else the agent's own.
+        resources = agent.effectiveResources
+        environments = agent.effectiveEnvironments
         agent_state = agent.state.rawValue
         last_heartbeat_at = agent.lastHeartbeatAt
         current_job = agent.currentJob

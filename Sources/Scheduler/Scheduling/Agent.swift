@@ -6,9 +6,9 @@ struct Agent: Sendable, Equatable, Codable {
     var uuid: String
     /// The agent's display name (usually its host name).
     var name: String
-    /// What the agent offers to jobs that require resources, normalised as jobs' resources are.
+    /// The agent's own resources (from its settings), normalised as jobs' resources are.
     var resources: [String]
-    /// The environments the agent belongs to.
+    /// The environments the agent belongs to by its own settings.
     var environments: [String]
     /// What the agent was last reported doing.
     var state: AgentState
@@ -17,7 +17,6 @@ struct Agent: Sendable, Equatable, Codable {
     /// The locator of the job the agent is running (see ``JobIdentity/locator``).
     var currentJob: String?
     /// Resources an administrator set, which the agent takes instead of its own; `nil` if none.
-    /// ``resources`` is then these once the agent has applied them.
     var configuredResources: [String]?
     /// Environments an administrator set; `nil` if none.
     var configuredEnvironments: [String]?
@@ -39,8 +38,8 @@ struct Agent: Sendable, Equatable, Codable {
         self.currentJob = currentJob
     }
 
-    /// Whether the agent reports what an administrator set (or nothing was set).
-    var hasAppliedConfiguration: Bool {
-        (configuredResources.map { $0 == resources } ?? true) && (configuredEnvironments.map { $0 == environments } ?? true)
-    }
+    /// What the agent offers: what an administrator set, else its own.
+    var effectiveResources: [String] { configuredResources ?? resources }
+    /// The environments the agent is in: what an administrator set, else its own.
+    var effectiveEnvironments: [String] { configuredEnvironments ?? environments }
 }

@@ -66,6 +66,11 @@ public struct AgentIdentity: Sendable, Hashable, Codable {
     public var resources: [String]
     public var environments: [String]
     public var slots: Int
+    /// Resources an administrator gave the agent and that it now uses instead of ``resources``
+    /// (its own); `nil` if none.
+    public var appliedResources: [String]?
+    /// Environments an administrator gave the agent, in use instead of ``environments``.
+    public var appliedEnvironments: [String]?
 
     public init(uuid: String, name: String, resources: [String], environments: [String], slots: Int) {
         self.uuid = uuid
