@@ -81,9 +81,11 @@ import Testing
                     let queues = try await cluster.api.get("/go/api/queues").json()
                     let list = (queues["_embedded"] as? [String: Any])?["queues"] as? [[String: Any]] ?? []
                     last = list.first { $0["name"] as? String == "relevo.serial.createrepo-dev" } ?? queues
+                    // Every createrepo-dev run has passed: nothing unacked once the statistics caught up.
                     return last["consumers"] as? Int == 2 && workers.contains(last["active_consumer"] as? String ?? "")
+                        && last["messages_unacknowledged"] as? Int == 0
                 }
-                #expect(last["single_active_consumer"] as? Bool == true && last["messages_unacknowledged"] as? Int == 0, "\(last)")
+                #expect(last["single_active_consumer"] as? Bool == true, "\(last)")
                 let active = last["active_consumer"] as? String ?? ""
                 let page = try await cluster.api.get("/queues").text
                 #expect(page.contains("data-active=\"\(active)\""), "\(page)")

@@ -64,21 +64,16 @@ struct APIRoutes {
             }
         }
 
-        router.post("/go/api/stages/:name/:counter/:stage/:stageCounter/rerun") { _, context in
-            await handle(logger) {
-                let (pipeline, counter, stage, stageCounter) = try Self.stagePath(context)
-                let next = try await engine.rerun(pipeline, counter: counter, stage: stage, stageCounter: stageCounter,
-                                                  jobs: .all, user: context.user ?? .open)
-                return Self.json(RerunJSON(message: "Request to rerun stage accepted", stage_counter: next), status: .accepted)
-            }
-        }
-
-        router.post("/go/api/stages/:name/:counter/:stage/:stageCounter/run-failed-jobs") { _, context in
-            await handle(logger) {
-                let (pipeline, counter, stage, stageCounter) = try Self.stagePath(context)
-                let next = try await engine.rerun(pipeline, counter: counter, stage: stage, stageCounter: stageCounter,
-                                                  jobs: .failed, user: context.user ?? .open)
-                return Self.json(RerunJSON(message: "Request to rerun jobs accepted", stage_counter: next), status: .accepted)
+        // The whole stage again, or its failed (and cancelled) jobs; the rest are copied.
+        for (action, selection, message) in [("rerun", RerunSelection.all, "Request to rerun stage accepted"),
+                                             ("run-failed-jobs", .failed, "Request to rerun jobs accepted")] {
+            router.post(RouterPath("/go/api/stages/:name/:counter/:stage/:stageCounter/\(action)")) { _, context in
+                await handle(logger) {
+                    let (pipeline, counter, stage, stageCounter) = try Self.stagePath(context)
+                    let next = try await engine.rerun(pipeline, counter: counter, stage: stage, stageCounter: stageCounter,
+                                                      jobs: selection, user: context.user ?? .open)
+                    return Self.json(RerunJSON(message: message, stage_counter: next), status: .accepted)
+                }
             }
         }
 
