@@ -1,4 +1,5 @@
 // relevo-task-supervisor PARENT_PID PATH ARGV0 [ARG...]
+// relevo-task-supervisor --watch
 //
 // Runs one task for relevo-worker and ends it if the worker dies. The worker starts this program
 // as the leader of a new session and process group; the task runs in that same group. When the
@@ -12,6 +13,12 @@
 // is not a death), and at the latest within a second by polling getppid(). SIGTERM and SIGINT
 // are ignored here so that a cancel (sent to the whole group) is handled by the task, whose
 // status this program then reports.
+//
+// With --watch it is the worker's one watchdog for its ordinary tasks (which run without this
+// program in between, to save its start-up per task): it reads lines `+PGID` (a task's process
+// group started) and `-PGID` (it ended) on stdin, a pipe whose only writer is the worker. When
+// the worker is gone, however it died, the kernel closes that pipe: at end of file every group
+// still listed is killed. Signals that would stop it are ignored; only end of file ends it.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -32,9 +39,45 @@ static void kill_group_and_exit(void) {
     _exit(137);
 }
 
+static int watch(void) {
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    pid_t *groups = NULL;
+    size_t count = 0, capacity = 0;
+    char line[64];
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        long group = strtol(line + 1, NULL, 10);
+        if (group <= 1) continue;
+        if (line[0] == '+') {
+            if (count == capacity) {
+                size_t larger = capacity ? capacity * 2 : 64;
+                pid_t *grown = realloc(groups, larger * sizeof *groups);
+                if (grown == NULL) continue;
+                groups = grown;
+                capacity = larger;
+            }
+            groups[count++] = (pid_t)group;
+        } else if (line[0] == '-') {
+            for (size_t i = 0; i < count; i++) {
+                if (groups[i] == (pid_t)group) {
+                    groups[i] = groups[--count];
+                    break;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < count; i++) kill(-groups[i], SIGKILL);
+    free(groups);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--watch") == 0) return watch();
     if (argc < 4) {
-        fprintf(stderr, "usage: relevo-task-supervisor PARENT_PID PATH ARGV0 [ARG...]\n");
+        fprintf(stderr, "usage: relevo-task-supervisor PARENT_PID PATH ARGV0 [ARG...] | --watch\n");
         return 125;
     }
     pid_t parent = (pid_t)strtol(argv[1], NULL, 10);

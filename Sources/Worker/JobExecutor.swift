@@ -22,6 +22,13 @@ struct JobExecutor: Sendable {
         return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
     }()
 
+    /// The worker's one watchdog for ordinary tasks (`relevo-task-supervisor --watch`): their
+    /// process groups are killed if the worker dies. Nil without the supervisor program.
+    static let watchdog: TaskWatchdog? = {
+        guard let supervisor else { return nil }
+        return try? TaskWatchdog.start(executable: supervisor)
+    }()
+
     /// The variables every task sees from the worker itself; everything else is the job's.
     static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TZ"]
 
@@ -98,7 +105,7 @@ struct JobExecutor: Sendable {
             tasks: job.tasks, workingDirectory: directory.path, environment: environment.variables,
             secureValues: environment.secureValues,
             inactivityTimeout: job.inactivityTimeoutSeconds.map { .seconds($0) },
-            runner: ProcessRunner(supervisor: supervised ? Self.supervisor : nil),
+            runner: ProcessRunner(supervisor: supervised ? Self.supervisor : nil, watchdog: supervised ? nil : Self.watchdog),
             console: { text in await console.write(text) },
             fetch: { task in try await Self.fetch(task, into: workDirectory, client: artifacts, console: console) })
         // The first task starts while the broker confirms "task started"; that event is out

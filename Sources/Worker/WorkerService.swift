@@ -38,6 +38,10 @@ final class WorkerService: Service, Sendable {
                                                  "slots": "\(identity.slots)"])
         if JobExecutor.supervisor == nil {
             logger.warning("relevo-task-supervisor is not beside relevo-worker: tasks run directly and may outlive a killed worker")
+        } else if let watchdog = JobExecutor.watchdog {
+            logger.debug("task watchdog started", metadata: ["pid": "\(watchdog.pid)"])
+        } else {
+            logger.warning("the task watchdog did not start: tasks of ordinary jobs may outlive a killed worker")
         }
         do {
             try await publisher.declare(QueueCatalog.baseTopology)

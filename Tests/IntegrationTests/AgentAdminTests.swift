@@ -38,13 +38,19 @@ import Testing
             await cluster.workers["w1"]?.stop()
             try await cluster.startWorker(.init(name: "w1", slots: 2))
             #expect(try await cluster.agentUUID("w1") == w1)
+            // The restarted agent hears it is disabled before it learns of any job queue.
+            for counter in 5...7 {
+                #expect(try await api.trigger("quick") == counter)
+                let run = try await api.waitFor("quick", counter, states: ["passed", "failed"])
+                #expect(run.jobs(ofStage: "run").first?["agent_uuid"] as? String == w2, "quick/\(counter) ran on the restarted disabled agent")
+            }
 
             try await consumers(of: "relevo.jobs.default.any", are: 1, cluster)
             _ = try await api.request("PATCH", "/go/api/agents/\(w1)", body: #"{"agent_config_state": "Enabled"}"#)
             try await consumers(of: "relevo.jobs.default.any", are: 2, cluster)
             _ = try await api.request("PATCH", "/go/api/agents/\(w2)", body: #"{"agent_config_state": "Disabled"}"#)
             try await consumers(of: "relevo.jobs.default.any", are: 1, cluster)
-            for counter in 5...7 {
+            for counter in 8...10 {
                 #expect(try await api.trigger("quick") == counter)
                 let run = try await api.waitFor("quick", counter, states: ["passed", "failed"])
                 #expect(run.jobs(ofStage: "run").first?["agent_uuid"] as? String == w1, "quick/\(counter) must run on w1 now")

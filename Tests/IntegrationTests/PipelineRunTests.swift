@@ -174,6 +174,8 @@ import Testing
     @Test func aWorkerKilledMidJobHandsItToAnotherAsAttemptTwo() async throws {
         try await RelevoCluster.with { cluster in
             let (repository, _) = try material(cluster)
+            // Attempt 1 would run for a minute: its task must die with its worker (the watchdog).
+            let pidFile = cluster.root.appendingPathComponent("attempt-1.pid")
             try cluster.writeConfig("long.gocd.yaml", """
             format_version: 10
             pipelines:
@@ -183,7 +185,7 @@ import Testing
                 stages:
                   - build:
                       tasks:
-                        - exec: {command: /bin/sh, arguments: ["-c", "echo attempt=$RELEVO_JOB_ATTEMPT on $GO_AGENT_NAME; sleep 4; echo finished"]}
+                        - exec: {command: /bin/sh, arguments: ["-c", "echo attempt=$RELEVO_JOB_ATTEMPT on $GO_AGENT_NAME; if [ $RELEVO_JOB_ATTEMPT = 1 ]; then echo $$ > \(pidFile.path); sleep 60; fi; echo finished"]}
             """)
             try await cluster.startScheduler()
             let first = try await cluster.startWorker(.init(name: "first"))
@@ -192,7 +194,10 @@ import Testing
                 try await cluster.api.console("long", 1, "build", "build").contains("attempt=1 on first")
             }
             try await cluster.startWorker(.init(name: "second"))
+            try await eventually(10, "the task to write its pid") { FileManager.default.fileExists(atPath: pidFile.path) }
+            let taskPID = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
             first.kill()
+            try await eventually(20, "the killed worker's task to die with it") { !isAlive(taskPID) }
             let run = try await cluster.api.waitFor("long", 1, states: ["passed", "failed", "cancelled"])
             #expect(run["state"] as? String == "passed")
             let job = try #require(run.jobs(ofStage: "build").first)
@@ -270,4 +275,12 @@ import Testing
             #expect(run["state"] as? String == "passed")
         }
     }
+}
+
+/// Whether process `pid` still runs (a zombie waiting for its reaper does not).
+func isAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
+    return state != "Z" && state != "X"
 }

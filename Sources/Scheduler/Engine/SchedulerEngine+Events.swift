@@ -68,14 +68,16 @@ extension SchedulerEngine {
                 } catch {
                     outcomes[index] = Self.outcome(of: error)
                 }
-                if version != catalogVersion { await publishCatalog() }
                 // A disabled or reconfigured agent is told again until it shows it (it may have
-                // restarted since, or missed the message).
+                // restarted since, or missed the message). Before the catalogue: both go through
+                // the same exchange in order, so a restarted agent knows it is disabled (or what
+                // its resources are) before it learns of any job queue.
                 if let known = try? await store.agents().first(where: { $0.uuid == agent.uuid }),
                    known.state == .disabled || known.configuredResources != agent.appliedResources
                     || known.configuredEnvironments != agent.appliedEnvironments {
                     await sendAgentControl(known)
                 }
+                if version != catalogVersion { await publishCatalog() }
             }
         }
         if !chunks.isEmpty {

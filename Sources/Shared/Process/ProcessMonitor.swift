@@ -12,12 +12,15 @@ import Glibc
 ///   a process that escaped the group and holds the pipes open cannot delay the end.
 enum ProcessMonitor {
     /// Starts both threads; they own the three descriptors and close them.
-    static func start(process: RunningProcess, stdout: Int32, stderr: Int32, drain: Duration) throws(ProcessError) {
+    /// `onReaped` runs once the child's group has been killed and the child reaped.
+    static func start(process: RunningProcess, stdout: Int32, stderr: Int32, drain: Duration,
+                      onReaped: @escaping @Sendable () -> Void = {}) throws(ProcessError) {
         var wake: [Int32] = [-1, -1]
         guard CProcessShim_pipeCloexec(&wake) == 0 else {
             let code = errno
             process.signalGroup(SIGKILL)
             _ = process.reap()
+            onReaped()
             close(stdout)
             close(stderr)
             process.finish(.signaled(SIGKILL))
@@ -29,6 +32,7 @@ enum ProcessMonitor {
         let waiter = Thread {
             waitUntilEnded(process.pid)
             _ = process.reap()
+            onReaped()
             close(wakeWrite)
         }
         waiter.name = "relevo-wait-\(process.pid)"

@@ -14,11 +14,15 @@ public struct ProcessRunner: Sendable {
     /// `relevo-task-supervisor`, if the processes must not outlive this one: each is started
     /// under it, in the same process group, and the group is killed when this process dies.
     public var supervisor: String?
+    /// The worker's watchdog, if the processes must not outlive this one but need no supervisor
+    /// of their own: each process group is registered with it while it runs.
+    public var watchdog: TaskWatchdog?
 
     /// Creates a runner.
-    public init(drainTimeout: Duration = .milliseconds(250), supervisor: String? = nil) {
+    public init(drainTimeout: Duration = .milliseconds(250), supervisor: String? = nil, watchdog: TaskWatchdog? = nil) {
         self.drainTimeout = drainTimeout
         self.supervisor = supervisor
+        self.watchdog = watchdog
     }
 
     /// Starts `spec`; read ``RunningProcess/output`` and await ``RunningProcess/waitForExit()``.
@@ -45,8 +49,11 @@ public struct ProcessRunner: Sendable {
         }
         close(stdout[1])
         close(stderr[1])
+        // The child leads a session of its own: its pid is its process group.
+        watchdog?.watch(pid)
         let process = RunningProcess(pid: pid)
-        try ProcessMonitor.start(process: process, stdout: stdout[0], stderr: stderr[0], drain: drainTimeout)
+        try ProcessMonitor.start(process: process, stdout: stdout[0], stderr: stderr[0], drain: drainTimeout,
+                                 onReaped: { [watchdog] in watchdog?.release(pid) })
         return process
     }
 
