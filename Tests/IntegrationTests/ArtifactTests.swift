@@ -265,6 +265,59 @@ import Testing
         }
     }
 
+    @Test func upstreamTriggersDeferredByALockSurviveASchedulerRestart() async throws {
+        try await RelevoCluster.with { cluster in
+            let repository = try GitRepository.create(in: cluster.root)
+            try repository.commit(["README": "deferred\n"])
+            let gate = cluster.root.appendingPathComponent("open")
+            try cluster.writeConfig("deferred.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              up:
+                materials:
+                  src: {git: "\(repository.url)", branch: main, auto_update: false}
+                stages:
+                  - build:
+                      tasks: [{exec: {command: /bin/true}}]
+              down:
+                lock_behavior: unlockWhenFinished
+                materials:
+                  up: {pipeline: up, stage: build}
+                stages:
+                  - wait:
+                      tasks:
+                        - exec: {command: /bin/sh, arguments: ["-c", "while [ ! -f \(gate.path) ]; do sleep 0.1; done"]}
+            """)
+            try await cluster.startScheduler()
+            try await cluster.startWorker(.init(name: "worker-1", slots: 2))
+            let api = cluster.api
+            _ = try await api.trigger("up")
+            try await api.waitFor("down", 1, states: ["building"])
+            // Two more upstream passes while down/1 holds the lock: both triggers wait.
+            for counter in 2...3 {
+                #expect(try await api.trigger("up") == counter)
+                try await api.waitFor("up", counter, states: ["passed"])
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await api.history("down").count == 1)
+
+            // A restart in between: the catch-up pass alone would only redo the newest (up/3).
+            await cluster.stopScheduler()
+            try await cluster.startScheduler()
+            try Data().write(to: gate)
+            try await api.waitFor("down", 1, states: ["passed"])
+            try await api.waitFor("down", 3, states: ["passed"], seconds: 60)
+            var pins: [String] = []
+            for counter in 2...3 {
+                let run = try #require(try await api.instance("down", counter))
+                pins.append((run["material_revisions"] as? [String: String])?["up"] ?? "?")
+            }
+            #expect(pins.sorted() == ["up/2/build/1", "up/3/build/1"], "every deferred trigger ran once: \(pins)")
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await api.history("down").count == 3, "and none ran twice")
+        }
+    }
+
     @Test func locksKeepASecondInstanceOutUntilTheFirstEndsOrIsUnlocked() async throws {
         try await RelevoCluster.with { cluster in
             let repository = try GitRepository.create(in: cluster.root)

@@ -27,13 +27,16 @@ struct DependencyPin: Sendable, Equatable {
     var revision: String { "\(pipeline)/\(counter)/\(stage)/\(stageCounter)" }
 }
 
-/// An upstream trigger that found its pipeline locked, retried by the reconcile pass.
+/// An upstream trigger that found its pipeline locked, kept in the store and retried by the
+/// reconcile pass (also after a restart).
 struct DeferredTrigger: Sendable {
     var pipeline: String
     var cause: TriggerCause
     var revisions: [String: String]
     /// Whether it was deferred before (then a retry that fails again is not logged again).
     var retried = false
+    /// Its row in `deferred_triggers`, once stored.
+    var id: Int64?
 }
 
 extension SchedulerEngine {
@@ -119,24 +122,52 @@ extension SchedulerEngine {
 
     private func triggerOrDefer(_ request: DeferredTrigger) async {
         do {
+            // A stored trigger the catch-up pass (or an earlier retry) has run already is done.
+            let pins = Set(request.revisions.values.filter { DependencyPin(revision: $0) != nil })
+            if request.id != nil, !pins.isEmpty,
+               try await store.history(of: request.pipeline, limit: 20).runs.contains(where: { pins.isSubset(of: Set($0.materialRevisions.values)) }) {
+                await forget(request)
+                return
+            }
             let triggered = try await trigger(request.pipeline, cause: request.cause, revisions: request.revisions)
             logger.info("downstream pipeline triggered", metadata: ["pipeline": "\(request.pipeline)/\(triggered.counter)", "cause": "\(request.cause)"])
+            await forget(request)
         } catch let error as RequestError where error.code != .notFound {
             if !request.retried {
                 logger.info("downstream trigger deferred", metadata: ["pipeline": "\(request.pipeline)", "reason": "\(error.description)"])
             }
-            var again = request
-            again.retried = true
-            deferredTriggers.append(again)
+            guard request.id == nil else { return }  // stored already: the next pass retries it
+            do {
+                _ = try await store.deferTrigger(request, at: Date())
+            } catch {
+                logger.error("deferred trigger not stored; it waits in memory only", metadata: ["pipeline": "\(request.pipeline)", "error": "\(error)"])
+                var again = request
+                again.retried = true
+                deferredTriggers.append(again)
+            }
         } catch {
             logger.error("downstream trigger failed", metadata: ["pipeline": "\(request.pipeline)", "error": "\(error)"])
+            await forget(request)
         }
     }
 
-    /// Retries upstream triggers that found their pipeline locked (or the store busy).
+    private func forget(_ request: DeferredTrigger) async {
+        guard let id = request.id else { return }
+        do { try await store.removeDeferredTrigger(id) } catch {
+            logger.warning("deferred trigger not removed; it will be found done next time", metadata: ["id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Retries upstream triggers that found their pipeline locked (or the store busy): the
+    /// stored ones, and any the store could not keep.
     func retryDeferredTriggers() async {
-        let waiting = deferredTriggers
+        var waiting = deferredTriggers
         deferredTriggers.removeAll()
+        do {
+            waiting += try await store.deferredTriggers()
+        } catch {
+            logger.warning("deferred triggers not read", metadata: ["error": "\(error)"])
+        }
         for request in waiting { await triggerOrDefer(request) }
     }
 

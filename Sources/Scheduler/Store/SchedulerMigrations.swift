@@ -52,6 +52,19 @@ enum SchedulerMigrations {
                 ALTER TABLE agents ADD COLUMN configured_environments TEXT;
                 """)
         }
+        // Upstream triggers that found their downstream pipeline locked: kept until they run,
+        // so that a scheduler restart does not drop them.
+        migrator.registerMigration("v7-deferred-triggers") { db in
+            try db.execute(sql: """
+                CREATE TABLE deferred_triggers (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    pipeline_name TEXT NOT NULL COLLATE NOCASE,
+                    cause TEXT NOT NULL,
+                    revisions TEXT NOT NULL,
+                    deferred_at DATETIME NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 

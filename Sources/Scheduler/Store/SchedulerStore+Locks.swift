@@ -23,6 +23,36 @@ extension SchedulerStore {
     }
 }
 
+/// Upstream triggers waiting for their locked downstream pipeline, kept across restarts.
+extension SchedulerStore {
+    /// Keeps `trigger` until ``removeDeferredTrigger(_:)``; returns its id.
+    func deferTrigger(_ trigger: DeferredTrigger, at now: Date) async throws(StoreError) -> Int64 {
+        try await write("defer a trigger of \(trigger.pipeline)") { db in
+            try db.execute(
+                cached: "INSERT INTO deferred_triggers (pipeline_name, cause, revisions, deferred_at) VALUES (?, ?, ?, ?)",
+                arguments: [trigger.pipeline, try JSONColumn.encode(trigger.cause), try JSONColumn.encode(trigger.revisions), now])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Every deferred trigger, oldest first.
+    func deferredTriggers() async throws(StoreError) -> [DeferredTrigger] {
+        try await read("list deferred triggers") { db in
+            try Row.fetchAll(db, cached: "SELECT * FROM deferred_triggers ORDER BY id").map { row in
+                DeferredTrigger(pipeline: try row.value("pipeline_name"), cause: try row.json("cause"),
+                                revisions: try row.json("revisions"), retried: true, id: try row.value("id"))
+            }
+        }
+    }
+
+    /// Forgets a deferred trigger (it ran, or can never run).
+    func removeDeferredTrigger(_ id: Int64) async throws(StoreError) {
+        try await write("remove deferred trigger \(id)") { db in
+            try db.execute(cached: "DELETE FROM deferred_triggers WHERE id = ?", arguments: [id])
+        }
+    }
+}
+
 /// Who paused which pipeline (GoCD's pause).
 struct PipelinePause: Sendable, Equatable {
     var pipeline: String
