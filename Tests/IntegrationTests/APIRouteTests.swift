@@ -40,7 +40,12 @@ import Testing
             try await api.waitFor("routes", 1, states: ["awaitingApproval"])
 
             // history, instance, stage, job, job history, console
-            #expect(try await api.get("/go/api/pipelines/routes/history?page_size=5").status == 200)
+            let page = try await api.get("/go/api/pipelines/routes/history?page_size=5")
+            #expect(page.status == 200)
+            // GoCD's shape too: the list at the top level, and GoCD's fields on each instance.
+            let listed = try #require(try page.json()["pipelines"] as? [[String: Any]])
+            #expect(listed.first?["natural_order"] as? Double == 1 && (listed.first?["scheduled_date"] as? Int ?? 0) > 1_700_000_000_000)
+            #expect((listed.first?["build_cause"] as? [String: Any])?["trigger_message"] as? String == "Forced by anonymous", "\(listed)")
             expectError(try await api.get("/go/api/pipelines/nope/history"), 404, "history unknown")
             expectError(try await api.get("/go/api/pipelines/routes/history?page_size=zero"), 400, "history bad page size")
             #expect(try await api.get("/go/api/pipelines/routes/1").status == 200)

@@ -67,6 +67,8 @@ import Testing
             let jobs = run.jobs(ofStage: "build")
             #expect(jobs.first { $0["name"] as? String == "steady" }?["original_stage_counter"] as? Int == 1)
             #expect(jobs.first { $0["name"] as? String == "flaky" }?["original_stage_counter"] == nil)
+            #expect(jobs.first { $0["name"] as? String == "flaky" }?["rerun"] as? Bool == true, "GoCD's flag: it ran in the re-run")
+            #expect(jobs.first { $0["name"] as? String == "steady" }?["rerun"] as? Bool == false)
             #expect(try await console(2, "flaky").contains("rerun of 1 as 2"))
             let steadyCopy = try await console(2, "steady")
             #expect(steadyCopy.contains("steady ran in 1"), "a copied job shows the output of the run it ran in: \(steadyCopy)")

@@ -13,6 +13,17 @@ struct PipelineRunJSON: Encodable {
     let completed_at: Date?
     let material_revisions: [String: String]
     let stages: [StageRunJSON]
+    /// GoCD's fields, for scripts written against GoCD: `natural_order` (the counter),
+    /// `scheduled_date` (milliseconds since 1970) and `build_cause`.
+    let natural_order: Double
+    let scheduled_date: Int64
+    let build_cause: BuildCauseJSON
+
+    struct BuildCauseJSON: Encodable {
+        let trigger_message: String
+        let trigger_forced: Bool
+        let approver: String
+    }
 
     init(_ run: PipelineRun) {
         name = run.pipelineName
@@ -20,15 +31,26 @@ struct PipelineRunJSON: Encodable {
         label = run.label
         state = run.state.rawValue
         result = run.result?.rawValue
+        let message: String
         switch run.cause {
-        case .manual(let user): triggered_by = user
-        case .materialChange: triggered_by = "changes"
-        case .upstream(let pipeline, let counter, let stage): triggered_by = "\(pipeline)/\(counter)/\(stage)"
+        case .manual(let user):
+            triggered_by = user
+            message = "Forced by \(user)"
+        case .materialChange:
+            triggered_by = "changes"
+            message = "modified by changes"
+        case .upstream(let pipeline, let counter, let stage):
+            triggered_by = "\(pipeline)/\(counter)/\(stage)"
+            message = "triggered by \(pipeline)/\(counter)/\(stage)"
         }
         created_at = run.createdAt
         completed_at = run.completedAt
         material_revisions = run.materialRevisions
         stages = run.stages.map(StageRunJSON.init)
+        natural_order = Double(run.counter)
+        scheduled_date = Int64((run.createdAt.timeIntervalSince1970 * 1000).rounded())
+        build_cause = BuildCauseJSON(trigger_message: message, trigger_forced: run.cause.user != nil,
+                                     approver: run.cause.user ?? "")
     }
 }
 
@@ -51,7 +73,7 @@ struct StageRunJSON: Encodable {
         approval_type = stage.approvalType.rawValue
         approved_by = stage.approvedBy
         rerun_of_counter = stage.rerunOfCounter
-        jobs = stage.jobs.map(JobRunJSON.init)
+        jobs = stage.jobs.map { JobRunJSON($0, in: stage) }
     }
 }
 
@@ -69,6 +91,9 @@ struct JobRunJSON: Encodable {
     let completed_at: Date?
     /// For a job copied into a re-run without running again: the stage counter it ran in.
     let original_stage_counter: Int?
+    /// GoCD's: milliseconds since 1970 when the job was scheduled; whether it ran in a re-run.
+    let scheduled_date: Int64
+    var rerun: Bool
 
     init(_ job: JobRun) {
         name = job.name
@@ -83,6 +108,14 @@ struct JobRunJSON: Encodable {
         started_at = job.startedAt
         completed_at = job.completedAt
         original_stage_counter = job.originalStageCounter
+        scheduled_date = Int64((job.scheduledAt.timeIntervalSince1970 * 1000).rounded())
+        rerun = false
+    }
+
+    /// A job of `stage`: `rerun` when the stage is a re-run and the job ran in it (not a copy).
+    init(_ job: JobRun, in stage: StageRun) {
+        self.init(job)
+        rerun = stage.rerunOfCounter != nil && !job.isCopy
     }
 }
 
@@ -113,9 +146,13 @@ struct Embedded<Item: Encodable>: Encodable {
     let key: String
     let items: [Item]
     let extra: [String: Int]
+    /// Also at the top level, as `{"<name>": [...]}`: GoCD's own shape for some lists (the
+    /// pipeline history), so that scripts written against GoCD find them.
+    var alsoTopLevel = false
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: DynamicKey.self)
+        if alsoTopLevel { try container.encode(items, forKey: DynamicKey(key)) }
         var embedded = container.nestedContainer(keyedBy: DynamicKey.self, forKey: DynamicKey("_embedded"))
         try embedded.encode(items, forKey: DynamicKey(key))
         for (name, value) in extra { try container.encode(value, forKey: DynamicKey(name)) }

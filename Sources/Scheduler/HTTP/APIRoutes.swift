@@ -160,7 +160,8 @@ struct APIRoutes {
                 let offset = try request.uri.queryParameters["offset"].map { try Self.natural(String($0), "offset") } ?? 0
                 let page = try await engine.store.history(of: name, limit: min(size, 100), offset: offset)
                 return Self.json(Embedded(key: "pipelines", items: page.runs.map(PipelineRunJSON.init),
-                                          extra: ["total": page.total, "offset": page.offset, "page_size": page.limit]))
+                                          extra: ["total": page.total, "offset": page.offset, "page_size": page.limit],
+                                          alsoTopLevel: true))
             }
         }
 
