@@ -86,7 +86,8 @@ import Testing
             try await consumers(of: queue, are: 0, cluster)
 
             // Refusals first: nothing changes.
-            #expect(try await api.request("PATCH", "/go/api/agents/\(uuid)", body: #"{"resources": 5}"#).status == 400)
+            let wrongType = try await api.request("PATCH", "/go/api/agents/\(uuid)", body: #"{"resources": [1]}"#)
+            #expect(wrongType.status == 400 && wrongType.text.contains("must be a list of names"), "\(wrongType.text)")
             #expect(try await api.request("PATCH", "/go/api/agents/\(uuid)", body: #"{"resources": ["no spaces"]}"#).status == 400)
             #expect(try await api.request("PATCH", "/go/api/agents/\(uuid)", body: "{}").status == 400)
             #expect(try await api.request("PATCH", "/go/api/agents/nobody", body: #"{"resources": ["rpmbuild"]}"#).status == 404)

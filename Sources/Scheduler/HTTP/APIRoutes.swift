@@ -353,6 +353,8 @@ struct APIRoutes {
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as APIError {
+            throw error
         } catch {
             throw APIError(.badRequest, "the body is not valid: \(error)")
         }
@@ -459,7 +461,10 @@ struct AgentUpdateRequest: Decodable {
         guard container.contains(key) else { return nil }
         if try container.decodeNil(forKey: key) { return .some(nil) }
         if let list = try? container.decode([String].self, forKey: key) { return .some(list.filter { !$0.isEmpty }) }
-        let text = try container.decode(String.self, forKey: key)
+        guard let text = try? container.decode(String.self, forKey: key) else {
+            throw APIError(.badRequest, "'\(key.rawValue)' must be a list of names or one comma-separated string, "
+                + "e.g. [\"linux\", \"rpm\"] or \"linux,rpm\" (null gives the agent back its own)")
+        }
         return .some(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 }
