@@ -32,6 +32,9 @@ struct JobExecutor: Sendable {
     /// The variables every task sees from the worker itself; everything else is the job's.
     static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TZ"]
 
+    /// Those variables' values, read once (the worker's environment does not change while it runs).
+    static let inheritedEnvironment = ProcessInfo.processInfo.environment.filter { inheritedVariables.contains($0.key) }
+
     /// Runs the job; returns whether its result was confirmed by the broker (if not, the caller
     /// hands the job back so that it runs again rather than vanishing).
     /// `supervised`: run the tasks under `relevo-task-supervisor` so that they die with this
@@ -87,7 +90,7 @@ struct JobExecutor: Sendable {
 
         if job.fetchMaterials {
             let git = GitClient(cacheRoot: URL(fileURLWithPath: workDirectory).appendingPathComponent("mirrors").path,
-                                environment: ProcessInfo.processInfo.environment.filter { Self.inheritedVariables.contains($0.key) })
+                                environment: Self.inheritedEnvironment)
             for material in job.materials {
                 let destination = material.destination.isEmpty ? directory : directory.appendingPathComponent(material.destination)
                 await console.write("[relevo] Start updating material \(material.name) (\(GitURL.redacted(material.url))) at revision \(material.revision) into \(destination.path)\n")
@@ -95,7 +98,7 @@ struct JobExecutor: Sendable {
             }
         }
 
-        let base = ProcessInfo.processInfo.environment.filter { Self.inheritedVariables.contains($0.key) }
+        let base = Self.inheritedEnvironment
         let environment = JobEnvironment.build(base: base, goVariables: goVariables(job, attempt: attempt, agent: agent),
                                                job: job.environmentVariables)
         let artifacts = ArtifactClient(serverURL: job.serverURL, logger: logger,
@@ -110,14 +113,14 @@ struct JobExecutor: Sendable {
             fetch: { task in try await Self.fetch(task, into: workDirectory, client: artifacts, console: console) })
         // The first task starts while the broker confirms "task started"; that event is out
         // before the job's result is published (the caller publishes `finished` after this).
-        let started = Task { if announceStart { await events.publishBestEffort(.taskStarted(attempt, index: 0)) } }
+        let started = announceStart ? Task { await events.publishBestEffort(.taskStarted(attempt, index: 0)) } : nil
         if await !running.register(job.jobRunID, execution) {
             await console.write("[relevo] The job was cancelled while it was being prepared\n")
             await execution.cancel()
         }
         let outcome = await execution.run()
         await running.unregister(job.jobRunID)
-        await started.value
+        await started?.value
         switch outcome.result {
         case .cancelled:
             return .cancelled

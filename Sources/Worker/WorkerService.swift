@@ -221,10 +221,7 @@ final class WorkerService: Service, Sendable {
                 defer { stopper.cancel() }
                 for try await delivery in consumer {
                     await state.slots.acquire()
-                    let stopping = await state.isStopping
-                    let disabled = await state.isDisabled
-                    let left = await !state.follows(entry.queue, generation: generation)
-                    if stopping || disabled || left {
+                    if await !state.takesJobs(from: entry.queue, generation: generation) {
                         await state.slots.release()
                         do { try await delivery.nack(requeue: true) } catch { logger.debug("hand-back failed", metadata: ["error": "\(error)"]) }
                         continue
@@ -364,6 +361,12 @@ actor AgentState {
 
     /// Whether the consumer of `generation` should still consume `queue`.
     func follows(_ queue: String, generation: Int) -> Bool { followed[queue]?.generation == generation }
+
+    /// Whether a job delivered by the consumer of `queue` under `generation` may run: the agent
+    /// is not stopping, not disabled, and still follows the queue.
+    func takesJobs(from queue: String, generation: Int) -> Bool {
+        !isStopping && !isDisabled && follows(queue, generation: generation)
+    }
 
     /// Returns once the consumer of `generation` should stop consuming `queue` (or on stopping).
     func waitUntilLeft(_ queue: String, generation: Int) async {

@@ -103,7 +103,7 @@ struct BrokerManagement: Sendable {
         case bool(Bool)
         case other
 
-        init(from decoder: Decoder) throws {
+        init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let value = try? container.decode(Bool.self) { self = .bool(value) } else { self = .other }
         }

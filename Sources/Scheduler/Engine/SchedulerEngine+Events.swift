@@ -80,16 +80,6 @@ extension SchedulerEngine {
                 if version != catalogVersion { await publishCatalog() }
             }
         }
-        if !chunks.isEmpty {
-            do {
-                let stored = try await store.appendConsole(chunks.map(\.chunk))
-                for (entry, error) in zip(chunks, stored) {
-                    if let error { outcomes[entry.index] = Self.outcome(of: error) }
-                }
-            } catch {
-                for entry in chunks { outcomes[entry.index] = Self.outcome(of: error) }
-            }
-        }
         // Console streams of these jobs have something new to show (output, or the end).
         defer {
             consoleSignal.notify(Set(events.compactMap { event -> String? in
@@ -99,34 +89,50 @@ extension SchedulerEngine {
                 }
             }))
         }
-        for key in groupOrder {
-            guard let group = groups[key] else { continue }
-            do {
-                let now = Date()
-                let (run, results) = try await store.apply(group.events, pipeline: group.pipeline, counter: group.counter, at: now)
-                var actions: [PipelineAction] = []
-                for (position, (index, result)) in zip(group.indices, results).enumerated() {
-                    switch result {
-                    case .success(let produced):
-                        actions += produced
-                        // A start recorded just now (not a duplicate) feeds the latency histogram.
-                        if case .jobStarted(let key, _) = group.events[position], let job = run?.job(key), job.startedAt == now {
-                            dispatchLatency.observe(now.timeIntervalSince(job.scheduledAt))
-                        }
-                        // A worker took a job that was cancelled while it waited in its queue.
-                        if case .jobAccepted(let key, _, _) = group.events[position], let run, let job = run.job(key),
-                           job.state == .completed, job.result == .cancelled {
-                            await sendCancel(JobRunID(pipeline: run.pipelineName, pipelineCounter: run.counter, stage: key.stage,
-                                                      stageCounter: key.stageCounter, job: key.job, runIndex: key.runIndex).description,
-                                             user: "scheduler")
-                        }
-                    case .failure(let error): outcomes[index] = Self.outcome(of: error)
-                    }
-                }
-                if let run, !actions.isEmpty { await perform(actions, run: run) }
-            } catch {
+        guard !chunks.isEmpty || !groupOrder.isEmpty else { return outcomes }
+        // One transaction for the whole burst: console chunks, then each run's events.
+        let runs = groupOrder.compactMap { groups[$0] }
+        let now = Date()
+        let stored: (console: [StoreError?], runs: [SchedulerStore.GroupResult])
+        do {
+            stored = try await store.applyBatch(console: chunks.map(\.chunk), runs: runs.map { ($0.pipeline, $0.counter, $0.events) }, at: now)
+        } catch {
+            for entry in chunks { outcomes[entry.index] = Self.outcome(of: error) }
+            for group in runs { for index in group.indices { outcomes[index] = Self.outcome(of: error) } }
+            return outcomes
+        }
+        for (entry, error) in zip(chunks, stored.console) {
+            if let error { outcomes[entry.index] = Self.outcome(of: error) }
+        }
+        for (group, result) in zip(runs, stored.runs) {
+            let run: PipelineRun?
+            let results: [Result<[PipelineAction], StoreError>]
+            switch result {
+            case .success(let applied): (run, results) = applied
+            case .failure(let error):
                 for index in group.indices { outcomes[index] = Self.outcome(of: error) }
+                continue
             }
+            var actions: [PipelineAction] = []
+            for (position, (index, result)) in zip(group.indices, results).enumerated() {
+                switch result {
+                case .success(let produced):
+                    actions += produced
+                    // A start recorded just now (not a duplicate) feeds the latency histogram.
+                    if case .jobStarted(let key, _) = group.events[position], let job = run?.job(key), job.startedAt == now {
+                        dispatchLatency.observe(now.timeIntervalSince(job.scheduledAt))
+                    }
+                    // A worker took a job that was cancelled while it waited in its queue.
+                    if case .jobAccepted(let key, _, _) = group.events[position], let run, let job = run.job(key),
+                       job.state == .completed, job.result == .cancelled {
+                        await sendCancel(JobRunID(pipeline: run.pipelineName, pipelineCounter: run.counter, stage: key.stage,
+                                                  stageCounter: key.stageCounter, job: key.job, runIndex: key.runIndex).description,
+                                         user: "scheduler")
+                    }
+                case .failure(let error): outcomes[index] = Self.outcome(of: error)
+                }
+            }
+            if let run, !actions.isEmpty { await perform(actions, run: run) }
         }
         return outcomes
     }

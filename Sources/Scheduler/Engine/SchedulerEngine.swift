@@ -359,24 +359,12 @@ actor SchedulerEngine {
             let serial = definition.stage(named: identity.stage)?.job(named: identity.job)?.serial
             outgoing.append((identity, message.queueName(serialKey: serial), MessageCodec.encode(message), message.jobRunID))
         }
-        let publisher = self.publisher
-        let outcomes = await withTaskGroup(of: (JobIdentity, String, AMQPError?).self) { group in
-            for job in outgoing {
-                group.addTask {
-                    do throws(AMQPError) {
-                        try await publisher.publish(job.body, exchange: "", routingKey: job.queue,
-                                                    properties: MessageProperties(contentType: "application/json", messageID: job.messageID,
-                                                                                  type: "relevo.job"))
-                        return (job.identity, job.queue, nil)
-                    } catch {
-                        return (job.identity, job.queue, error)
-                    }
-                }
-            }
-            var outcomes: [(JobIdentity, String, AMQPError?)] = []
-            for await outcome in group { outcomes.append(outcome) }
-            return outcomes
-        }
+        // One hand-over to the connection for all of them; the confirms are awaited together.
+        let errors = await publisher.publish(outgoing.map {
+            AMQPClient.OutgoingMessage(body: $0.body, exchange: "", routingKey: $0.queue,
+                                       properties: MessageProperties(contentType: "application/json", messageID: $0.messageID, type: "relevo.job"))
+        })
+        let outcomes = zip(outgoing, errors).map { ($0.identity, $0.queue, $1) }
         var confirmed: [JobKey] = []
         for (identity, queue, error) in outcomes {
             if let error {

@@ -450,7 +450,7 @@ struct AgentUpdateRequest: Decodable {
 
     private enum Keys: String, CodingKey { case agent_config_state, resources, environments }
 
-    init(from decoder: Decoder) throws {
+    init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Keys.self)
         agent_config_state = try container.decodeIfPresent(String.self, forKey: .agent_config_state)
         resources = try Self.names(container, .resources)

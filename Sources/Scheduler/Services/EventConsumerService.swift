@@ -69,12 +69,11 @@ struct EventConsumerService: Service {
         }
         guard !decoded.isEmpty else { return }
         let outcomes = await engine.handle(decoded.map(\.event))
+        var done: [AMQPDelivery] = []
         for ((delivery, event), outcome) in zip(decoded, outcomes) {
             switch outcome {
             case .done:
-                do { try await delivery.ack() } catch {
-                    logger.warning("event ack failed; it will come again", metadata: ["error": "\(error)"])
-                }
+                done.append(delivery)
             case .retry(let error):
                 // Busy, cancelled, disk trouble: not the event's fault. Give it back and keep it.
                 logger.warning("event not applied yet; requeued", metadata: ["event": "\(event.routingKey)", "error": "\(error)"])
@@ -85,6 +84,10 @@ struct EventConsumerService: Service {
                 logger.error("event refused", metadata: ["event": "\(event.routingKey)", "error": "\(error)"])
                 await deadLetter(delivery, reason: "\(error)", originalQueue: false)
             }
+        }
+        // The handled ones are acked together: one hand-over to the connection, not one each.
+        for error in await AMQPDelivery.ack(done).compactMap({ $0 }) {
+            logger.warning("event ack failed; it will come again", metadata: ["error": "\(error)"])
         }
     }
 

@@ -16,7 +16,7 @@ extension PipelineRunRows {
             arguments: [
                 run.pipelineName, run.counter, run.label, cause.kind, cause.user, cause.upstream,
                 try JSONColumn.encode(run.materialRevisions), run.state.rawValue, run.result?.rawValue,
-                run.createdAt, run.completedAt,
+                StorageDate.text(run.createdAt), StorageDate.text(run.completedAt),
             ])
         // No stage ids yet: `save` inserts every stage and job row.
         var stored = StoredPipelineRun(id: db.lastInsertedRowID, run: run, stageIDs: [], jobIDs: [:])
@@ -31,7 +31,7 @@ extension PipelineRunRows {
         if run.state != old.state || run.completedAt != old.completedAt {
             try db.execute(
                 cached: "UPDATE pipeline_instances SET state = ?, result = ?, completed_at = ? WHERE id = ?",
-                arguments: [run.state.rawValue, run.result?.rawValue, run.completedAt, stored.id])
+                arguments: [run.state.rawValue, run.result?.rawValue, StorageDate.text(run.completedAt), stored.id])
         }
         let oldJobs = Dictionary(
             old.stages.flatMap { stage in stage.jobs.map { (key(of: $0, in: stage), $0) } },
@@ -65,7 +65,7 @@ extension PipelineRunRows {
     static func recordTransition(_ event: PipelineEvent, pipelineID: Int64, at now: Date, in db: Database) throws {
         try db.execute(
             cached: "INSERT INTO transitions (pipeline_instance_id, event, at) VALUES (?, ?, ?)",
-            arguments: [pipelineID, try JSONColumn.encode(event), now])
+            arguments: [pipelineID, try JSONColumn.encode(event), StorageDate.text(now)])
     }
 
     private static func key(of job: JobRun, in stage: StageRun) -> JobKey {
@@ -82,9 +82,9 @@ extension PipelineRunRows {
                 """,
             arguments: [
                 pipelineID, position, stage.name, stage.counter, stage.approvalType.rawValue,
-                stage.allowOnlyOnSuccess, stage.approvedBy, stage.approvedAt, try JSONColumn.encode(stage.jobPlans),
-                stage.activation.rawValue, stage.state.rawValue, stage.result?.rawValue, stage.createdAt,
-                stage.completedAt, stage.rerunOfCounter,
+                stage.allowOnlyOnSuccess, stage.approvedBy, StorageDate.text(stage.approvedAt), try JSONColumn.encode(stage.jobPlans),
+                stage.activation.rawValue, stage.state.rawValue, stage.result?.rawValue, StorageDate.text(stage.createdAt),
+                StorageDate.text(stage.completedAt), stage.rerunOfCounter,
             ])
         return db.lastInsertedRowID
     }
@@ -97,8 +97,8 @@ extension PipelineRunRows {
                 WHERE id = ?
                 """,
             arguments: [
-                stage.approvedBy, stage.approvedAt, stage.activation.rawValue, stage.state.rawValue,
-                stage.result?.rawValue, stage.completedAt, id,
+                stage.approvedBy, StorageDate.text(stage.approvedAt), stage.activation.rawValue, stage.state.rawValue,
+                stage.result?.rawValue, StorageDate.text(stage.completedAt), id,
             ])
     }
 
@@ -111,7 +111,8 @@ extension PipelineRunRows {
                 """,
             arguments: [
                 stageID, job.name, job.runIndex, job.runCount, job.state.rawValue, job.result.rawValue, job.agentID,
-                job.attempt, job.scheduledAt, job.assignedAt, job.startedAt, job.completedAt, job.originalStageCounter,
+                job.attempt, StorageDate.text(job.scheduledAt), StorageDate.text(job.assignedAt), StorageDate.text(job.startedAt),
+                StorageDate.text(job.completedAt), job.originalStageCounter,
             ])
         return db.lastInsertedRowID
     }
@@ -124,8 +125,8 @@ extension PipelineRunRows {
                 WHERE id = ?
                 """,
             arguments: [
-                job.state.rawValue, job.result.rawValue, job.agentID, job.attempt, job.scheduledAt, job.assignedAt,
-                job.startedAt, job.completedAt, id,
+                job.state.rawValue, job.result.rawValue, job.agentID, job.attempt, StorageDate.text(job.scheduledAt),
+                StorageDate.text(job.assignedAt), StorageDate.text(job.startedAt), StorageDate.text(job.completedAt), id,
             ])
     }
 }

@@ -37,33 +37,36 @@ extension SchedulerStore {
     /// Stores many chunks in one transaction (see ``appendConsole(_:sequence:attempt:job:pipeline:counter:)``);
     /// a chunk whose job run does not exist gets a `notFound` outcome without stopping the others.
     func appendConsole(_ chunks: [ConsoleChunk]) async throws(StoreError) -> [StoreError?] {
-        try await write("append \(chunks.count) console chunks") { db in
-            var outcomes: [StoreError?] = []
-            var jobIDs: [String: Int64] = [:]
-            for chunk in chunks {
-                let key = "\(chunk.pipeline)/\(chunk.counter)/\(chunk.job)"
-                let jobID: Int64
-                if let known = jobIDs[key] {
-                    jobID = known
-                } else {
-                    do {
-                        jobID = try Self.jobID(of: chunk.job, pipeline: chunk.pipeline, counter: chunk.counter, in: db)
-                    } catch let error as StoreError {
-                        outcomes.append(error)
-                        continue
-                    }
-                    jobIDs[key] = jobID
+        try await write("append \(chunks.count) console chunks") { db in try Self.appendConsole(chunks, in: db) }
+    }
+
+    /// The body of ``appendConsole(_:)``, inside the caller's transaction.
+    static func appendConsole(_ chunks: [ConsoleChunk], in db: Database) throws -> [StoreError?] {
+        var outcomes: [StoreError?] = []
+        var jobIDs: [String: Int64] = [:]
+        for chunk in chunks {
+            let key = "\(chunk.pipeline)/\(chunk.counter)/\(chunk.job)"
+            let jobID: Int64
+            if let known = jobIDs[key] {
+                jobID = known
+            } else {
+                do {
+                    jobID = try Self.jobID(of: chunk.job, pipeline: chunk.pipeline, counter: chunk.counter, in: db)
+                } catch let error as StoreError {
+                    outcomes.append(error)
+                    continue
                 }
-                try db.execute(
-                    cached: """
-                        INSERT INTO console_chunks (job_instance_id, attempt, sequence, text) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (job_instance_id, attempt, sequence) DO NOTHING
-                        """,
-                    arguments: [jobID, chunk.attempt, chunk.sequence, chunk.text])
-                outcomes.append(nil)
+                jobIDs[key] = jobID
             }
-            return outcomes
+            try db.execute(
+                cached: """
+                    INSERT INTO console_chunks (job_instance_id, attempt, sequence, text) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (job_instance_id, attempt, sequence) DO NOTHING
+                    """,
+                arguments: [jobID, chunk.attempt, chunk.sequence, chunk.text])
+            outcomes.append(nil)
         }
+        return outcomes
     }
 
     /// The job run with the console output of `attempt` (its current attempt when `nil`), or

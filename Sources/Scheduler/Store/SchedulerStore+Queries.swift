@@ -105,7 +105,7 @@ extension SchedulerStore {
         try await write("mark \(jobs.count) jobs of \(pipeline)/\(counter) dispatched") { db in
             for job in jobs {
                 let id = try Self.jobID(of: job, pipeline: pipeline, counter: counter, in: db)
-                try db.execute(cached: "UPDATE job_instances SET dispatched_at = ? WHERE id = ?", arguments: [now, id])
+                try db.execute(cached: "UPDATE job_instances SET dispatched_at = ? WHERE id = ?", arguments: [StorageDate.text(now), id])
             }
         }
     }

@@ -103,31 +103,69 @@ final class SchedulerStore: Sendable {
         -> (run: PipelineRun?, outcomes: [Result<[PipelineAction], StoreError>])
     {
         try await write("apply \(events.count) events to \(pipeline)/\(counter)") { db in
-            guard var stored = try PipelineRunRows.load(pipeline: pipeline, counter: counter, in: db) else {
-                let missing = StoreError(code: .notFound, operation: "apply", message: "no run \(pipeline)/\(counter)")
-                return (nil, events.map { _ in .failure(missing) })
-            }
-            var run = stored.run
-            var outcomes: [Result<[PipelineAction], StoreError>] = []
-            var changes: [PipelineEvent] = []
-            for event in events {
-                let before = run
-                do {
-                    outcomes.append(.success(try run.on(event, at: now)))
-                    if run != before { changes.append(event) }
-                } catch let error as SchedulingError {
-                    outcomes.append(.failure(StoreError(code: .illegalTransition, operation: "apply \(event)",
-                                                        message: error.description, scheduling: error)))
-                }
-            }
-            if !changes.isEmpty {
-                try PipelineRunRows.save(run, over: &stored, in: db)
-                for event in changes {
-                    try PipelineRunRows.recordTransition(event, pipelineID: stored.id, at: now, in: db)
-                }
-            }
-            return (run, outcomes)
+            try Self.apply(events, pipeline: pipeline, counter: counter, at: now, in: db)
         }
+    }
+
+    /// What one run's events of a batch came to: the run as committed and one outcome per event
+    /// (see ``apply(_:pipeline:counter:at:)``), or the error that kept them from being written.
+    typealias GroupResult = Result<(run: PipelineRun?, outcomes: [Result<[PipelineAction], StoreError>]), StoreError>
+
+    /// Stores a burst of worker reports in one transaction: the console chunks, then the events
+    /// of each run (loaded and saved once per run). A run whose rows cannot be written is rolled
+    /// back alone (a savepoint each) and gets the error; the others are committed.
+    func applyBatch(console chunks: [ConsoleChunk], runs: [(pipeline: String, counter: Int, events: [PipelineEvent])],
+                    at now: Date) async throws(StoreError) -> (console: [StoreError?], runs: [GroupResult]) {
+        try await write("apply \(runs.count) runs' events and \(chunks.count) console chunks") { db in
+            let console = try Self.appendConsole(chunks, in: db)
+            var results: [GroupResult] = []
+            for group in runs {
+                var result: GroupResult?
+                do {
+                    try db.inSavepoint {
+                        result = .success(try Self.apply(group.events, pipeline: group.pipeline, counter: group.counter, at: now, in: db))
+                        return .commit
+                    }
+                } catch {
+                    result = .failure(StoreError(operation: "apply \(group.events.count) events to \(group.pipeline)/\(group.counter)",
+                                                 wrapping: error))
+                }
+                results.append(result ?? .failure(StoreError(code: .database, operation: "apply", message: "no result")))
+            }
+            return (console, results)
+        }
+    }
+
+    /// The body of ``apply(_:pipeline:counter:at:)``, inside the caller's transaction.
+    static func apply(_ events: [PipelineEvent], pipeline: String, counter: Int, at now: Date, in db: Database) throws
+        -> (run: PipelineRun?, outcomes: [Result<[PipelineAction], StoreError>])
+    {
+        guard var stored = try PipelineRunRows.load(pipeline: pipeline, counter: counter, in: db) else {
+            let missing = StoreError(code: .notFound, operation: "apply", message: "no run \(pipeline)/\(counter)")
+            return (nil, events.map { _ in .failure(missing) })
+        }
+        var run = stored.run
+        var outcomes: [Result<[PipelineAction], StoreError>] = []
+        var changes: [PipelineEvent] = []
+        for event in events {
+            let before = run
+            do {
+                outcomes.append(.success(try run.on(event, at: now)))
+                if run != before { changes.append(event) }
+            } catch {
+                // `run.on` throws only SchedulingError (typed). (`catch let … as SchedulingError`
+                // here crashes the Swift 6.3 compiler.)
+                outcomes.append(.failure(StoreError(code: .illegalTransition, operation: "apply \(event)",
+                                                    message: error.description, scheduling: error)))
+            }
+        }
+        if !changes.isEmpty {
+            try PipelineRunRows.save(run, over: &stored, in: db)
+            for event in changes {
+                try PipelineRunRows.recordTransition(event, pipelineID: stored.id, at: now, in: db)
+            }
+        }
+        return (run, outcomes)
     }
 
     /// Allocates the next counter of `pipeline` (1, 2, 3…; never reused), inside the caller's

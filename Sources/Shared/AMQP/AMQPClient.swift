@@ -137,6 +137,55 @@ public final class AMQPClient: Sendable {
         try result.get()
     }
 
+    /// One message of ``publish(_:)``.
+    public struct OutgoingMessage: Sendable {
+        public var body: [UInt8]
+        public var exchange: String
+        public var routingKey: String
+        public var properties: MessageProperties
+        public var mandatory: Bool
+
+        public init(body: [UInt8], exchange: String, routingKey: String, properties: MessageProperties = MessageProperties(),
+                    mandatory: Bool = true) {
+            self.body = body
+            self.exchange = exchange
+            self.routingKey = routingKey
+            self.properties = properties
+            self.mandatory = mandatory
+        }
+    }
+
+    /// Publishes several messages in one hand-over to the connection's thread and returns once
+    /// the broker has confirmed (or refused) every one: what `publish` would have thrown for
+    /// each, in order, nil where it was confirmed.
+    public func publish(_ messages: [OutgoingMessage]) async -> [AMQPError?] {
+        guard !messages.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
+            loop.enqueue { loop in
+                let batch = PublishBatch(count: messages.count) { continuation.resume(returning: $0) }
+                for (index, message) in messages.enumerated() {
+                    let operation = "publish to exchange '\(message.exchange)' with key '\(message.routingKey)'"
+                    guard let connection = loop.connection else {
+                        batch.settle(index, .failure(loop.isStopping
+                            ? AMQPError(.closed, operation: operation, message: "the client is closed")
+                            : AMQPError(.notConnected, operation: operation, message: "not connected to \(loop.settings.endpoint); reconnecting")))
+                        continue
+                    }
+                    let sequence = loop.confirms.register(operation: operation) { batch.settle(index, $0) }
+                    var properties = message.properties
+                    if message.mandatory { properties.headers[publishSequenceHeader] = .int(Int64(sequence)) }
+                    do throws(AMQPError) {
+                        try connection.publish(exchange: message.exchange, routingKey: message.routingKey, body: message.body,
+                                               properties: properties, mandatory: message.mandatory, channel: ConnectionLoop.publishChannel)
+                    } catch {
+                        loop.confirms.fail(sequence, error)
+                        loop.connectionDied(error)
+                    }
+                }
+            }
+        }
+    }
+
     // MARK: Consuming
 
     /// Starts consuming `queue` with manual acks and at most `prefetch` unacked deliveries.
@@ -191,5 +240,25 @@ public final class AMQPClient: Sendable {
     /// recovery; the client reconnects by itself afterwards.
     public func simulateNetworkFailure() async {
         _ = try? await loop.perform { loop in loop.connection?.shutdownSocket() }
+    }
+}
+
+/// The outcomes of one ``AMQPClient/publish(_:)`` call as confirms come in; used only on the
+/// connection's thread. Calls `done` once every message has an outcome.
+private final class PublishBatch {
+    private var outcomes: [AMQPError?]
+    private var waiting: Int
+    private let done: ([AMQPError?]) -> Void
+
+    init(count: Int, done: @escaping ([AMQPError?]) -> Void) {
+        outcomes = Array(repeating: nil, count: count)
+        waiting = count
+        self.done = done
+    }
+
+    func settle(_ index: Int, _ result: Result<Void, AMQPError>) {
+        if case .failure(let error) = result { outcomes[index] = error }
+        waiting -= 1
+        if waiting == 0 { done(outcomes) }
     }
 }

@@ -29,6 +29,9 @@ final class ConnectionLoop: @unchecked Sendable {
     /// Serialises commands that arrive after the thread has ended (see `enqueue`).
     private let afterClose = Mutex<Void>(())
     private let wakeDescriptor: Int32
+    /// A copy of `channelGenerations` that any thread may read: whether a delivery is still
+    /// live is answered without a trip to the loop's thread.
+    private let liveChannels = Mutex<[UInt16: UInt64]>([:])
 
     // Confined to the loop thread from here on.
     var connection: RabbitConnection?
@@ -37,7 +40,9 @@ final class ConnectionLoop: @unchecked Sendable {
     var topology = AMQPTopology()
     var consumers: [UInt64: ConsumerRecord] = [:]
     var consumerByChannel: [UInt16: UInt64] = [:]
-    var channelGenerations: [UInt16: UInt64] = [:]
+    var channelGenerations: [UInt16: UInt64] = [:] {
+        didSet { liveChannels.withLock { $0 = channelGenerations } }
+    }
     var generationCounter: UInt64 = 0
     var nextConsumerID: UInt64 = 1
     var confirms = ConfirmTracker()
@@ -68,6 +73,11 @@ final class ConnectionLoop: @unchecked Sendable {
 
     deinit {
         close(wakeDescriptor)
+    }
+
+    /// Whether `tag`'s channel is still the one it was delivered on (safe from any thread).
+    func isLive(_ tag: DeliveryTag) -> Bool {
+        liveChannels.withLock { $0[tag.channel] == tag.channelGeneration }
     }
 
     /// Starts the loop's thread.
@@ -348,6 +358,7 @@ final class ConnectionLoop: @unchecked Sendable {
             connection.close()
             self.connection = nil
         }
+        channelGenerations.removeAll()
         for waiter in connectWaiters { waiter(.failure(AMQPError(.closed, operation: "connect", message: "the client was closed"))) }
         connectWaiters.removeAll()
         logger.debug("AMQP client closed", metadata: ["connection": "\(settings.connectionName)"])
