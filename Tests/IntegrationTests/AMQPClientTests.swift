@@ -65,6 +65,35 @@ import Testing
         await client.close()
     }
 
+    @Test func aBatchPublishReportsEachMessageAndABatchAckSettlesEveryDelivery() async throws {
+        let queue = TestBroker.uniqueName("batch")
+        let client = try await AMQPClient.connect(TestBroker.settings("batch"))
+        try await client.declare(AMQPTopology(queues: [QueueDefinition(name: queue, kind: .quorum)]))
+        let messages = (1...5).map { AMQPClient.OutgoingMessage(body: bytes("b\($0)"), exchange: "", routingKey: queue) }
+            + [AMQPClient.OutgoingMessage(body: bytes("lost"), exchange: "amq.direct", routingKey: "no-such-binding")]
+        let errors = await client.publish(messages)
+        #expect(errors.count == 6)
+        #expect(errors.prefix(5).allSatisfy { $0 == nil })
+        #expect(errors[5]?.code == .unroutable)
+        #expect(try await client.queueStatus(queue).messages == 5)
+        #expect(await client.publish([]).isEmpty)
+
+        let collector = DeliveryCollector(try await client.consume(queue: queue, prefetch: 10))
+        try await eventually(10, "five deliveries") { collector.count == 5 }
+        #expect(collector.texts == ["b1", "b2", "b3", "b4", "b5"])
+        let acked = await AMQPDelivery.ack(collector.deliveries)
+        #expect(acked.count == 5 && acked.allSatisfy { $0 == nil })
+        #expect(await collector.deliveries[0].isLive())
+        await client.close()
+        // After the close, deliveries are no longer live; and nothing came back to the queue
+        // (closing requeues whatever is unacked): every delivery was settled.
+        #expect(await !collector.deliveries[0].isLive())
+        let other = try await AMQPClient.connect(TestBroker.settings("batch-check"))
+        #expect(try await other.queueStatus(queue).messages == 0)
+        _ = try await other.deleteQueue(queue)
+        await other.close()
+    }
+
     @Test func unroutableAndRefusedPublishesThrowAndTheClientCarriesOn() async throws {
         let queue = TestBroker.uniqueName("route")
         let client = try await AMQPClient.connect(TestBroker.settings("route"))
