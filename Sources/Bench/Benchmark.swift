@@ -116,6 +116,7 @@ struct Benchmark: Sendable {
                 "latencies from the scheduler's own started_at/completed_at (ms precision) against the wall clock just before the schedule request",
                 "floor: same AMQPClient, durable quorum queues, persistent 1 KiB messages with confirms, /bin/true spawned with ProcessRunner",
                 "ratio = Relevo ÷ floor",
+                "relevo-worker: \(Self.workerLinking(binaries))",
             ])
         let rtt = floor.roundTrip
         let dispatchSection = "idle dispatch (\(dispatch.toCompletion.count) sequential runs)"
@@ -169,6 +170,17 @@ struct Benchmark: Sendable {
         report.add(floorSection, "pipelined, prefetch \(sizes.workers * sizes.slotsPerWorker) (\(floor.messages) msgs)", "msg/s",
                    relevo: nil, floor: floor.messagesPerSecond)
         return report
+    }
+
+    /// How the worker measured here was linked: `scripts/build-release` links the Swift runtime
+    /// into it, a plain `swift build` does not (its memory figures differ by about 1.5 MB).
+    static func workerLinking(_ binaries: URL) -> String {
+        guard let image = try? Data(contentsOf: binaries.appendingPathComponent("relevo-worker"), options: .alwaysMapped) else {
+            return "not found"
+        }
+        return image.range(of: Data("libswiftCore.so".utf8)) == nil
+            ? "Swift runtime linked in (--static-swift-stdlib, scripts/build-release)"
+            : "Swift runtime in shared libraries (plain swift build)"
     }
 
     /// CPU seconds so far of the scheduler, all workers together and the broker.

@@ -26,6 +26,8 @@ struct RelevoBench: AsyncParsableCommand {
         let started = ContinuousClock.now
         let report = try await benchmark.run()
         print(report.table)
+        print("")
+        for note in report.notes { print("note: \(note)") }
         let output = URL(fileURLWithPath: json, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         try report.writeJSON(to: output)
         print("\nwritten to \(output.path); took \(String(format: "%.1f", (ContinuousClock.now - started).milliseconds / 1000)) s")

@@ -94,6 +94,29 @@ import Testing
         await other.close()
     }
 
+    @Test func ackThroughSettlesUpToTheNewestGivenAndNoFurther() async throws {
+        let queue = TestBroker.uniqueName("through")
+        let client = try await AMQPClient.connect(TestBroker.settings("through"))
+        try await client.declare(AMQPTopology(queues: [QueueDefinition(name: queue, kind: .quorum)]))
+        let errors = await client.publish((1...6).map { AMQPClient.OutgoingMessage(body: bytes("t\($0)"), exchange: "", routingKey: queue) })
+        #expect(errors.allSatisfy { $0 == nil })
+        let collector = DeliveryCollector(try await client.consume(queue: queue, prefetch: 10))
+        try await eventually(10, "six deliveries") { collector.count == 6 }
+        let first = collector.deliveries
+        // t3 is handed back first; t1, t2, t4 acked with one frame (for t4); t5 and t6 stay unacked.
+        try await first[2].nack(requeue: true)
+        let acked = await AMQPDelivery.ackThrough([first[0], first[3], first[1]])
+        #expect(acked.allSatisfy { $0 == nil })
+        try await eventually(10, "t3 again") { collector.count == 7 }
+        #expect(collector.deliveries[6].text == "t3")
+        await client.close()
+        // Closing requeues what is unacked: t5, t6 and the second t3; nothing else came back.
+        let other = try await AMQPClient.connect(TestBroker.settings("through-check"))
+        #expect(try await other.queueStatus(queue).messages == 3)
+        _ = try await other.deleteQueue(queue)
+        await other.close()
+    }
+
     @Test func unroutableAndRefusedPublishesThrowAndTheClientCarriesOn() async throws {
         let queue = TestBroker.uniqueName("route")
         let client = try await AMQPClient.connect(TestBroker.settings("route"))

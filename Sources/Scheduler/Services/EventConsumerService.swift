@@ -85,8 +85,10 @@ struct EventConsumerService: Service {
                 await deadLetter(delivery, reason: "\(error)", originalQueue: false)
             }
         }
-        // The handled ones are acked together: one hand-over to the connection, not one each.
-        for error in await AMQPDelivery.ack(done).compactMap({ $0 }) {
+        // The handled ones are acked together, with one `basic.ack` (`multiple`) for the newest:
+        // every earlier delivery of the consumer is settled by now (batches are handled in
+        // order, and the requeued or dead-lettered ones of this batch were settled above).
+        for error in await AMQPDelivery.ackThrough(done).compactMap({ $0 }) {
             logger.warning("event ack failed; it will come again", metadata: ["error": "\(error)"])
         }
     }
@@ -99,7 +101,9 @@ struct EventConsumerService: Service {
             try await publisher.publish(delivery.body, exchange: "", routingKey: QueueCatalog.deadLetterQueue, properties: properties)
             try await delivery.ack()
         } catch {
-            logger.error("could not dead-letter an event", metadata: ["error": "\(error)"])
+            // Handed back rather than left unacked: the batch's acks cover every earlier delivery.
+            logger.error("could not dead-letter an event; handing it back", metadata: ["error": "\(error)"])
+            do { try await delivery.nack(requeue: true) } catch { logger.debug("hand-back failed", metadata: ["error": "\(error)"]) }
         }
     }
 }

@@ -98,6 +98,39 @@ public struct AMQPDelivery: Sendable {
         return outcomes
     }
 
+    /// Acks `deliveries` with one `basic.ack` (`multiple`) per channel, for the newest of them:
+    /// only for a consumer that has settled every earlier delivery of the channel already or
+    /// settles it here (a batch consumer that handles what it received in order). Returns the
+    /// error of each, in order (nil: acked).
+    public static func ackThrough(_ deliveries: [AMQPDelivery]) async -> [AMQPError?] {
+        struct Channel: Hashable {
+            let owner: ObjectIdentifier
+            let number: UInt16
+            let generation: UInt64
+            init(_ delivery: AMQPDelivery) {
+                owner = delivery.settler.owner
+                number = delivery.tag.channel
+                generation = delivery.tag.channelGeneration
+            }
+        }
+        var newest: [Channel: Int] = [:]
+        for (index, delivery) in deliveries.enumerated() {
+            let channel = Channel(delivery)
+            if let known = newest[channel], deliveries[known].tag.value >= delivery.tag.value { continue }
+            newest[channel] = index
+        }
+        var outcomes = [AMQPError?](repeating: nil, count: deliveries.count)
+        for (channel, index) in newest {
+            do throws(AMQPError) {
+                try await deliveries[index].settler.settle(deliveries[index].tag, .ackThrough)
+            } catch {
+                // Every delivery of that channel shares the outcome.
+                for (other, delivery) in deliveries.enumerated() where Channel(delivery) == channel { outcomes[other] = error }
+            }
+        }
+        return outcomes
+    }
+
     /// As `nack`, with `basic.reject` (one message).
     public func reject(requeue: Bool) async throws(AMQPError) {
         try await settler.settle(tag, .reject(requeue: requeue))
@@ -115,6 +148,8 @@ struct DeliveryTag: Sendable, Hashable {
 /// How a delivery is settled.
 enum Settlement: Sendable {
     case ack
+    /// `basic.ack` with `multiple`: this delivery and every earlier one on its channel.
+    case ackThrough
     case nack(requeue: Bool)
     case reject(requeue: Bool)
 }

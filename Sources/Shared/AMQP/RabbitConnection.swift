@@ -206,6 +206,7 @@ final class RabbitConnection {
         let status: Int32
         switch settlement {
         case .ack: status = amqp_basic_ack(state, channel, tag, 0)
+        case .ackThrough: status = amqp_basic_ack(state, channel, tag, 1)
         case .nack(let requeue): status = amqp_basic_nack(state, channel, tag, 0, requeue ? 1 : 0)
         case .reject(let requeue): status = amqp_basic_reject(state, channel, tag, requeue ? 1 : 0)
         }
