@@ -65,7 +65,7 @@ import Testing
         await client.close()
     }
 
-    @Test func aBatchPublishReportsEachMessageAndABatchAckSettlesEveryDelivery() async throws {
+    @Test func aBatchPublishReportsEachMessageAndAnAckThroughTheNewestSettlesEveryDelivery() async throws {
         let queue = TestBroker.uniqueName("batch")
         let client = try await AMQPClient.connect(TestBroker.settings("batch"))
         try await client.declare(AMQPTopology(queues: [QueueDefinition(name: queue, kind: .quorum)]))
@@ -81,7 +81,7 @@ import Testing
         let collector = DeliveryCollector(try await client.consume(queue: queue, prefetch: 10))
         try await eventually(10, "five deliveries") { collector.count == 5 }
         #expect(collector.texts == ["b1", "b2", "b3", "b4", "b5"])
-        let acked = await AMQPDelivery.ack(collector.deliveries)
+        let acked = await AMQPDelivery.ackThrough(collector.deliveries)
         #expect(acked.count == 5 && acked.allSatisfy { $0 == nil })
         #expect(await collector.deliveries[0].isLive())
         await client.close()

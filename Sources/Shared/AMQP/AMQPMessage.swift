@@ -79,25 +79,6 @@ public struct AMQPDelivery: Sendable {
         await settler.isLive(tag)
     }
 
-    /// Acks `deliveries` with one hand-over per connection instead of one each (a consumer that
-    /// handles a burst settles it at once); returns the error of each, in order (nil: acked).
-    public static func ack(_ deliveries: [AMQPDelivery]) async -> [AMQPError?] {
-        var outcomes = [AMQPError?](repeating: nil, count: deliveries.count)
-        var byOwner: [ObjectIdentifier: [Int]] = [:]
-        var order: [ObjectIdentifier] = []
-        for (index, delivery) in deliveries.enumerated() {
-            let owner = delivery.settler.owner
-            if byOwner[owner] == nil { order.append(owner) }
-            byOwner[owner, default: []].append(index)
-        }
-        for owner in order {
-            guard let indices = byOwner[owner], let first = indices.first else { continue }
-            let results = await deliveries[first].settler.settle(indices.map { (deliveries[$0].tag, .ack) })
-            for (index, result) in zip(indices, results) { outcomes[index] = result }
-        }
-        return outcomes
-    }
-
     /// Acks `deliveries` with one `basic.ack` (`multiple`) per channel, for the newest of them:
     /// only for a consumer that has settled every earlier delivery of the channel already or
     /// settles it here (a batch consumer that handles what it received in order). Returns the
@@ -157,8 +138,6 @@ enum Settlement: Sendable {
 /// The owner of the channel a delivery came on.
 protocol DeliverySettler: Sendable {
     func settle(_ tag: DeliveryTag, _ settlement: Settlement) async throws(AMQPError)
-    /// Settles several deliveries of this owner at once; one outcome per entry, in order.
-    func settle(_ entries: [(DeliveryTag, Settlement)]) async -> [AMQPError?]
     func isLive(_ tag: DeliveryTag) async -> Bool
     /// Identifies the connection the deliveries belong to.
     var owner: ObjectIdentifier { get }

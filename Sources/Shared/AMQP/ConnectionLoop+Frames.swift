@@ -151,20 +151,6 @@ struct LoopSettler: DeliverySettler {
         try await loop.perform { (loop) throws(AMQPError) in try loop.settle(tag, settlement) }
     }
 
-    func settle(_ entries: [(DeliveryTag, Settlement)]) async -> [AMQPError?] {
-        let outcomes: [AMQPError?]? = try? await loop.perform { loop in
-            entries.map { entry -> AMQPError? in
-                do throws(AMQPError) {
-                    try loop.settle(entry.0, entry.1)
-                    return nil
-                } catch {
-                    return error
-                }
-            }
-        }
-        return outcomes ?? entries.map { _ in AMQPError(.closed, operation: "settle", message: "the client is closed") }
-    }
-
     func isLive(_ tag: DeliveryTag) async -> Bool {
         loop.isLive(tag)
     }
