@@ -15,7 +15,7 @@ struct EventPublisher: Sendable {
         while true {
             attempt += 1
             do throws(AMQPError) {
-                try await client.publish(MessageCodec.encode(event), exchange: QueueCatalog.eventsExchange,
+                try await client.publish(MessageCodec.encodeEvent(event), exchange: QueueCatalog.eventsExchange,
                                          routingKey: event.routingKey,
                                          properties: MessageProperties(contentType: "application/json", type: event.routingKey))
                 return

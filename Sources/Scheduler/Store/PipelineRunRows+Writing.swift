@@ -65,7 +65,7 @@ extension PipelineRunRows {
     static func recordTransition(_ event: PipelineEvent, pipelineID: Int64, at now: Date, in db: Database) throws {
         try db.execute(
             cached: "INSERT INTO transitions (pipeline_instance_id, event, at) VALUES (?, ?, ?)",
-            arguments: [pipelineID, try JSONColumn.encode(event), StorageDate.text(now)])
+            arguments: [pipelineID, try TransitionText.of(event), StorageDate.text(now)])
     }
 
     private static func key(of job: JobRun, in stage: StageRun) -> JobKey {

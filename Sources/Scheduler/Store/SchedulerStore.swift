@@ -13,6 +13,8 @@ import Shared
 final class SchedulerStore: Sendable {
     /// The connection pool (a file in WAL mode) or queue (in memory).
     let writer: any DatabaseWriter
+    /// The unfinished runs as last committed (see ``RunCache``).
+    let runs = RunCache()
 
     /// Opens the database file at `path`, creating it if needed, in WAL mode, and migrates it.
     init(path: String) throws(StoreError) {
@@ -59,7 +61,7 @@ final class SchedulerStore: Sendable {
         of definition: PipelineDefinition, cause: TriggerCause, materialRevisions: [String: String],
         at now: Date, runOnAllCount: @escaping @Sendable (JobDefinition) -> Int = { _ in 1 }
     ) async throws(StoreError) -> (run: PipelineRun, actions: [PipelineAction]) {
-        try await write("create a run of \(definition.name)") { db in
+        try await write("create a run of \(definition.name)") { [runs] db in
             let counter = try Self.nextCounter(of: definition.name, in: db)
             var run = try PipelineRun(
                 definition: definition, counter: counter, cause: cause, materialRevisions: materialRevisions,
@@ -67,6 +69,7 @@ final class SchedulerStore: Sendable {
             let actions = try run.on(.created, at: now)
             let stored = try PipelineRunRows.insert(run, in: db)
             try PipelineRunRows.recordTransition(.created, pipelineID: stored.id, at: now, in: db)
+            runs.keep(stored, in: db)
             return (run, actions)
         }
     }
@@ -80,15 +83,17 @@ final class SchedulerStore: Sendable {
     func apply(_ event: PipelineEvent, pipeline: String, counter: Int, at now: Date) async throws(StoreError)
         -> [PipelineAction]
     {
-        try await write("apply \(event) to \(pipeline)/\(counter)") { db in
-            guard var stored = try PipelineRunRows.load(pipeline: pipeline, counter: counter, in: db) else {
+        try await write("apply \(event) to \(pipeline)/\(counter)") { [runs] db in
+            guard var stored = try runs.take(pipeline, counter: counter) ?? PipelineRunRows.load(pipeline: pipeline, counter: counter, in: db) else {
                 throw StoreError(code: .notFound, operation: "apply", message: "no run \(pipeline)/\(counter)")
             }
             var run = stored.run
             let actions = try run.on(event, at: now)
-            guard run != stored.run else { return actions }
-            try PipelineRunRows.save(run, over: &stored, in: db)
-            try PipelineRunRows.recordTransition(event, pipelineID: stored.id, at: now, in: db)
+            if run != stored.run {
+                try PipelineRunRows.save(run, over: &stored, in: db)
+                try PipelineRunRows.recordTransition(event, pipelineID: stored.id, at: now, in: db)
+            }
+            runs.keep(stored, in: db)
             return actions
         }
     }
@@ -102,8 +107,10 @@ final class SchedulerStore: Sendable {
     func apply(_ events: [PipelineEvent], pipeline: String, counter: Int, at now: Date) async throws(StoreError)
         -> (run: PipelineRun?, outcomes: [Result<[PipelineAction], StoreError>])
     {
-        try await write("apply \(events.count) events to \(pipeline)/\(counter)") { db in
-            try Self.apply(events, pipeline: pipeline, counter: counter, at: now, in: db)
+        try await write("apply \(events.count) events to \(pipeline)/\(counter)") { [runs] db in
+            let applied = try Self.apply(events, pipeline: pipeline, counter: counter, at: now, cache: runs, in: db)
+            if let stored = applied.stored { runs.keep(stored, in: db) }
+            return (applied.stored?.run, applied.outcomes)
         }
     }
 
@@ -116,16 +123,20 @@ final class SchedulerStore: Sendable {
     /// back alone (a savepoint each) and gets the error; the others are committed.
     func applyBatch(console chunks: [ConsoleChunk], runs: [(pipeline: String, counter: Int, events: [PipelineEvent])],
                     at now: Date) async throws(StoreError) -> (console: [StoreError?], runs: [GroupResult]) {
-        try await write("apply \(runs.count) runs' events and \(chunks.count) console chunks") { db in
+        try await write("apply \(runs.count) runs' events and \(chunks.count) console chunks") { [cache = self.runs] db in
             let console = try Self.appendConsole(chunks, in: db)
             var results: [GroupResult] = []
             for group in runs {
                 var result: GroupResult?
                 do {
+                    var applied: (stored: StoredPipelineRun?, outcomes: [Result<[PipelineAction], StoreError>])?
                     try db.inSavepoint {
-                        result = .success(try Self.apply(group.events, pipeline: group.pipeline, counter: group.counter, at: now, in: db))
+                        applied = try Self.apply(group.events, pipeline: group.pipeline, counter: group.counter, at: now, cache: cache, in: db)
                         return .commit
                     }
+                    // Kept only now: a run whose savepoint rolled back must be read again.
+                    if let stored = applied?.stored { cache.keep(stored, in: db) }
+                    result = applied.map { .success(($0.stored?.run, $0.outcomes)) }
                 } catch {
                     result = .failure(StoreError(operation: "apply \(group.events.count) events to \(group.pipeline)/\(group.counter)",
                                                  wrapping: error))
@@ -136,11 +147,14 @@ final class SchedulerStore: Sendable {
         }
     }
 
-    /// The body of ``apply(_:pipeline:counter:at:)``, inside the caller's transaction.
-    static func apply(_ events: [PipelineEvent], pipeline: String, counter: Int, at now: Date, in db: Database) throws
-        -> (run: PipelineRun?, outcomes: [Result<[PipelineAction], StoreError>])
+    /// The body of ``apply(_:pipeline:counter:at:)``, inside the caller's transaction: the run
+    /// comes from `cache` (taken out) or from its rows, and is returned as saved; the caller keeps
+    /// it in `cache` once nothing but the transaction can roll it back.
+    static func apply(_ events: [PipelineEvent], pipeline: String, counter: Int, at now: Date, cache: RunCache,
+                      in db: Database) throws
+        -> (stored: StoredPipelineRun?, outcomes: [Result<[PipelineAction], StoreError>])
     {
-        guard var stored = try PipelineRunRows.load(pipeline: pipeline, counter: counter, in: db) else {
+        guard var stored = try cache.take(pipeline, counter: counter) ?? PipelineRunRows.load(pipeline: pipeline, counter: counter, in: db) else {
             let missing = StoreError(code: .notFound, operation: "apply", message: "no run \(pipeline)/\(counter)")
             return (nil, events.map { _ in .failure(missing) })
         }
@@ -165,7 +179,7 @@ final class SchedulerStore: Sendable {
                 try PipelineRunRows.recordTransition(event, pipelineID: stored.id, at: now, in: db)
             }
         }
-        return (run, outcomes)
+        return (stored, outcomes)
     }
 
     /// Allocates the next counter of `pipeline` (1, 2, 3…; never reused), inside the caller's

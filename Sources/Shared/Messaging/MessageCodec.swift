@@ -20,6 +20,11 @@ public enum MessageCodec {
         }
     }
 
+    /// A worker event's body (written directly: see ``JSONText``).
+    public static func encodeEvent(_ event: WorkerEvent) -> [UInt8] {
+        Array(event.jsonText.utf8)
+    }
+
     public static func decodeJob(_ body: [UInt8]) throws(DecodingFailure) -> JobMessage {
         let message: JobMessage = try decode(body)
         guard message.version == JobMessage.currentVersion else {

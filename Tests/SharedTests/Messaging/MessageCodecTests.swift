@@ -1,3 +1,4 @@
+import Foundation
 import Shared
 import Testing
 
@@ -64,5 +65,28 @@ import Testing
         #expect(try MessageCodec.decodeEvent(MessageCodec.encode(event)) == event)
         let older = #"{"finished":{"_0":{"jobRunID":"p/1/s/1/j/1","attempt":2},"result":"failed"}}"#
         #expect(try MessageCodec.decodeEvent(Array(older.utf8)) == .finished(attempt, result: .failed))
+    }
+
+    @Test(arguments: ["p/1/s/1/j/1", "quote \" back\\ slash / tab\t nl\n", "\u{01}\u{1F}\u{7F} déploiement 🚀", ""])
+    func eventsWrittenDirectlyAreWhatJSONEncoderWrites(_ text: String) throws {
+        let attempt = JobAttempt(jobRunID: text, attempt: 3)
+        var agent = AgentIdentity(uuid: "u-\(text)", name: text, resources: ["linux", text], environments: ["pro"], slots: 4)
+        var events: [WorkerEvent] = [
+            .accepted(attempt, agent: agent), .started(attempt, agent: agent), .taskStarted(attempt, index: 2),
+            .console(attempt, sequence: 7, text: text), .finished(attempt, result: .failed),
+            .finished(attempt, result: .passed, console: ConsoleChunk(sequence: 9, text: text)),
+            .heartbeat(agent, busyJobs: [text, "b"], catalogVersion: 12), .heartbeat(agent, busyJobs: [], catalogVersion: 0),
+        ]
+        agent.appliedResources = ["gpu", text]
+        agent.appliedEnvironments = []
+        events += [.started(attempt, agent: agent), .heartbeat(agent, busyJobs: [], catalogVersion: 1)]
+        for event in events {
+            let direct = MessageCodec.encodeEvent(event)
+            // The same JSON value as JSONEncoder's (whose key order is unspecified), and the same event.
+            let written = try JSONSerialization.jsonObject(with: Data(direct)) as? NSDictionary
+            let encoded = try JSONSerialization.jsonObject(with: Data(MessageCodec.encode(event))) as? NSDictionary
+            #expect(written != nil && written == encoded, "\(String(decoding: direct, as: UTF8.self))")
+            #expect(try MessageCodec.decodeEvent(direct) == event)
+        }
     }
 }
