@@ -9,6 +9,8 @@ struct JobExecutor: Sendable {
     let workDirectory: String
     let serverURL: String
     let logger: Logger
+    /// `<work directory>/pipelines`, absolute: each job's directory is in it.
+    let pipelinesDirectory: String
     /// Jobs of one pipeline running at once on this agent each get a directory of their own.
     let workspaces = WorkspaceLeases()
     /// The executions running now, for cancels from the scheduler.
@@ -28,6 +30,13 @@ struct JobExecutor: Sendable {
         guard let supervisor else { return nil }
         return try? TaskWatchdog.start(executable: supervisor)
     }()
+
+    init(workDirectory: String, serverURL: String, logger: Logger) {
+        self.workDirectory = workDirectory
+        self.serverURL = serverURL
+        self.logger = logger
+        pipelinesDirectory = URL(fileURLWithPath: workDirectory).appendingPathComponent("pipelines").path
+    }
 
     /// The variables every task sees from the worker itself; everything else is the job's.
     static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TZ"]
@@ -81,18 +90,20 @@ struct JobExecutor: Sendable {
                                console: ConsoleStreamer, events: EventPublisher, supervised: Bool,
                                announceStart: Bool) async throws -> JobRunResult {
         await console.write("[relevo] Start to prepare \(job.jobRunID) (attempt \(attempt.attempt)) on \(agent.name) [\(workDirectory)]\n")
-        let directory = URL(fileURLWithPath: workDirectory).appendingPathComponent("pipelines").appendingPathComponent(workspace)
-        if job.cleanWorkspace, FileManager.default.fileExists(atPath: directory.path) {
-            await console.write("[relevo] Cleaning working directory \(directory.path)\n")
-            try FileManager.default.removeItem(at: directory)
+        // A plain path (no URL): this runs for every job.
+        let directory = pipelinesDirectory + "/" + workspace
+        if job.cleanWorkspace, FileManager.default.fileExists(atPath: directory) {
+            await console.write("[relevo] Cleaning working directory \(directory)\n")
+            try FileManager.default.removeItem(atPath: directory)
         }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 
         if job.fetchMaterials {
             let git = GitClient(cacheRoot: URL(fileURLWithPath: workDirectory).appendingPathComponent("mirrors").path,
                                 environment: Self.inheritedEnvironment)
             for material in job.materials {
-                let destination = material.destination.isEmpty ? directory : directory.appendingPathComponent(material.destination)
+                let root = URL(fileURLWithPath: directory)
+                let destination = material.destination.isEmpty ? root : root.appendingPathComponent(material.destination)
                 await console.write("[relevo] Start updating material \(material.name) (\(GitURL.redacted(material.url))) at revision \(material.revision) into \(destination.path)\n")
                 _ = try await git.checkout(url: material.url, revision: material.revision, into: destination.path, shallow: material.shallowClone)
             }
@@ -103,9 +114,9 @@ struct JobExecutor: Sendable {
                                                job: job.environmentVariables)
         let artifacts = ArtifactClient(serverURL: job.serverURL, logger: logger,
                                        credentials: (job.artifactToken, job.artifactLocator))
-        let workDirectory = directory.path
+        let workDirectory = directory
         let execution = JobExecution(
-            tasks: job.tasks, workingDirectory: directory.path, environment: environment.variables,
+            tasks: job.tasks, workingDirectory: directory, environment: environment.variables,
             secureValues: environment.secureValues,
             inactivityTimeout: job.inactivityTimeoutSeconds.map { .seconds($0) },
             runner: ProcessRunner(supervisor: supervised ? Self.supervisor : nil, watchdog: supervised ? nil : Self.watchdog),
@@ -127,7 +138,7 @@ struct JobExecutor: Sendable {
         case .passed, .failed:
             // GoCD publishes artifacts whatever the result (test reports matter most when tests
             // fail); a failed upload fails the job.
-            let published = await publishArtifacts(job, from: directory.path, client: artifacts, console: console)
+            let published = await publishArtifacts(job, from: directory, client: artifacts, console: console)
             return outcome.result == .passed && published ? .passed : .failed
         }
     }

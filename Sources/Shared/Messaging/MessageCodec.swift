@@ -34,7 +34,9 @@ public enum MessageCodec {
     }
 
     public static func decodeEvent(_ body: [UInt8]) throws(DecodingFailure) -> WorkerEvent {
-        try decode(body)
+        // Read directly (see ``JSONValue``); anything it does not take goes to JSONDecoder.
+        if let event = WorkerEvent(directJSON: body) { return event }
+        return try decode(body)
     }
 
     public static func decodeCatalog(_ body: [UInt8]) throws(DecodingFailure) -> QueueCatalogMessage {

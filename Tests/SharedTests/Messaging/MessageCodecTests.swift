@@ -90,3 +90,77 @@ import Testing
         }
     }
 }
+
+/// The scheduler reads worker events with a small JSON reader of its own: it must read what
+/// JSONDecoder reads, and leave to JSONDecoder (nil) whatever it would refuse.
+@Suite struct DirectEventReadingTests {
+    static func sampleEvents(_ text: String) -> [WorkerEvent] {
+        let attempt = JobAttempt(jobRunID: text, attempt: 3)
+        var agent = AgentIdentity(uuid: "u-\(text)", name: text, resources: ["linux", text], environments: ["pro"], slots: 4)
+        var events: [WorkerEvent] = [
+            .accepted(attempt, agent: agent), .started(attempt, agent: agent), .taskStarted(attempt, index: 0),
+            .console(attempt, sequence: Int.max, text: text), .finished(attempt, result: .cancelled),
+            .finished(attempt, result: .passed, console: ConsoleChunk(sequence: 9, text: text)),
+            .heartbeat(agent, busyJobs: [text, "b"], catalogVersion: -12), .heartbeat(agent, busyJobs: [], catalogVersion: 0),
+        ]
+        agent.appliedResources = ["gpu", text]
+        agent.appliedEnvironments = []
+        // Not normalised (Codable's decoding takes values as sent).
+        agent.resources = ["Upper", "b", "a"]
+        events += [.started(attempt, agent: agent), .heartbeat(agent, busyJobs: [], catalogVersion: 1)]
+        return events
+    }
+
+    @Test(arguments: ["p/1/s/1/j/1", "quote \" back\\ slash / tab\t nl\n \u{01}\u{1F}\u{7F}", "déploiement 🚀 e\u{301}", ""])
+    func eventsReadDirectlyEqualJSONDecoders(_ text: String) throws {
+        let pretty = JSONEncoder()
+        pretty.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        for event in Self.sampleEvents(text) {
+            for body in [MessageCodec.encode(event), MessageCodec.encodeEvent(event), Array(try pretty.encode(event))] {
+                let direct = WorkerEvent(directJSON: body)
+                #expect(direct == event, "\(String(decoding: body, as: UTF8.self))")
+                #expect(direct == (try JSONDecoder().decode(WorkerEvent.self, from: Data(body))))
+            }
+        }
+    }
+
+    @Test func escapesNullsAndUnknownKeysAreReadAsJSONDecoderReadsThem() throws {
+        let bodies = [
+            #"{"console":{"_0":{"jobRunID":"caf\u00e9 \ud83d\ude80 \/ \"q\"","attempt":1},"sequence":0,"text":"\b\f\n\r\t\\"}}"#,
+            #"{"finished":{"_0":{"jobRunID":"x","attempt":1},"result":"failed","console":null,"later":{"field":[1,true,null]}}}"#,
+            #" { "started" : { "agent" : { "uuid" : "u", "name" : "n", "resources" : [ ], "environments" : [ "E" ], "slots" : 0, "appliedResources" : null } , "_0" : { "attempt" : -1 , "jobRunID" : "" } } } "#,
+        ]
+        for text in bodies {
+            let body = Array(text.utf8)
+            let direct = try #require(WorkerEvent(directJSON: body), "\(text)")
+            #expect(direct == (try JSONDecoder().decode(WorkerEvent.self, from: Data(body))), "\(text)")
+        }
+    }
+
+    @Test(arguments: [
+        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1.0},"index":0}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1e0},"index":0}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":01},"index":0}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1},"index":0,"index":1}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":99999999999999999999},"index":0}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"x\q","attempt":1},"index":0}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"\ud800","attempt":1},"index":0}}"#,
+        "{\"taskStarted\":{\"_0\":{\"jobRunID\":\"tab\there\",\"attempt\":1},\"index\":0}}",
+        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1},"index":0}} trailing"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1},"index":0},"finished":{}}"#,
+        #"{"rebooted":{"_0":{"jobRunID":"x","attempt":1}}}"#,
+        #"{"finished":{"_0":{"jobRunID":"x","attempt":1},"result":"exploded"}}"#,
+        #"{"finished":{"_0":{"jobRunID":"x","attempt":1},"result":"passed","console":{"sequence":"1","text":""}}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1}}}"#,
+        #"[{"taskStarted":{"_0":{"jobRunID":"x","attempt":1},"index":0}}]"#,
+        "not json", "", "{",
+    ])
+    func whatTheReaderDoesNotTakeGoesToJSONDecoder(_ text: String) {
+        #expect(WorkerEvent(directJSON: Array(text.utf8)) == nil)
+    }
+
+    @Test func invalidUTF8IsLeftToJSONDecoder() {
+        let body = Array(#"{"console":{"_0":{"jobRunID":"x","attempt":1},"sequence":0,"text":""#.utf8) + [0xC3, 0x28] + Array(#""}}"#.utf8)
+        #expect(WorkerEvent(directJSON: body) == nil)
+    }
+}
