@@ -266,3 +266,96 @@ extension AgentIdentity {
         }
     }
 }
+
+extension JobMessage {
+    /// The job in `body`, read by ``JSONValue`` (a worker reads one per job); nil if that reader
+    /// does not take it — a `fetch` task or an `on_cancel` task, for one — and the caller then
+    /// uses `JSONDecoder`. Fields are read as Codable reads them: every key required but the
+    /// optional ones.
+    public init?(directJSON body: [UInt8]) {
+        guard let fields = JSONValue.parse(body)?.object,
+              let version = fields["version"]?.integer, let jobRunID = fields["jobRunID"]?.string,
+              let pipeline = fields["pipeline"]?.string, let pipelineCounter = fields["pipelineCounter"]?.integer,
+              let pipelineLabel = fields["pipelineLabel"]?.string, let stage = fields["stage"]?.string,
+              let stageCounter = fields["stageCounter"]?.integer, let job = fields["job"]?.string,
+              let runIndex = fields["runIndex"]?.integer, let runCount = fields["runCount"]?.integer,
+              let environment = JSONValue.optional(fields["environment"], \.string),
+              let resources = fields["resources"]?.strings,
+              let materials = fields["materials"]?.map(MaterialCheckout.init(json:)),
+              case .bool(let cleanWorkspace)? = fields["cleanWorkspace"], case .bool(let fetchMaterials)? = fields["fetchMaterials"],
+              let tasks = fields["tasks"]?.map(TaskDefinition.init(directJSON:)),
+              let variables = fields["environmentVariables"]?.map(EnvironmentVariable.init(json:)),
+              let artifacts = fields["artifacts"]?.map(ArtifactDefinition.init(json:)),
+              let inactivityTimeoutSeconds = JSONValue.optional(fields["inactivityTimeoutSeconds"], \.integer),
+              let serverURL = fields["serverURL"]?.string, let artifactToken = fields["artifactToken"]?.string
+        else { return nil }
+        self.init(jobRunID: jobRunID, pipeline: pipeline, pipelineCounter: pipelineCounter, pipelineLabel: pipelineLabel,
+                  stage: stage, stageCounter: stageCounter, job: job, runIndex: runIndex, runCount: runCount,
+                  environment: environment, resources: resources, materials: materials, cleanWorkspace: cleanWorkspace,
+                  fetchMaterials: fetchMaterials, tasks: tasks, environmentVariables: variables, artifacts: artifacts,
+                  inactivityTimeoutSeconds: inactivityTimeoutSeconds, serverURL: serverURL, artifactToken: artifactToken)
+        self.version = version
+    }
+}
+
+extension JSONValue {
+    /// Each item of an array mapped by `transform`; nil if this is not an array or an item fails.
+    func map<T>(_ transform: (JSONValue) -> T?) -> [T]? {
+        guard case .array(let items) = self else { return nil }
+        var mapped: [T] = []
+        mapped.reserveCapacity(items.count)
+        for item in items {
+            guard let value = transform(item) else { return nil }
+            mapped.append(value)
+        }
+        return mapped
+    }
+
+    /// An optional field as Codable reads it: absent or null is `.some(nil)`; a value of the
+    /// wrong kind is nil.
+    static func optional<T>(_ value: JSONValue?, _ read: (JSONValue) -> T?) -> T?? {
+        switch value {
+        case nil, .null?: return .some(nil)
+        case let value?: return read(value).map { .some($0) }
+        }
+    }
+
+    var bool: Bool? { if case .bool(let value) = self { value } else { nil } }
+}
+
+extension MaterialCheckout {
+    init?(json: JSONValue) {
+        guard let fields = json.object, let name = fields["name"]?.string, let url = fields["url"]?.string,
+              let branch = fields["branch"]?.string, let revision = fields["revision"]?.string,
+              let destination = fields["destination"]?.string, let shallowClone = fields["shallowClone"]?.bool else { return nil }
+        self.init(name: name, url: url, branch: branch, revision: revision, destination: destination, shallowClone: shallowClone)
+    }
+}
+
+extension TaskDefinition {
+    /// An `exec` task without an `on_cancel` task; nil for anything else.
+    init?(directJSON json: JSONValue) {
+        guard let fields = json.object, fields["type"]?.string == "exec",
+              let command = fields["command"]?.string, let arguments = fields["arguments"]?.strings,
+              let workingDirectory = JSONValue.optional(fields["workingDirectory"], \.string),
+              let runIf = fields["runIf"]?.string.flatMap(RunIf.init(rawValue:)),
+              fields["onCancel"] == nil || fields["onCancel"] == .null else { return nil }
+        self = .exec(ExecTask(command: command, arguments: arguments, workingDirectory: workingDirectory, runIf: runIf))
+    }
+}
+
+extension EnvironmentVariable {
+    init?(json: JSONValue) {
+        guard let fields = json.object, let name = fields["name"]?.string, let value = fields["value"]?.string,
+              let secure = JSONValue.optional(fields["secure"], \.bool) else { return nil }
+        self.init(name: name, value: value, secure: secure ?? false)
+    }
+}
+
+extension ArtifactDefinition {
+    init?(json: JSONValue) {
+        guard let fields = json.object, let type = fields["type"]?.string.flatMap(ArtifactType.init(rawValue:)),
+              let source = fields["source"]?.string, let destination = fields["destination"]?.string else { return nil }
+        self.init(type: type, source: source, destination: destination)
+    }
+}

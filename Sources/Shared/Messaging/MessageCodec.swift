@@ -26,7 +26,9 @@ public enum MessageCodec {
     }
 
     public static func decodeJob(_ body: [UInt8]) throws(DecodingFailure) -> JobMessage {
-        let message: JobMessage = try decode(body)
+        // Read directly (see ``JSONValue``); anything it does not take goes to JSONDecoder.
+        let message: JobMessage
+        if let direct = JobMessage(directJSON: body) { message = direct } else { message = try decode(body) }
         guard message.version == JobMessage.currentVersion else {
             throw DecodingFailure(description: "job message version \(message.version) is not supported (this worker understands \(JobMessage.currentVersion))")
         }

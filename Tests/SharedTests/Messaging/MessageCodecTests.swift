@@ -164,3 +164,74 @@ import Testing
         #expect(WorkerEvent(directJSON: body) == nil)
     }
 }
+
+/// The worker reads job messages with the same small reader: what it takes equals JSONDecoder's
+/// reading; what it does not (fetch and on-cancel tasks, anything malformed) goes to JSONDecoder.
+@Suite struct DirectJobReadingTests {
+    static func jobs() -> [JobMessage] {
+        let full = JobMessage(
+            jobRunID: "nagios/3/package/1/rpm/2", pipeline: "nagios", pipelineCounter: 3, pipelineLabel: "3-abc1234",
+            stage: "package", stageCounter: 1, job: "rpm", runIndex: 2, runCount: 3, environment: "dev", resources: ["linux", "rpm"],
+            materials: [MaterialCheckout(name: "src", url: "file:///repos/check.git", branch: "main", revision: String(repeating: "a", count: 40)),
+                        MaterialCheckout(name: "lib", url: "https://x/y.git", branch: "b/c", revision: "b", destination: "lib/é", shallowClone: true)],
+            cleanWorkspace: true, fetchMaterials: false,
+            tasks: [.exec(ExecTask(command: "make", arguments: ["rpm", "V=\"1\""])),
+                    .exec(ExecTask(command: "/bin/sh", arguments: ["-c", "echo\t$X\n"], workingDirectory: "sub/dir", runIf: .failed))],
+            environmentVariables: [EnvironmentVariable(name: "TOKEN", value: "s3cret", secure: true), EnvironmentVariable(name: "A", value: "")],
+            artifacts: [ArtifactDefinition(type: .build, source: "dist/*.rpm", destination: "rpms"), ArtifactDefinition(type: .test, source: "t.xml")],
+            inactivityTimeoutSeconds: 600, serverURL: "http://127.0.0.1:8153/go", artifactToken: "tok")
+        var bare = JobMessage(jobRunID: "p/1/s/1/j/1", pipeline: "p", pipelineCounter: 1, pipelineLabel: "1", stage: "s",
+                              stageCounter: 1, job: "j", tasks: [], serverURL: "", artifactToken: "")
+        bare.environment = nil
+        return [full, bare]
+    }
+
+    @Test func jobsReadDirectlyEqualJSONDecoders() throws {
+        for job in Self.jobs() {
+            let body = MessageCodec.encode(job)
+            let direct = try #require(JobMessage(directJSON: body), "\(String(decoding: body, as: UTF8.self))")
+            #expect(direct == job)
+            #expect(direct == (try JSONDecoder().decode(JobMessage.self, from: Data(body))))
+            #expect(direct.environmentVariables.first?.value == job.environmentVariables.first?.value, "secure values travel in the clear")
+        }
+    }
+
+    /// The job's JSON with one change made to it.
+    private func edited(_ change: (inout [String: Any]) -> Void) throws -> [UInt8] {
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(MessageCodec.encode(Self.jobs()[0]))) as? [String: Any])
+        change(&object)
+        return Array(try JSONSerialization.data(withJSONObject: object))
+    }
+
+    @Test func olderAndNullFieldsAreReadAsJSONDecoderReadsThem() throws {
+        let body = try edited { object in
+            object["environment"] = NSNull()
+            object.removeValue(forKey: "inactivityTimeoutSeconds")
+            object["environmentVariables"] = [["name": "OLD", "value": "v"]]
+        }
+        let direct = try #require(JobMessage(directJSON: body))
+        #expect(direct == (try JSONDecoder().decode(JobMessage.self, from: Data(body))))
+        #expect(direct.environment == nil && direct.inactivityTimeoutSeconds == nil && direct.environmentVariables.first?.secure == false)
+    }
+
+    @Test func fetchAndOnCancelTasksAndMissingFieldsGoToJSONDecoder() throws {
+        let fetch = try edited { object in
+            object["tasks"] = [["type": "fetch", "source": "a", "destination": "", "isFile": true, "runIf": "passed"]]
+        }
+        let onCancel = try edited { object in
+            object["tasks"] = [["type": "exec", "command": "x", "arguments": [], "runIf": "passed",
+                                "onCancel": ["type": "exec", "command": "y", "arguments": []]]]
+        }
+        let missing = try edited { object in object.removeValue(forKey: "artifactToken") }
+        let wrongKind = try edited { object in object["cleanWorkspace"] = "yes" }
+        for body in [fetch, onCancel, missing, wrongKind] {
+            #expect(JobMessage(directJSON: body) == nil, "\(String(decoding: body, as: UTF8.self))")
+        }
+        // JSONDecoder still names what is wrong.
+        #expect {
+            _ = try MessageCodec.decodeJob(missing)
+        } throws: { error in
+            (error as? MessageCodec.DecodingFailure)?.description.contains("artifactToken") == true
+        }
+    }
+}
