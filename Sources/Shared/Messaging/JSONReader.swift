@@ -1,8 +1,8 @@
-/// A small strict JSON reader for the one message the scheduler reads for every event a worker
-/// sends (``WorkerEvent``): Foundation's `JSONDecoder` spent more time in Codable's containers
-/// than in the JSON. It reads what `JSONDecoder` reads for these values and gives up (nil) on
-/// anything else — fractions, exponents, duplicate keys, unknown event kinds — so the caller
-/// falls back to `JSONDecoder`, which then decides and names the problem.
+/// A small strict JSON reader for the messages read for every job: worker events (the
+/// scheduler) and job messages (the worker). Foundation's `JSONDecoder` spent more time in
+/// Codable's containers than in the JSON. It reads what `JSONDecoder` reads for these values and
+/// gives up (nil) on anything else — fractions, exponents, duplicate keys, unknown event kinds —
+/// so the caller falls back to `JSONDecoder`, which then decides and names the problem.
 enum JSONValue: Equatable {
     case object([String: JSONValue])
     case array([JSONValue])
