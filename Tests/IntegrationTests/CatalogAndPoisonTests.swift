@@ -83,4 +83,46 @@ import Testing
             await client.close()
         }
     }
+
+    @Test func aPoisonEventThatCannotBeDeadLetteredIsHandedBackAndLaterEventsStillApply() async throws {
+        try await RelevoCluster.with { cluster in
+            try cluster.writeConfig("a.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              ok:
+                materials:
+                  src: {git: "file:///nonexistent", auto_update: false}
+                stages:
+                  - build:
+                      jobs:
+                        only: {tasks: [{exec: {command: /bin/true}}]}
+            """)
+            // No worker: the test plays one, by publishing its events itself.
+            try await cluster.startScheduler()
+            let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
+            #expect(try await cluster.api.post("/go/api/pipelines/ok/schedule", body: pinned).status == 202)
+            let client = try await AMQPClient.connect(try AMQPSettings(url: cluster.brokerURL, connectionName: "test:hand-back"))
+            // With relevo.dead gone, a poison event cannot be dead-lettered: the scheduler must
+            // hand it back (nack) rather than leave it unacked, where the next batch's `multiple`
+            // ack would settle it unseen.
+            _ = try await client.deleteQueue(QueueCatalog.deadLetterQueue)
+            try await client.publish(Array("not an event".utf8), exchange: QueueCatalog.eventsExchange, routingKey: "event.finished")
+            // Handed back, it comes again (left unacked, it would not): several attempts in the log.
+            try await eventually(20, "the event handed back and delivered again") {
+                (cluster.scheduler?.log ?? "").components(separatedBy: "could not dead-letter an event; handing it back").count > 2
+            }
+            // The broker drops it after its delivery limit (its own dead-letter target is gone).
+            try await eventually(30, "the poison event gone from the events queue") {
+                try await client.queueStatus(QueueCatalog.schedulerEventsQueue).messages == 0
+            }
+            // The consumer is still alive and its acks in order: a job's events still apply.
+            let attempt = JobAttempt(jobRunID: "ok/1/build/1/only/1", attempt: 1)
+            let agent = AgentIdentity(uuid: "played-agent", name: "played", resources: [], environments: [], slots: 1)
+            for event in [WorkerEvent.started(attempt, agent: agent), .finished(attempt, result: .passed)] {
+                try await client.publish(MessageCodec.encodeEvent(event), exchange: QueueCatalog.eventsExchange, routingKey: event.routingKey)
+            }
+            #expect(try await cluster.api.waitFor("ok", 1, states: ["passed", "failed"], seconds: 30)["state"] as? String == "passed")
+            await client.close()
+        }
+    }
 }
