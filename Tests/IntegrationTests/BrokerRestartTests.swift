@@ -64,7 +64,15 @@ import Testing
                 }
             }
 
-            try await eventually(20, "traffic before the restart") { ledger.consumed.count >= 50 }
+            // A private node just started, while the other tests load both cores: give it time,
+            // and say what was seen if it still falls short.
+            do {
+                try await eventually(60, "traffic before the restart") { ledger.consumed.count >= 50 }
+            } catch {
+                throw TestSetupError("no traffic before the restart after 60 s: \(ledger.confirmed.count) confirmed, "
+                                     + "\(ledger.failed.count) failed, \(ledger.consumed.count) consumed; "
+                                     + "publisher events \(publisherEvents.all), consumer events \(consumerEvents.all)")
+            }
             // SIGKILL: the node gets no chance to flush anything it had not already confirmed.
             try broker.stop(kill: true)
             try await eventually(20, "both clients to notice") {
