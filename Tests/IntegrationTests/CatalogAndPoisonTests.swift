@@ -20,8 +20,7 @@ import Testing
             """)
             try await cluster.startScheduler()
             try await cluster.startWorker(.init(name: "builder", resources: ["linux", "rpm"]))
-            let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
-            #expect(try await cluster.api.post("/go/api/pipelines/first/schedule", body: pinned).status == 202)
+            #expect(try await cluster.api.post("/go/api/pipelines/first/schedule", body: Self.pinned).status == 202)
             _ = try await cluster.api.waitFor("first", 1, states: ["passed"], seconds: 30)
 
             // A new pipeline needing another resource set means a new queue, which the running
@@ -39,7 +38,7 @@ import Testing
                         rpm: {resources: [rpm, linux], tasks: [{exec: {command: /bin/echo, arguments: [packaged]}}]}
             """)
             try await eventually(30, "the scheduler to load the new pipeline") {
-                try await cluster.api.post("/go/api/pipelines/second/schedule", body: pinned).status == 202
+                try await cluster.api.post("/go/api/pipelines/second/schedule", body: Self.pinned).status == 202
             }
             let run = try await cluster.api.waitFor("second", 1, states: ["passed", "failed"], seconds: 30)
             #expect(run["state"] as? String == "passed")
@@ -47,19 +46,26 @@ import Testing
         }
     }
 
+    /// Pipeline `ok`: one stage `build`, one job `only` running `/bin/true`, nothing to fetch.
+    static let okPipeline = """
+        format_version: 10
+        pipelines:
+          ok:
+            materials:
+              src: {git: "file:///nonexistent", auto_update: false}
+            stages:
+              - build:
+                  fetch_materials: false
+                  jobs:
+                    only: {tasks: [{exec: {command: /bin/true}}]}
+        """
+
+    /// A schedule request body pinning `ok`'s material (which does not exist).
+    static let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
+
     @Test func aMalformedJobMessageGoesToTheDeadLetterQueueWithItsReason() async throws {
         try await RelevoCluster.with { cluster in
-            try cluster.writeConfig("a.gocd.yaml", """
-            format_version: 10
-            pipelines:
-              ok:
-                materials:
-                  src: {git: "file:///nonexistent", auto_update: false}
-                stages:
-                  - build:
-                      fetch_materials: false
-                      tasks: [{exec: {command: /bin/true}}]
-            """)
+            try cluster.writeConfig("a.gocd.yaml", Self.okPipeline)
             try await cluster.startScheduler()
             try await cluster.startWorker(.init(name: "w1"))
             let client = try await AMQPClient.connect(try AMQPSettings(url: cluster.brokerURL, connectionName: "test:poison"))
@@ -77,8 +83,7 @@ import Testing
             await dead.cancel()
 
             // The worker is still fine and runs real jobs.
-            let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
-            #expect(try await cluster.api.post("/go/api/pipelines/ok/schedule", body: pinned).status == 202)
+            #expect(try await cluster.api.post("/go/api/pipelines/ok/schedule", body: Self.pinned).status == 202)
             #expect(try await cluster.api.waitFor("ok", 1, states: ["passed", "failed"], seconds: 30)["state"] as? String == "passed")
             await client.close()
         }
@@ -86,21 +91,10 @@ import Testing
 
     @Test func aPoisonEventThatCannotBeDeadLetteredIsHandedBackAndLaterEventsStillApply() async throws {
         try await RelevoCluster.with { cluster in
-            try cluster.writeConfig("a.gocd.yaml", """
-            format_version: 10
-            pipelines:
-              ok:
-                materials:
-                  src: {git: "file:///nonexistent", auto_update: false}
-                stages:
-                  - build:
-                      jobs:
-                        only: {tasks: [{exec: {command: /bin/true}}]}
-            """)
+            try cluster.writeConfig("a.gocd.yaml", Self.okPipeline)
             // No worker: the test plays one, by publishing its events itself.
             try await cluster.startScheduler()
-            let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
-            #expect(try await cluster.api.post("/go/api/pipelines/ok/schedule", body: pinned).status == 202)
+            #expect(try await cluster.api.post("/go/api/pipelines/ok/schedule", body: Self.pinned).status == 202)
             let client = try await AMQPClient.connect(try AMQPSettings(url: cluster.brokerURL, connectionName: "test:hand-back"))
             // With relevo.dead gone, a poison event cannot be dead-lettered: the scheduler must
             // hand it back (nack) rather than leave it unacked, where the next batch's `multiple`

@@ -52,6 +52,24 @@ import Testing
         }
     }
 
+    @Test func aSecondSchedulerOnTheSameDataDirectoryRefusesToStartAndTheFirstGoesOn() async throws {
+        try await RelevoCluster.with { cluster in
+            try await cluster.startScheduler()
+            let port = freePort()
+            let second = try RelevoProcess.start("relevo-scheduler", name: "second-scheduler", arguments: [
+                "serve", "--broker-url", cluster.brokerURL, "--data-dir", cluster.root.appendingPathComponent("data").path,
+                "--config-dir", cluster.configDirectory.path, "--port", String(port),
+            ], logDirectory: cluster.root)
+            try await eventually(30, "the second scheduler to exit") { !second.isRunning }
+            #expect(!second.exitedCleanly)
+            #expect(second.log.contains("another relevo-scheduler is using the data directory"), "\(second.log)")
+            #expect(try await cluster.api.get("/go/api/v1/health").status == 200, "the first one still serves")
+            // The lock goes with the process: killed, the scheduler starts again at once.
+            await cluster.stopScheduler(kill: true)
+            try await cluster.startScheduler()
+        }
+    }
+
     @Test func theSchedulerRestartedMidPipeline() async throws {
         try await RelevoCluster.with { cluster in
             let repository = try GitRepository.create(in: cluster.root)

@@ -72,6 +72,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        let lock: Int32
+        do {
+            lock = try DataDirectoryLock.acquire(settings.dataDirectory)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        defer { close(lock) }
         let store = try SchedulerStore(path: URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("relevo.sqlite").path)
         var broker = try AMQPSettings(url: settings.brokerURL, connectionName: "relevo-scheduler (publish)")
         let publisher = try await AMQPClient.connect(broker, logger: logger, waitUpTo: .seconds(120))

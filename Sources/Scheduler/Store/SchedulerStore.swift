@@ -98,24 +98,9 @@ final class SchedulerStore: Sendable {
         }
     }
 
-    /// Applies `events` to one run, in order, in one transaction: the run is loaded and saved
-    /// once however many events there are (workers report in bursts). Each event gets its own
-    /// outcome; one the state machine refuses does not stop the others.
-    ///
-    /// - Returns: the run as committed (nil if there is no such run, and every outcome is then
-    ///   `notFound`), and one outcome per event.
-    func apply(_ events: [PipelineEvent], pipeline: String, counter: Int, at now: Date) async throws(StoreError)
-        -> (run: PipelineRun?, outcomes: [Result<[PipelineAction], StoreError>])
-    {
-        try await write("apply \(events.count) events to \(pipeline)/\(counter)") { [runs] db in
-            let applied = try Self.apply(events, pipeline: pipeline, counter: counter, at: now, cache: runs, in: db)
-            if let stored = applied.stored { runs.keep(stored, in: db) }
-            return (applied.stored?.run, applied.outcomes)
-        }
-    }
-
-    /// What one run's events of a batch came to: the run as committed and one outcome per event
-    /// (see ``apply(_:pipeline:counter:at:)``), or the error that kept them from being written.
+    /// What one run's events of a batch came to: the run as committed (nil if there is no such
+    /// run, and every outcome is then `notFound`) and one outcome per event (one the state machine
+    /// refuses does not stop the others), or the error that kept them from being written.
     typealias GroupResult = Result<(run: PipelineRun?, outcomes: [Result<[PipelineAction], StoreError>]), StoreError>
 
     /// Stores a burst of worker reports in one transaction: the console chunks, then the events
@@ -147,9 +132,10 @@ final class SchedulerStore: Sendable {
         }
     }
 
-    /// The body of ``apply(_:pipeline:counter:at:)``, inside the caller's transaction: the run
-    /// comes from `cache` (taken out) or from its rows, and is returned as saved; the caller keeps
-    /// it in `cache` once nothing but the transaction can roll it back.
+    /// One run's events of ``applyBatch(console:runs:at:)``, in order, inside the caller's
+    /// transaction: the run is loaded and saved once however many events there are. It comes
+    /// from `cache` (taken out) or from its rows, and is returned as saved; the caller keeps it in
+    /// `cache` once nothing but the transaction can roll it back.
     static func apply(_ events: [PipelineEvent], pipeline: String, counter: Int, at now: Date, cache: RunCache,
                       in db: Database) throws
         -> (stored: StoredPipelineRun?, outcomes: [Result<[PipelineAction], StoreError>])
