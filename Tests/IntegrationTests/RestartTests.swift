@@ -60,6 +60,7 @@ import Testing
                 "serve", "--broker-url", cluster.brokerURL, "--data-dir", cluster.root.appendingPathComponent("data").path,
                 "--config-dir", cluster.configDirectory.path, "--port", String(port),
             ], logDirectory: cluster.root)
+            defer { second.kill() }  // if it did start, it must not outlive the test
             try await eventually(30, "the second scheduler to exit") { !second.isRunning }
             #expect(!second.exitedCleanly)
             #expect(second.log.contains("another relevo-scheduler is using the data directory"), "\(second.log)")
