@@ -51,7 +51,7 @@ struct RelevoWorker: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let identity = try AgentIdentityFile.identity(for: settings)
         let service = WorkerService(settings: settings, identity: identity,
-                                    executor: JobExecutor(workDirectory: settings.workDirectory, serverURL: settings.serverURL, logger: logger),
+                                    executor: JobRunner(workDirectory: settings.workDirectory, serverURL: settings.serverURL, logger: logger),
                                     logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],

@@ -4,28 +4,23 @@ import Shared
 /// one. A cancel that arrives while the job is still being prepared (git checkout) is kept and
 /// applied as soon as its tasks are about to run.
 actor RunningJobs {
-    private var executions: [String: JobExecution] = [:]
-    private var cancelled: Set<String> = []
+    private var executions: [JobRunID: TaskSequenceRunner] = [:]
+    private var cancelled: Set<JobRunID> = []
 
     /// Registers `execution`; returns false if the job was cancelled before (the caller then
     /// cancels it at once).
-    func register(_ jobRunID: String, _ execution: JobExecution) -> Bool {
+    func register(_ jobRunID: JobRunID, _ execution: TaskSequenceRunner) -> Bool {
         executions[jobRunID] = execution
         return cancelled.remove(jobRunID) == nil
     }
 
-    func unregister(_ jobRunID: String) {
+    func unregister(_ jobRunID: JobRunID) {
         executions[jobRunID] = nil
         cancelled.remove(jobRunID)
     }
 
-    /// Marks a job being prepared as cancelled.
-    func markCancelled(_ jobRunID: String) {
-        cancelled.insert(jobRunID)
-    }
-
     /// Cancels `jobRunID` if it runs here; returns whether it did.
-    func cancel(_ jobRunID: String, preparing: Bool) async -> Bool {
+    func cancel(_ jobRunID: JobRunID, preparing: Bool) async -> Bool {
         if let execution = executions[jobRunID] {
             await execution.cancel()
             return true

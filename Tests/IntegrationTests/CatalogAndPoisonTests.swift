@@ -110,7 +110,7 @@ import Testing
                 try await client.queueStatus(QueueCatalog.schedulerEventsQueue).messages == 0
             }
             // The consumer is still alive and its acks in order: a job's events still apply.
-            let attempt = JobAttempt(jobRunID: "ok/1/build/1/only/1", attempt: 1)
+            let attempt = JobAttempt(jobRunID: JobRunID(pipeline: "ok", pipelineCounter: 1, stage: "build", job: "only"), attempt: 1)
             let agent = AgentIdentity(uuid: "played-agent", name: "played", resources: [], environments: [], slots: 1)
             for event in [WorkerEvent.started(attempt, agent: agent), .finished(attempt, result: .passed)] {
                 try await client.publish(MessageCodec.encodeEvent(event), exchange: QueueCatalog.eventsExchange, routingKey: event.routingKey)

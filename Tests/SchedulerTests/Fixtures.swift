@@ -91,12 +91,12 @@ enum Fixture {
         return actions
     }
 
-    /// The identity a dispatch of `job` of run `counter` of `app` carries.
-    static func identity(
-        _ stage: String, _ job: String, index: Int = 1, count: Int = 1, attempt: Int = 1, counter: Int = 1
-    ) -> JobIdentity {
-        JobIdentity(
-            pipeline: "app", pipelineCounter: counter, stage: stage, stageCounter: 1, job: job, runIndex: index,
-            runCount: count, attempt: attempt)
+    /// The attempt a dispatch of `job` of run `counter` of `app` carries.
+    static func attempt(
+        _ stage: String, _ job: String, index: Int = 1, attempt: Int = 1, counter: Int = 1
+    ) -> JobAttempt {
+        JobAttempt(
+            jobRunID: JobRunID(pipeline: "app", pipelineCounter: counter, stage: stage, stageCounter: 1, job: job, runIndex: index),
+            attempt: attempt)
     }
 }

@@ -109,7 +109,7 @@ struct PipelineRunAttemptTests {
         var run = try Self.redelivered()
         let actions = try run.on(.jobFinished(job: Self.compile, attempt: 2, result: .passed), at: Fixture.at(20))
         #expect(actions.first == .stageCompleted(stage: "build", result: .passed))
-        #expect(actions.contains(.dispatch(Fixture.identity("test", "unit", index: 2, count: 2))))
+        #expect(actions.contains(.dispatch(Fixture.attempt("test", "unit", index: 2))))
         // The first worker's late result of attempt 1 is ignored.
         #expect(try run.on(.jobFinished(job: Self.compile, attempt: 1, result: .failed), at: Fixture.at(21)) == [])
         #expect(run.job(Self.compile)?.result == .passed)

@@ -15,7 +15,7 @@ struct PipelineRunCancelTests {
 
         #expect(
             actions == [
-                .cancelJob(Fixture.identity("build", "lint")),
+                .cancelJob(Fixture.attempt("build", "lint").jobRunID),
                 .stageCompleted(stage: "build", result: .cancelled),
                 .pipelineCompleted(result: .cancelled),
             ])

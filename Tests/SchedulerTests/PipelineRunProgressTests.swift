@@ -18,15 +18,15 @@ struct PipelineRunProgressTests {
         let unit1 = Fixture.key("test", "unit", 1)
         let unit2 = Fixture.key("test", "unit", 2)
         let steps: [Step] = [
-            Step(event: .created, actions: [.dispatch(Fixture.identity("build", "compile"))], state: .building),
+            Step(event: .created, actions: [.dispatch(Fixture.attempt("build", "compile"))], state: .building),
             Step(event: .jobAccepted(job: compile, attempt: 1, agent: "a1"), actions: [], state: .building),
             Step(event: .jobStarted(job: compile, attempt: 1), actions: [], state: .building),
             Step(
                 event: .jobFinished(job: compile, attempt: 1, result: .passed),
                 actions: [
                     .stageCompleted(stage: "build", result: .passed),
-                    .dispatch(Fixture.identity("test", "unit", index: 1, count: 2)),
-                    .dispatch(Fixture.identity("test", "unit", index: 2, count: 2)),
+                    .dispatch(Fixture.attempt("test", "unit", index: 1)),
+                    .dispatch(Fixture.attempt("test", "unit", index: 2)),
                 ], state: .building),
             Step(event: .jobAccepted(job: unit2, attempt: 1, agent: "a2"), actions: [], state: .building),
             Step(event: .jobFinished(job: unit2, attempt: 1, result: .passed), actions: [], state: .building),
@@ -80,7 +80,7 @@ struct PipelineRunProgressTests {
 
         #expect(
             try run.on(.approve(stage: "deploy", user: "ops"), at: Fixture.at(20)) == [
-                .dispatch(Fixture.identity("deploy", "push"))
+                .dispatch(Fixture.attempt("deploy", "push"))
             ])
         let done = try Fixture.apply(Fixture.lifecycle(Fixture.key("deploy", "push")), to: &run, from: 30)
         #expect(done == [.stageCompleted(stage: "deploy", result: .passed), .pipelineCompleted(result: .passed)])
@@ -117,7 +117,7 @@ struct PipelineRunProgressTests {
 
         #expect(
             try run.on(.approve(stage: "deploy", user: "ops"), at: Fixture.at(20)) == [
-                .dispatch(Fixture.identity("deploy", "push"))
+                .dispatch(Fixture.attempt("deploy", "push"))
             ])
         let done = try Fixture.apply(Fixture.lifecycle(Fixture.key("deploy", "push")), to: &run, from: 30)
         #expect(done == [.stageCompleted(stage: "deploy", result: .passed), .pipelineCompleted(result: .failed)])

@@ -20,9 +20,9 @@ struct PipelineRunRerunTests {
         return run
     }
 
-    static func identity(_ stage: String, _ stageCounter: Int, _ job: String, index: Int = 1, count: Int = 1) -> JobIdentity {
-        JobIdentity(pipeline: "app", pipelineCounter: 1, stage: stage, stageCounter: stageCounter, job: job, runIndex: index,
-                    runCount: count, attempt: 1)
+    static func attempt(_ stage: String, _ stageCounter: Int, _ job: String, index: Int = 1) -> JobAttempt {
+        JobAttempt(jobRunID: JobRunID(pipeline: "app", pipelineCounter: 1, stage: stage, stageCounter: stageCounter, job: job,
+                                      runIndex: index), attempt: 1)
     }
 
     @Test func rerunningAFailedStageMakesANewStageRunAndTheRunGoesOn() throws {
@@ -31,7 +31,7 @@ struct PipelineRunRerunTests {
 
         let actions = try run.on(.rerun(stage: "build", jobs: .all, user: "ana"), at: Fixture.at(30))
 
-        #expect(actions == [.dispatch(Self.identity("build", 2, "compile")), .dispatch(Self.identity("build", 2, "lint"))])
+        #expect(actions == [.dispatch(Self.attempt("build", 2, "compile")), .dispatch(Self.attempt("build", 2, "lint"))])
         #expect(run.stages.map(\.counter) == [2, 1])
         #expect(run.stages[0].rerunOfCounter == 1)
         #expect(run.stages[0].approvedBy == "ana")
@@ -45,8 +45,8 @@ struct PipelineRunRerunTests {
         // The stage after it had never run: it starts as its first run.
         #expect(passed == [
             .stageCompleted(stage: "build", result: .passed),
-            .dispatch(Self.identity("test", 1, "unit", index: 1, count: 2)),
-            .dispatch(Self.identity("test", 1, "unit", index: 2, count: 2)),
+            .dispatch(Self.attempt("test", 1, "unit", index: 1)),
+            .dispatch(Self.attempt("test", 1, "unit", index: 2)),
         ])
         #expect(run.stages.map(\.counter) == [2, 1])
     }
@@ -57,7 +57,7 @@ struct PipelineRunRerunTests {
 
         let actions = try run.on(.rerun(stage: "build", jobs: .failed, user: "ana"), at: Fixture.at(30))
 
-        #expect(actions == [.dispatch(Self.identity("build", 2, "lint"))])
+        #expect(actions == [.dispatch(Self.attempt("build", 2, "lint"))])
         let copy = try #require(run.job(JobKey(stage: "build", stageCounter: 2, job: "compile")))
         #expect(copy.originalStageCounter == 1)
         #expect(copy.result == .passed && copy.state == .completed)
@@ -83,7 +83,7 @@ struct PipelineRunRerunTests {
 
         let actions = try run.on(.rerun(stage: "test", jobs: .named(["unit-runInstance-2"]), user: "ana"), at: Fixture.at(30))
 
-        #expect(actions == [.dispatch(Self.identity("test", 2, "unit", index: 2, count: 2))])
+        #expect(actions == [.dispatch(Self.attempt("test", 2, "unit", index: 2))])
         #expect(run.job(JobKey(stage: "test", stageCounter: 2, job: "unit", runIndex: 1))?.isCopy == true)
         #expect(run.state == .building)
     }
@@ -100,8 +100,8 @@ struct PipelineRunRerunTests {
 
         #expect(actions == [
             .stageCompleted(stage: "build", result: .passed),
-            .dispatch(Self.identity("test", 2, "unit", index: 1, count: 2)),
-            .dispatch(Self.identity("test", 2, "unit", index: 2, count: 2)),
+            .dispatch(Self.attempt("test", 2, "unit", index: 1)),
+            .dispatch(Self.attempt("test", 2, "unit", index: 2)),
         ])
         #expect(run.stages.map { "\($0.name)/\($0.counter)" } == ["build/2", "test/2"])
         #expect(run.stages[1].rerunOfCounter == nil)

@@ -17,10 +17,10 @@ struct PipelineRunStartTests {
 
         #expect(
             actions == [
-                .dispatch(Fixture.identity("build", "compile")),
-                .dispatch(Fixture.identity("build", "split", index: 1, count: 3)),
-                .dispatch(Fixture.identity("build", "split", index: 2, count: 3)),
-                .dispatch(Fixture.identity("build", "split", index: 3, count: 3)),
+                .dispatch(Fixture.attempt("build", "compile")),
+                .dispatch(Fixture.attempt("build", "split", index: 1)),
+                .dispatch(Fixture.attempt("build", "split", index: 2)),
+                .dispatch(Fixture.attempt("build", "split", index: 3)),
             ])
         #expect(run.state == .building)
         #expect(run.stages[0].state == .building)
@@ -47,7 +47,7 @@ struct PipelineRunStartTests {
         #expect(!run.isCompleted)
 
         let actions = try run.on(.approve(stage: "deploy", user: "bob"), at: Fixture.at(5))
-        #expect(actions == [.dispatch(Fixture.identity("deploy", "push"))])
+        #expect(actions == [.dispatch(Fixture.attempt("deploy", "push"))])
         #expect(run.stages[0].approvedBy == "bob")
         #expect(run.stages[0].approvedAt == Fixture.at(5))
         #expect(run.state == .building)
@@ -88,7 +88,7 @@ struct PipelineRunStartTests {
     }
 
     @Test func theLocatorNamesRunInstancesAsGoCDDoes() {
-        #expect(Fixture.identity("build", "compile").locator == "app/1/build/1/compile")
-        #expect(Fixture.identity("test", "unit", index: 2, count: 3).locator == "app/1/test/1/unit-runInstance-2")
+        #expect(Fixture.attempt("build", "compile").jobRunID.locator(runCount: 1) == "app/1/build/1/compile")
+        #expect(Fixture.attempt("test", "unit", index: 2).jobRunID.locator(runCount: 3) == "app/1/test/1/unit-runInstance-2")
     }
 }

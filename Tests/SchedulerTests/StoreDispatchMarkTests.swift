@@ -25,14 +25,14 @@ import Testing
 
         let store = try SchedulerStore(path: path)
         _ = try await store.createRun(of: definition(), cause: .manual(user: "test"), materialRevisions: [:], at: Date())
-        #expect(try await store.jobsAwaitingDispatch().map(\.identity.job).sorted() == ["a", "b"])
+        #expect(try await store.jobsAwaitingDispatch().map(\.attempt.jobRunID.job).sorted() == ["a", "b"])
         try await store.markDispatched([JobKey(stage: "build", job: "a")], pipeline: "marks", counter: 1, at: Date())
-        #expect(try await store.jobsAwaitingDispatch().map(\.identity.job) == ["b"])
+        #expect(try await store.jobsAwaitingDispatch().map(\.attempt.jobRunID.job) == ["b"])
         try store.close()
 
         let reopened = try SchedulerStore(path: path)
         #expect(try await reopened.appliedMigrations().contains("v2-dispatch-marks"))
-        #expect(try await reopened.jobsAwaitingDispatch().map(\.identity.job) == ["b"])
+        #expect(try await reopened.jobsAwaitingDispatch().map(\.attempt.jobRunID.job) == ["b"])
         // A job a worker has taken no longer awaits dispatch, mark or not.
         _ = try await reopened.apply(.jobAccepted(job: JobKey(stage: "build", job: "b"), attempt: 1, agent: "agent"),
                                      pipeline: "marks", counter: 1, at: Date())

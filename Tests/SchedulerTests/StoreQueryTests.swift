@@ -55,7 +55,7 @@ struct StoreQueryTests {
 
             let console = try #require(try await store.console(of: compile, pipeline: "app", counter: 1))
             #expect(console.text == "a\nb\nc\n")
-            #expect(console.identity == Fixture.identity("build", "compile"))
+            #expect(console.attempt == Fixture.attempt("build", "compile"))
             #expect(console.job.state == .scheduled)
             #expect(try await store.console(of: compile, pipeline: "app", counter: 1, attempt: 2)?.text == "retry\n")
             #expect(try await store.console(of: Fixture.key("test", "unit"), pipeline: "app", counter: 1) == nil)

@@ -169,9 +169,9 @@ struct StoreTransitionTests {
             let reopened = try SchedulerStore(path: path)
             let inFlight = try await reopened.jobsInFlight()
             #expect(
-                inFlight.map(\.identity) == [
-                    Fixture.identity("build", "unit", index: 1, count: 2),
-                    Fixture.identity("build", "unit", index: 2, count: 2),
+                inFlight.map(\.attempt) == [
+                    Fixture.attempt("build", "unit", index: 1),
+                    Fixture.attempt("build", "unit", index: 2),
                 ])
             #expect(inFlight.map(\.job.state) == [.scheduled, .assigned])
             #expect(inFlight.map(\.job.agentID) == [nil, "agent-7"])

@@ -10,10 +10,10 @@ struct JobMessageBuilder {
     let token: @Sendable (ArtifactLocator) -> String
 
     /// The message, or nil if the config no longer has the stage or job (the caller fails the job).
-    func message(for identity: JobIdentity, run: PipelineRun, pipeline: PipelineDefinition,
+    func message(for id: JobRunID, run: PipelineRun, pipeline: PipelineDefinition,
                  environment: EnvironmentDefinition?) -> JobMessage? {
-        guard let stage = pipeline.stages.first(where: { $0.name == identity.stage }),
-              let job = stage.jobs.first(where: { $0.name == identity.job }) else { return nil }
+        guard let stage = pipeline.stages.first(where: { $0.name == id.stage }),
+              let job = stage.jobs.first(where: { $0.name == id.job }) else { return nil }
         let materials: [MaterialCheckout] = pipeline.gitMaterials.map { git in
             MaterialCheckout(name: git.name, url: git.url, branch: git.branch,
                              revision: run.materialRevisions[git.name] ?? "",
@@ -21,15 +21,11 @@ struct JobMessageBuilder {
         }
         var variables = Self.merge([environment?.environmentVariables ?? [], pipeline.environmentVariables,
                                     stage.environmentVariables, job.environmentVariables])
-        if let rerunOf = run.stageRun(named: identity.stage, counter: identity.stageCounter)?.rerunOfCounter {
+        if let rerunOf = run.stageRun(named: id.stage, counter: id.stageCounter)?.rerunOfCounter {
             variables = Self.merge([variables, [EnvironmentVariable(name: "GO_RERUN_OF_STAGE_COUNTER", value: String(rerunOf))]])
         }
-        let runID = JobRunID(pipeline: identity.pipeline, pipelineCounter: identity.pipelineCounter, stage: identity.stage,
-                             stageCounter: identity.stageCounter, job: identity.job, runIndex: identity.runIndex)
         var message = JobMessage(
-            jobRunID: runID.description, pipeline: identity.pipeline, pipelineCounter: identity.pipelineCounter,
-            pipelineLabel: run.label, stage: identity.stage, stageCounter: identity.stageCounter, job: identity.job,
-            runIndex: identity.runIndex, runCount: identity.runCount, environment: pipeline.environment,
+            jobRunID: id, pipelineLabel: run.label, runCount: run.job(id.key)?.runCount ?? 1, environment: pipeline.environment,
             resources: job.resources, materials: materials, cleanWorkspace: stage.cleanWorkspace,
             fetchMaterials: stage.fetchMaterials, tasks: job.tasks, environmentVariables: variables,
             artifacts: job.artifacts, inactivityTimeoutSeconds: job.timeout.flatMap { $0 > 0 ? $0 * 60 : nil },

@@ -1,12 +1,13 @@
 import Foundation
 import Synchronization
+import Shared
 
 /// Wakes the readers of a job's console (the dashboard's server-sent events) when the engine has
 /// stored new output or a result for that job, so a stream pushes a line as soon as it is
-/// committed instead of polling. Keys are job run IDs (`JobRunID.description`).
+/// committed instead of polling. Keyed by job run.
 final class ConsoleSignal: Sendable {
     private struct Waiter {
-        let key: String
+        let key: JobRunID
         let continuation: CheckedContinuation<Void, Never>
     }
 
@@ -27,7 +28,7 @@ final class ConsoleSignal: Sendable {
     }
 
     /// Wakes every reader of these jobs.
-    func notify(_ keys: Set<String>) {
+    func notify(_ keys: Set<JobRunID>) {
         guard !keys.isEmpty else { return }
         let woken = waiters.withLock { waiters in
             let matching = waiters.filter { keys.contains($0.value.key) }
@@ -39,7 +40,7 @@ final class ConsoleSignal: Sendable {
 
     /// Returns when `key` is notified, or after `timeout` (a notification that came between the
     /// caller's last read and this call is caught by the next read after the timeout).
-    func wait(for key: String, upTo timeout: Duration) async {
+    func wait(for key: JobRunID, upTo timeout: Duration) async {
         if isClosed { return }
         let id = UUID()
         await withTaskGroup(of: Void.self) { group in

@@ -13,14 +13,6 @@ extension SchedulerEngine {
         case refused(StoreError)
     }
 
-    /// Applies one worker event. Stale and duplicate events change nothing.
-    func handle(_ event: WorkerEvent) async throws {
-        switch await handle([event]).first {
-        case .retry(let error), .refused(let error): throw error
-        case .done, nil: return
-        }
-    }
-
     /// Applies a burst of worker events with as few transactions as possible: the events of one
     /// pipeline run in one transaction (loaded and saved once), all console chunks in one, then
     /// performs the resulting actions with the committed run (no reload). Returns one outcome per
@@ -29,42 +21,40 @@ extension SchedulerEngine {
         var outcomes = [EventOutcome](repeating: .done, count: events.count)
         var groups: [String: (pipeline: String, counter: Int, indices: [Int], events: [PipelineEvent])] = [:]
         var groupOrder: [String] = []
-        var chunks: [(index: Int, chunk: SchedulerStore.ConsoleChunk)] = []
+        var chunks: [(index: Int, chunk: SchedulerStore.ConsoleChunkRecord)] = []
         for (index, event) in events.enumerated() {
             switch event {
             case .accepted(let attempt, let agent):
                 // A higher attempt than recorded is the broker's redelivery: the state machine
                 // restarts the job at that attempt by itself.
-                guard let (runID, key) = Self.parse(attempt) else { continue }
-                add(.jobAccepted(job: key, attempt: attempt.attempt, agent: agent.uuid), runID, index, &groups, &groupOrder)
+                let runID = attempt.jobRunID
+                add(.jobAccepted(job: runID.key, attempt: attempt.attempt, agent: agent.uuid), runID, index, &groups, &groupOrder)
             case .started(let attempt, let agent):
-                guard let (runID, key) = Self.parse(attempt) else { continue }
-                add(.jobAccepted(job: key, attempt: attempt.attempt, agent: agent.uuid), runID, index, &groups, &groupOrder)
-                add(.jobStarted(job: key, attempt: attempt.attempt), runID, index, &groups, &groupOrder)
+                let runID = attempt.jobRunID
+                add(.jobAccepted(job: runID.key, attempt: attempt.attempt, agent: agent.uuid), runID, index, &groups, &groupOrder)
+                add(.jobStarted(job: runID.key, attempt: attempt.attempt), runID, index, &groups, &groupOrder)
             case .taskStarted(let attempt, let task):
-                guard task == 0, let (runID, key) = Self.parse(attempt) else { continue }
-                add(.jobStarted(job: key, attempt: attempt.attempt), runID, index, &groups, &groupOrder)
+                guard task == 0 else { continue }
+                add(.jobStarted(job: attempt.jobRunID.key, attempt: attempt.attempt), attempt.jobRunID, index, &groups, &groupOrder)
             case .finished(let attempt, let result, let tail):
-                guard let (runID, key) = Self.parse(attempt) else { continue }
+                let runID = attempt.jobRunID
                 if let tail {
-                    chunks.append((index, SchedulerStore.ConsoleChunk(text: tail.text, sequence: tail.sequence, attempt: attempt.attempt,
-                                                                      job: key, pipeline: runID.pipeline, counter: runID.pipelineCounter)))
+                    chunks.append((index, SchedulerStore.ConsoleChunkRecord(text: tail.text, sequence: tail.sequence, attempt: attempt.attempt,
+                                                                            job: runID.key, pipeline: runID.pipeline,
+                                                                            counter: runID.pipelineCounter)))
                 }
-                let jobResult: JobResult = switch result {
-                case .passed: .passed
-                case .failed: .failed
-                case .cancelled: .cancelled
-                }
-                add(.jobFinished(job: key, attempt: attempt.attempt, result: jobResult), runID, index, &groups, &groupOrder)
+                // The state machine refuses `unknown` (not a way to end): the event is dead-lettered.
+                add(.jobFinished(job: runID.key, attempt: attempt.attempt, result: result), runID, index, &groups, &groupOrder)
             case .console(let attempt, let sequence, let text):
-                guard let (runID, key) = Self.parse(attempt) else { continue }
-                chunks.append((index, SchedulerStore.ConsoleChunk(text: text, sequence: sequence, attempt: attempt.attempt, job: key,
-                                                                  pipeline: runID.pipeline, counter: runID.pipelineCounter)))
+                let runID = attempt.jobRunID
+                chunks.append((index, SchedulerStore.ConsoleChunkRecord(text: text, sequence: sequence, attempt: attempt.attempt,
+                                                                        job: runID.key, pipeline: runID.pipeline,
+                                                                        counter: runID.pipelineCounter)))
             case .heartbeat(let agent, let busyJobs, let version):
                 do {
                     try await store.register(Agent(uuid: agent.uuid, name: agent.name, resources: agent.resources,
                                                    environments: agent.environments, state: busyJobs.isEmpty ? .idle : .building,
-                                                   lastHeartbeatAt: Date(), currentJob: busyJobs.first))
+                                                   lastHeartbeatAt: Date(), currentJob: busyJobs.first?.description))
                 } catch {
                     outcomes[index] = Self.outcome(of: error)
                 }
@@ -82,7 +72,7 @@ extension SchedulerEngine {
         }
         // Console streams of these jobs have something new to show (output, or the end).
         defer {
-            consoleSignal.notify(Set(events.compactMap { event -> String? in
+            consoleSignal.notify(Set(events.compactMap { event -> JobRunID? in
                 switch event {
                 case .console(let attempt, _, _), .finished(let attempt, _, _): attempt.jobRunID
                 default: nil
@@ -125,9 +115,7 @@ extension SchedulerEngine {
                     // A worker took a job that was cancelled while it waited in its queue.
                     if case .jobAccepted(let key, _, _) = group.events[position], let run, let job = run.job(key),
                        job.state == .completed, job.result == .cancelled {
-                        await sendCancel(JobRunID(pipeline: run.pipelineName, pipelineCounter: run.counter, stage: key.stage,
-                                                  stageCounter: key.stageCounter, job: key.job, runIndex: key.runIndex).description,
-                                         user: "scheduler")
+                        await sendCancel(JobRunID(pipeline: run.pipelineName, counter: run.counter, key: key), user: "scheduler")
                     }
                 case .failure(let error): outcomes[index] = Self.outcome(of: error)
                 }

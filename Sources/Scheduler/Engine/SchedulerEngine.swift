@@ -15,7 +15,7 @@ actor SchedulerEngine {
     private(set) var catalogVersion = 0
     private var catalogEntries: [QueueCatalogMessage.Entry] = []
     /// Jobs whose message could not be published yet (broker down); the reconcile pass retries.
-    private var undispatched: [JobIdentity] = []
+    private var undispatched: [JobAttempt] = []
     /// Upstream triggers that found their pipeline locked; the reconcile pass retries them.
     var deferredTriggers: [DeferredTrigger] = []
     /// Scheduled → first task started, for `/metrics`.
@@ -289,20 +289,13 @@ actor SchedulerEngine {
     }
 
     /// Tells every worker to stop `jobRunID` (the one running it does).
-    func sendCancel(_ jobRunID: String, user: String) async {
+    func sendCancel(_ jobRunID: JobRunID, user: String) async {
         do {
             try await publisher.publish(MessageCodec.encode(JobCancel(jobRunID: jobRunID, user: user)), exchange: QueueCatalog.catalogExchange,
                                         routingKey: "", properties: MessageProperties(contentType: "application/json", type: JobCancel.messageType))
         } catch {
             logger.warning("cancel not sent", metadata: ["job": "\(jobRunID)", "error": "\(error)"])
         }
-    }
-
-    // MARK: Worker events
-
-    static func parse(_ attempt: JobAttempt) -> (JobRunID, JobKey)? {
-        guard let id = JobRunID(parsing: attempt.jobRunID) else { return nil }
-        return (id, JobKey(stage: id.stage, stageCounter: id.stageCounter, job: id.job, runIndex: id.runIndex))
     }
 
     // MARK: Actions
@@ -318,15 +311,15 @@ actor SchedulerEngine {
     }
 
     func perform(_ actions: [PipelineAction], run: PipelineRun) async {
-        var toDispatch: [JobIdentity] = []
+        var toDispatch: [JobAttempt] = []
         var passedStages: [String] = []
         for action in actions {
             switch action {
-            case .dispatch(let identity):
-                toDispatch.append(identity)
-            case .cancelJob(let identity):
-                logger.info("job cancelled", metadata: ["job": "\(identity)"])
-                await sendCancel(identity.runID, user: "scheduler")
+            case .dispatch(let attempt):
+                toDispatch.append(attempt)
+            case .cancelJob(let id):
+                logger.info("job cancelled", metadata: ["job": "\(id)"])
+                await sendCancel(id, user: "scheduler")
             case .stageCompleted(let stage, let result):
                 logger.info("stage completed", metadata: ["pipeline": "\(run.pipelineName)/\(run.counter)", "stage": "\(stage)", "result": "\(result)"])
                 if result == .passed { passedStages.append(stage) }
@@ -342,37 +335,38 @@ actor SchedulerEngine {
 
     /// Publishes the jobs of `run` all at once (their confirms are awaited together, not one
     /// round trip after another), then records the confirmed ones in one transaction.
-    private func dispatch(_ identities: [JobIdentity], run: PipelineRun) async {
-        var outgoing: [(identity: JobIdentity, queue: String, body: [UInt8], messageID: String)] = []
+    private func dispatch(_ attempts: [JobAttempt], run: PipelineRun) async {
+        var outgoing: [(attempt: JobAttempt, queue: String, body: [UInt8], messageID: String)] = []
         let dependencyVariables = await dependencyVariables(of: run)
-        for identity in identities {
-            guard let definition = config.pipeline(named: identity.pipeline),
-                  var message = builder.message(for: identity, run: run, pipeline: definition,
+        for attempt in attempts {
+            let id = attempt.jobRunID
+            guard let definition = config.pipeline(named: id.pipeline),
+                  var message = builder.message(for: id, run: run, pipeline: definition,
                                                 environment: definition.environment.flatMap { config.environment(named: $0) }) else {
-                await failMissingJob(identity, run: run)
+                await failMissingJob(attempt, run: run)
                 continue
             }
-            message.tasks = await resolveFetches(message.tasks, run: run, stage: identity.stage)
+            message.tasks = await resolveFetches(message.tasks, run: run, stage: id.stage)
             if !dependencyVariables.isEmpty {
                 message.environmentVariables = JobMessageBuilder.merge([dependencyVariables, message.environmentVariables])
             }
-            let serial = definition.stage(named: identity.stage)?.job(named: identity.job)?.serial
-            outgoing.append((identity, message.queueName(serialKey: serial), MessageCodec.encode(message), message.jobRunID))
+            let serial = definition.stage(named: id.stage)?.job(named: id.job)?.serial
+            outgoing.append((attempt, message.queueName(serialKey: serial), MessageCodec.encode(message), id.description))
         }
         // One hand-over to the connection for all of them; the confirms are awaited together.
         let errors = await publisher.publish(outgoing.map {
             AMQPClient.OutgoingMessage(body: $0.body, exchange: "", routingKey: $0.queue,
                                        properties: MessageProperties(contentType: "application/json", messageID: $0.messageID, type: "relevo.job"))
         })
-        let outcomes = zip(outgoing, errors).map { ($0.identity, $0.queue, $1) }
+        let outcomes = zip(outgoing, errors).map { ($0.attempt, $0.queue, $1) }
         var confirmed: [JobKey] = []
-        for (identity, queue, error) in outcomes {
+        for (attempt, queue, error) in outcomes {
             if let error {
-                logger.warning("job not dispatched yet; will retry", metadata: ["job": "\(identity)", "queue": "\(queue)", "error": "\(error)"])
-                undispatched.append(identity)
+                logger.warning("job not dispatched yet; will retry", metadata: ["job": "\(attempt)", "queue": "\(queue)", "error": "\(error)"])
+                undispatched.append(attempt)
             } else {
-                logger.debug("job dispatched", metadata: ["job": "\(identity)", "queue": "\(queue)"])
-                confirmed.append(identity.key)
+                logger.debug("job dispatched", metadata: ["job": "\(attempt)", "queue": "\(queue)"])
+                confirmed.append(attempt.jobRunID.key)
             }
         }
         guard !confirmed.isEmpty else { return }
@@ -385,14 +379,14 @@ actor SchedulerEngine {
     }
 
     /// A job whose stage or job the config no longer has cannot run: it fails.
-    private func failMissingJob(_ identity: JobIdentity, run: PipelineRun) async {
-        logger.error("job no longer in the config; failing it", metadata: ["job": "\(identity)"])
+    private func failMissingJob(_ attempt: JobAttempt, run: PipelineRun) async {
+        logger.error("job no longer in the config; failing it", metadata: ["job": "\(attempt)"])
         do {
-            let actions = try await store.apply(.jobFinished(job: identity.key, attempt: identity.attempt, result: .failed),
-                                                pipeline: identity.pipeline, counter: identity.pipelineCounter, at: Date())
+            let actions = try await store.apply(.jobFinished(job: attempt.jobRunID.key, attempt: attempt.attempt, result: .failed),
+                                                pipeline: run.pipelineName, counter: run.counter, at: Date())
             await perform(actions, run: run)
         } catch {
-            logger.error("cannot fail a job missing from the config", metadata: ["job": "\(identity)", "error": "\(error)"])
+            logger.error("cannot fail a job missing from the config", metadata: ["job": "\(attempt)", "error": "\(error)"])
         }
     }
 
@@ -402,9 +396,9 @@ actor SchedulerEngine {
     /// (the scheduler died in between) are published now.
     func dispatchUnconfirmedJobs() async {
         do {
-            for job in try await store.jobsAwaitingDispatch() where !undispatched.contains(job.identity) {
-                logger.info("publishing a job whose dispatch was not confirmed before a restart", metadata: ["job": "\(job.identity)"])
-                undispatched.append(job.identity)
+            for job in try await store.jobsAwaitingDispatch() where !undispatched.contains(job.attempt) {
+                logger.info("publishing a job whose dispatch was not confirmed before a restart", metadata: ["job": "\(job.attempt)"])
+                undispatched.append(job.attempt)
             }
         } catch {
             logger.error("cannot list jobs awaiting dispatch", metadata: ["error": "\(error)"])
@@ -416,13 +410,13 @@ actor SchedulerEngine {
         await retryDeferredTriggers()
         let retry = undispatched
         undispatched.removeAll()
-        for identity in retry {
+        for attempt in retry {
             do {
-                guard let run = try await store.pipelineRun(identity.pipeline, counter: identity.pipelineCounter),
-                      let job = run.job(identity.key), job.state == .scheduled else { continue }
-                await dispatch([identity], run: run)
+                guard let run = try await store.pipelineRun(attempt.jobRunID.pipeline, counter: attempt.jobRunID.pipelineCounter),
+                      let job = run.job(attempt.jobRunID.key), job.state == .scheduled else { continue }
+                await dispatch([attempt], run: run)
             } catch {
-                undispatched.append(identity)
+                undispatched.append(attempt)
             }
         }
         do {

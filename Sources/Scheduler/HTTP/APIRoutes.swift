@@ -229,8 +229,7 @@ struct APIRoutes {
                     let parts = last.split(separator: "-").compactMap { Int($0) }
                     if parts.count == 2 { position = (parts[0], parts[1]) }
                 }
-                let runID = JobRunID(pipeline: run.pipelineName, pipelineCounter: run.counter, stage: stage.name,
-                                     stageCounter: stage.counter, job: name, runIndex: runIndex).description
+                let runID = JobRunID(pipeline: run.pipelineName, counter: run.counter, key: key)
                 let (store, signal, pipeline, counter) = (engine.store, engine.consoleSignal, run.pipelineName, run.counter)
                 let start = position
                 let body = ResponseBody { writer in
@@ -239,12 +238,12 @@ struct APIRoutes {
                     try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
                     while true {
                         guard let console = try await store.console(of: key, pipeline: pipeline, counter: counter) else { break }
-                        if attempt != console.identity.attempt {
+                        if attempt != console.attempt.attempt {
                             if attempt != 0 {
-                                try await writer.write(ByteBuffer(string: "event: attempt\ndata: {\"attempt\": \(console.identity.attempt)}\n\n"))
+                                try await writer.write(ByteBuffer(string: "event: attempt\ndata: {\"attempt\": \(console.attempt.attempt)}\n\n"))
                                 offset = 0
                             }
-                            attempt = console.identity.attempt
+                            attempt = console.attempt.attempt
                         }
                         let bytes = Array(console.text.utf8)
                         if offset < bytes.count {

@@ -14,7 +14,7 @@ struct Agent: Sendable, Equatable, Codable {
     var state: AgentState
     /// When the agent's last heartbeat arrived.
     var lastHeartbeatAt: Date?
-    /// The locator of the job the agent is running (see ``JobIdentity/locator``).
+    /// The job run the agent is running, as a ``JobRunID``'s text form.
     var currentJob: String?
     /// Resources an administrator set, which the agent takes instead of its own; `nil` if none.
     var configuredResources: [String]?

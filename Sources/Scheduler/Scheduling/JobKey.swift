@@ -1,3 +1,5 @@
+import Shared
+
 /// A job run's place in its pipeline run: which stage run, which job, which of its
 /// `run_instances` copies.
 struct JobKey: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -20,4 +22,15 @@ struct JobKey: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// `stage/stageCounter/job/runIndex`.
     var description: String { "\(stage)/\(stageCounter)/\(job)/\(runIndex)" }
+}
+
+extension JobRunID {
+    /// The job run at `key` of pipeline run `pipeline`/`counter`.
+    init(pipeline: String, counter: Int, key: JobKey) {
+        self.init(pipeline: pipeline, pipelineCounter: counter, stage: key.stage, stageCounter: key.stageCounter, job: key.job,
+                  runIndex: key.runIndex)
+    }
+
+    /// The job run's place within its pipeline run (what the pipeline run's state machine takes).
+    var key: JobKey { JobKey(stage: stage, stageCounter: stageCounter, job: job, runIndex: runIndex) }
 }

@@ -1,3 +1,4 @@
+import Shared
 import Foundation
 
 /// One copy of one job in one stage run, across all its attempts (GoCD's job instance).

@@ -1,3 +1,5 @@
+import Shared
+
 /// Something that happened to a pipeline run; the input of its state machine.
 ///
 /// Job events carry the attempt they belong to, so that events from a delivery the broker has

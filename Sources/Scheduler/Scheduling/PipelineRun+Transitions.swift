@@ -123,7 +123,7 @@ extension PipelineRun {
             switch stage.state {
             case .building:
                 for jobIndex in stage.jobs.indices where stages[index].jobs[jobIndex].cancel(at: now) {
-                    actions.append(.cancelJob(identity(of: stage.jobs[jobIndex], in: stage)))
+                    actions.append(.cancelJob(jobRunID(of: stage.jobs[jobIndex], in: stage)))
                 }
             case .awaitingApproval:
                 stages[index].activation = .cancelled
@@ -175,7 +175,7 @@ extension PipelineRun {
         }
         supersede(stageAt: index, with: next)
         completedAt = nil
-        return next.jobs.filter { !$0.isCopy }.map { .dispatch(identity(of: $0, in: next)) }
+        return next.jobs.filter { !$0.isCopy }.map { .dispatch(attempt(of: $0, in: next)) }
     }
 
     /// Whether the job copy (name, run index, run count) runs again under `selection`; refuses
@@ -249,7 +249,7 @@ extension PipelineRun {
     private mutating func start(stageAt index: Int, at now: Date) -> [PipelineAction] {
         stages[index].start(at: now)
         let stage = stages[index]
-        return stage.jobs.map { .dispatch(identity(of: $0, in: stage)) }
+        return stage.jobs.map { .dispatch(attempt(of: $0, in: stage)) }
     }
 
     private mutating func completePipeline(at now: Date) -> [PipelineAction] {

@@ -116,10 +116,14 @@ struct PipelineRun: Sendable, Equatable, Codable {
         return stage.jobs[jobIndex]
     }
 
-    /// The server-wide identity of a job run of one of this run's stages, at its current attempt.
-    func identity(of job: JobRun, in stage: StageRun) -> JobIdentity {
-        JobIdentity(
-            pipeline: pipelineName, pipelineCounter: counter, stage: stage.name, stageCounter: stage.counter,
-            job: job.name, runIndex: job.runIndex, runCount: job.runCount, attempt: job.attempt)
+    /// The server-wide id of a job run of one of this run's stages.
+    func jobRunID(of job: JobRun, in stage: StageRun) -> JobRunID {
+        JobRunID(pipeline: pipelineName, pipelineCounter: counter, stage: stage.name, stageCounter: stage.counter,
+                 job: job.name, runIndex: job.runIndex)
+    }
+
+    /// A job run of one of this run's stages at its current attempt.
+    func attempt(of job: JobRun, in stage: StageRun) -> JobAttempt {
+        JobAttempt(jobRunID: jobRunID(of: job, in: stage), attempt: job.attempt)
     }
 }

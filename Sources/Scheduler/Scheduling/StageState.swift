@@ -1,3 +1,5 @@
+import Shared
+
 /// Where a stage run is, derived from its approval gate and its jobs (GoCD's
 /// `StageState.findByBuilds`).
 enum StageState: String, Sendable, Codable, CaseIterable {

@@ -1,3 +1,4 @@
+import Shared
 import Foundation
 import GRDB
 
@@ -25,7 +26,7 @@ extension SchedulerStore {
     }
 
     /// One console chunk to store.
-    struct ConsoleChunk: Sendable {
+    struct ConsoleChunkRecord: Sendable {
         var text: String
         var sequence: Int
         var attempt: Int
@@ -36,12 +37,12 @@ extension SchedulerStore {
 
     /// Stores many chunks in one transaction (see ``appendConsole(_:sequence:attempt:job:pipeline:counter:)``);
     /// a chunk whose job run does not exist gets a `notFound` outcome without stopping the others.
-    func appendConsole(_ chunks: [ConsoleChunk]) async throws(StoreError) -> [StoreError?] {
+    func appendConsole(_ chunks: [ConsoleChunkRecord]) async throws(StoreError) -> [StoreError?] {
         try await write("append \(chunks.count) console chunks") { db in try Self.appendConsole(chunks, in: db) }
     }
 
     /// The body of ``appendConsole(_:)``, inside the caller's transaction.
-    static func appendConsole(_ chunks: [ConsoleChunk], in db: Database) throws -> [StoreError?] {
+    static func appendConsole(_ chunks: [ConsoleChunkRecord], in db: Database) throws -> [StoreError?] {
         var outcomes: [StoreError?] = []
         var jobIDs: [String: Int64] = [:]
         for chunk in chunks {
@@ -72,7 +73,7 @@ extension SchedulerStore {
     /// The job run with the console output of `attempt` (its current attempt when `nil`), or
     /// `nil` if the job run does not exist.
     func console(of job: JobKey, pipeline: String, counter: Int, attempt: Int? = nil) async throws(StoreError)
-        -> JobConsole?
+        -> JobConsoleText?
     {
         try await read("console of \(pipeline)/\(counter)/\(job)") { db in
             guard
@@ -81,8 +82,8 @@ extension SchedulerStore {
                     arguments: [pipeline, counter, job.stage, job.stageCounter, job.job, job.runIndex])
             else { return nil }
             let run = try PipelineRunRows.job(from: row)
-            var identity = try identity(of: run, row: row)
-            identity.attempt = attempt ?? run.attempt
+            var jobAttempt = try currentAttempt(of: run, row: row)
+            jobAttempt.attempt = attempt ?? run.attempt
             // A job copied into a re-run of its stage shows the output of the run it was copied from.
             var consoleJobID: Int64 = try row.value("id")
             if let original = run.originalStageCounter {
@@ -92,8 +93,8 @@ extension SchedulerStore {
             let chunks = try String.fetchAll(
                 db,
                 cached: "SELECT text FROM console_chunks WHERE job_instance_id = ? AND attempt = ? ORDER BY sequence",
-                arguments: [consoleJobID, identity.attempt])
-            return JobConsole(identity: identity, job: run, text: chunks.joined())
+                arguments: [consoleJobID, jobAttempt.attempt])
+            return JobConsoleText(attempt: jobAttempt, job: run, text: chunks.joined())
         }
     }
 

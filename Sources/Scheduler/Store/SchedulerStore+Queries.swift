@@ -1,3 +1,4 @@
+import Shared
 import Foundation
 import GRDB
 
@@ -48,7 +49,7 @@ extension SchedulerStore {
                     """)
             return try rows.map { row in
                 let job = try PipelineRunRows.job(from: row)
-                return InFlightJob(identity: try identity(of: job, row: row), job: job)
+                return InFlightJob(attempt: try currentAttempt(of: job, row: row), job: job)
             }
         }
     }
@@ -69,13 +70,14 @@ extension SchedulerStore {
     }
 }
 
-/// The identity of a job read from a row that also has `stage_name`, `stage_counter`,
+/// The current attempt of a job read from a row that also has `stage_name`, `stage_counter`,
 /// `pipeline_name` and `pipeline_counter`.
-func identity(of job: JobRun, row: Row) throws -> JobIdentity {
-    JobIdentity(
-        pipeline: try row.value("pipeline_name"), pipelineCounter: try row.value("pipeline_counter"),
-        stage: try row.value("stage_name"), stageCounter: try row.value("stage_counter"), job: job.name,
-        runIndex: job.runIndex, runCount: job.runCount, attempt: job.attempt)
+func currentAttempt(of job: JobRun, row: Row) throws -> JobAttempt {
+    JobAttempt(
+        jobRunID: JobRunID(pipeline: try row.value("pipeline_name"), pipelineCounter: try row.value("pipeline_counter"),
+                           stage: try row.value("stage_name"), stageCounter: try row.value("stage_counter"), job: job.name,
+                           runIndex: job.runIndex),
+        attempt: job.attempt)
 }
 
 extension SchedulerStore {
@@ -95,7 +97,7 @@ extension SchedulerStore {
                     """)
             return try rows.map { row in
                 let job = try PipelineRunRows.job(from: row)
-                return InFlightJob(identity: try identity(of: job, row: row), job: job)
+                return InFlightJob(attempt: try currentAttempt(of: job, row: row), job: job)
             }
         }
     }

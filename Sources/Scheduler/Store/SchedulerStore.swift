@@ -106,7 +106,7 @@ final class SchedulerStore: Sendable {
     /// Stores a burst of worker reports in one transaction: the console chunks, then the events
     /// of each run (loaded and saved once per run). A run whose rows cannot be written is rolled
     /// back alone (a savepoint each) and gets the error; the others are committed.
-    func applyBatch(console chunks: [ConsoleChunk], runs: [(pipeline: String, counter: Int, events: [PipelineEvent])],
+    func applyBatch(console chunks: [ConsoleChunkRecord], runs: [(pipeline: String, counter: Int, events: [PipelineEvent])],
                     at now: Date) async throws(StoreError) -> (console: [StoreError?], runs: [GroupResult]) {
         try await write("apply \(runs.count) runs' events and \(chunks.count) console chunks") { [cache = self.runs] db in
             let console = try Self.appendConsole(chunks, in: db)

@@ -217,7 +217,7 @@ extension WorkerEvent {
             self = .console(attempt, sequence: sequence, text: text)
         case "finished":
             guard let attempt = fields["_0"].flatMap(JobAttempt.init(json:)),
-                  let result = fields["result"]?.string.flatMap(JobRunResult.init(rawValue:)) else { return nil }
+                  let result = fields["result"]?.string.flatMap(JobResult.init(rawValue:)) else { return nil }
             var console: ConsoleChunk?
             switch fields["console"] {
             case nil, .null?: console = nil
@@ -227,7 +227,7 @@ extension WorkerEvent {
             }
             self = .finished(attempt, result: result, console: console)
         case "heartbeat":
-            guard let agent = fields["_0"].flatMap(AgentIdentity.init(json:)), let busyJobs = fields["busyJobs"]?.strings,
+            guard let agent = fields["_0"].flatMap(AgentIdentity.init(json:)), let busyJobs = fields["busyJobs"]?.map(JobRunID.init(json:)),
                   let catalogVersion = fields["catalogVersion"]?.integer else { return nil }
             self = .heartbeat(agent, busyJobs: busyJobs, catalogVersion: catalogVersion)
         default:
@@ -238,8 +238,17 @@ extension WorkerEvent {
 
 extension JobAttempt {
     init?(json: JSONValue) {
-        guard let fields = json.object, let jobRunID = fields["jobRunID"]?.string, let attempt = fields["attempt"]?.integer else { return nil }
+        guard let fields = json.object, let jobRunID = fields["jobRunID"].flatMap(JobRunID.init(json:)),
+              let attempt = fields["attempt"]?.integer else { return nil }
         self.init(jobRunID: jobRunID, attempt: attempt)
+    }
+}
+
+extension JobRunID {
+    /// A job run id in its text form; nil for anything else (`JSONDecoder` then names the fault).
+    init?(json: JSONValue) {
+        guard let text = json.string else { return nil }
+        self.init(parsing: text)
     }
 }
 
@@ -274,11 +283,8 @@ extension JobMessage {
     /// optional ones.
     public init?(directJSON body: [UInt8]) {
         guard let fields = JSONValue.parse(body)?.object,
-              let version = fields["version"]?.integer, let jobRunID = fields["jobRunID"]?.string,
-              let pipeline = fields["pipeline"]?.string, let pipelineCounter = fields["pipelineCounter"]?.integer,
-              let pipelineLabel = fields["pipelineLabel"]?.string, let stage = fields["stage"]?.string,
-              let stageCounter = fields["stageCounter"]?.integer, let job = fields["job"]?.string,
-              let runIndex = fields["runIndex"]?.integer, let runCount = fields["runCount"]?.integer,
+              let version = fields["version"]?.integer, let jobRunID = fields["jobRunID"].flatMap(JobRunID.init(json:)),
+              let pipelineLabel = fields["pipelineLabel"]?.string, let runCount = fields["runCount"]?.integer,
               let environment = JSONValue.optional(fields["environment"], \.string),
               let resources = fields["resources"]?.strings,
               let materials = fields["materials"]?.map(MaterialCheckout.init(json:)),
@@ -289,8 +295,7 @@ extension JobMessage {
               let inactivityTimeoutSeconds = JSONValue.optional(fields["inactivityTimeoutSeconds"], \.integer),
               let serverURL = fields["serverURL"]?.string, let artifactToken = fields["artifactToken"]?.string
         else { return nil }
-        self.init(jobRunID: jobRunID, pipeline: pipeline, pipelineCounter: pipelineCounter, pipelineLabel: pipelineLabel,
-                  stage: stage, stageCounter: stageCounter, job: job, runIndex: runIndex, runCount: runCount,
+        self.init(jobRunID: jobRunID, pipelineLabel: pipelineLabel, runCount: runCount,
                   environment: environment, resources: resources, materials: materials, cleanWorkspace: cleanWorkspace,
                   fetchMaterials: fetchMaterials, tasks: tasks, environmentVariables: variables, artifacts: artifacts,
                   inactivityTimeoutSeconds: inactivityTimeoutSeconds, serverURL: serverURL, artifactToken: artifactToken)

@@ -51,7 +51,7 @@ extension WorkerEvent {
                 + (console.map { #","console":{"sequence":"# + String($0.sequence) + #","text":"# + JSONText.quoted($0.text) + "}" } ?? "")
                 + "}}"
         case .heartbeat(let agent, let busyJobs, let catalogVersion):
-            #"{"heartbeat":{"_0":"# + agent.jsonText + #","busyJobs":"# + JSONText.array(busyJobs) + #","catalogVersion":"#
+            #"{"heartbeat":{"_0":"# + agent.jsonText + #","busyJobs":"# + JSONText.array(busyJobs.map(\.description)) + #","catalogVersion":"#
                 + String(catalogVersion) + "}}"
         }
     }
@@ -59,7 +59,7 @@ extension WorkerEvent {
 
 extension JobAttempt {
     var jsonText: String {
-        #"{"jobRunID":"# + JSONText.quoted(jobRunID) + #","attempt":"# + String(attempt) + "}"
+        #"{"jobRunID":"# + JSONText.quoted(jobRunID.description) + #","attempt":"# + String(attempt) + "}"
     }
 }
 

@@ -5,10 +5,12 @@ public struct JobCancel: Sendable, Equatable, Codable {
     /// The AMQP `type` property that tells a cancel from a catalogue on the same queue.
     public static let messageType = "relevo.cancel"
 
-    public var jobRunID: String
+    /// The job run to stop.
+    public var jobRunID: JobRunID
+    /// Who asked (a person, or `scheduler`).
     public var user: String
 
-    public init(jobRunID: String, user: String) {
+    public init(jobRunID: JobRunID, user: String) {
         self.jobRunID = jobRunID
         self.user = user
     }

@@ -1,20 +1,16 @@
 /// Everything a worker needs to run one job run, sent by the scheduler to the job's queue.
 /// Versioned: a worker refuses (dead-letters) a version it does not know.
 public struct JobMessage: Sendable, Equatable, Codable {
-    /// The contract version this type encodes.
-    public static let currentVersion = 1
+    /// The contract version this type encodes. Version 2 names the job run by its typed id alone
+    /// (version 1 also carried the id's six parts as separate fields).
+    public static let currentVersion = 2
 
     public var version: Int
-    /// Identifies the job run across attempts: `pipeline/counter/stage/stageCounter/job/runIndex`.
-    public var jobRunID: String
-    public var pipeline: String
-    public var pipelineCounter: Int
+    /// The job run this message runs (the attempt is the worker's to tell, from the delivery).
+    public var jobRunID: JobRunID
+    /// The pipeline run's label (GoCD's `GO_PIPELINE_LABEL`).
     public var pipelineLabel: String
-    public var stage: String
-    public var stageCounter: Int
-    public var job: String
-    /// 1-based index and count for `run_instances` (1 and 1 for an ordinary job).
-    public var runIndex: Int
+    /// How many copies of the job its stage runs (`run_instances`; 1 for an ordinary job).
     public var runCount: Int
     /// The environment the pipeline is in, if any.
     public var environment: String?
@@ -23,6 +19,7 @@ public struct JobMessage: Sendable, Equatable, Codable {
     public var materials: [MaterialCheckout]
     public var cleanWorkspace: Bool
     public var fetchMaterials: Bool
+    /// The tasks in order, `fetch` tasks already resolved to the job run they fetch from.
     public var tasks: [TaskDefinition]
     /// Variables already merged with GoCD's precedence (environment < pipeline < stage < job);
     /// secure ones keep their flag so the worker can mask them.
@@ -35,21 +32,14 @@ public struct JobMessage: Sendable, Equatable, Codable {
     /// Authorises this job run's artifact uploads (to ``artifactLocator``) and nothing else.
     public var artifactToken: String
 
-    public init(jobRunID: String, pipeline: String, pipelineCounter: Int, pipelineLabel: String, stage: String,
-                stageCounter: Int, job: String, runIndex: Int = 1, runCount: Int = 1, environment: String? = nil,
+    public init(jobRunID: JobRunID, pipelineLabel: String, runCount: Int = 1, environment: String? = nil,
                 resources: [String] = [], materials: [MaterialCheckout] = [], cleanWorkspace: Bool = false,
                 fetchMaterials: Bool = true, tasks: [TaskDefinition], environmentVariables: [EnvironmentVariable] = [],
                 artifacts: [ArtifactDefinition] = [], inactivityTimeoutSeconds: Int? = nil, serverURL: String,
                 artifactToken: String) {
         self.version = Self.currentVersion
         self.jobRunID = jobRunID
-        self.pipeline = pipeline
-        self.pipelineCounter = pipelineCounter
         self.pipelineLabel = pipelineLabel
-        self.stage = stage
-        self.stageCounter = stageCounter
-        self.job = job
-        self.runIndex = runIndex
         self.runCount = runCount
         self.environment = environment
         self.resources = resources
@@ -65,10 +55,7 @@ public struct JobMessage: Sendable, Equatable, Codable {
     }
 
     /// Where this job run's artifacts are stored.
-    public var artifactLocator: ArtifactLocator {
-        ArtifactLocator(pipeline: pipeline, pipelineCounter: pipelineCounter, stage: stage, stageCounter: stageCounter,
-                        job: ArtifactLocator.jobName(job, runIndex: runIndex, runCount: runCount))
-    }
+    public var artifactLocator: ArtifactLocator { jobRunID.artifactLocator(runCount: runCount) }
 
     /// The queue this job goes to: its serial queue if `serialKey` is set, else the queue keyed by
     /// environment and resources.

@@ -12,10 +12,10 @@ public enum WorkerEvent: Sendable, Equatable, Codable {
     case console(JobAttempt, sequence: Int, text: String)
     /// The job run ended with `result`; `console` is the end of its console output, numbered
     /// like a `console` event (sent along so that a short job costs one message less).
-    case finished(JobAttempt, result: JobRunResult, console: ConsoleChunk? = nil)
+    case finished(JobAttempt, result: JobResult, console: ConsoleChunk? = nil)
     /// The agent is alive; sent periodically. `catalogVersion` is the queue catalogue the agent
     /// follows, so the scheduler can send a newer one.
-    case heartbeat(AgentIdentity, busyJobs: [String], catalogVersion: Int)
+    case heartbeat(AgentIdentity, busyJobs: [JobRunID], catalogVersion: Int)
 
     /// The routing key on the events exchange, `event.<kind>`.
     public var routingKey: String {
@@ -39,23 +39,6 @@ public struct ConsoleChunk: Sendable, Equatable, Codable {
         self.sequence = sequence
         self.text = text
     }
-}
-
-/// One attempt at a job run; attempts count from 1 and grow when the broker hands the job to
-/// another worker.
-public struct JobAttempt: Sendable, Hashable, Codable {
-    public var jobRunID: String
-    public var attempt: Int
-
-    public init(jobRunID: String, attempt: Int) {
-        self.jobRunID = jobRunID
-        self.attempt = attempt
-    }
-}
-
-/// How a job run ended, as the worker saw it.
-public enum JobRunResult: String, Sendable, Equatable, Codable {
-    case passed, failed, cancelled
 }
 
 /// Who a worker is and what it can take.

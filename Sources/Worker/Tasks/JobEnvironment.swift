@@ -1,4 +1,4 @@
-public import Shared
+import Shared
 
 /// The variables a job's processes see, and the values that must never reach the console.
 ///
@@ -7,21 +7,21 @@ public import Shared
 /// later declaration overriding an earlier one) — and finally the `GO_*` variables the server
 /// computed, which always win. GoCD lets config override them; Relevo does not, so that a
 /// script can trust `GO_PIPELINE_COUNTER`, `GO_REVISION_*` and the rest.
-public struct JobEnvironment: Sendable, Equatable {
+struct JobEnvironment: Sendable, Equatable {
     /// The complete environment of the job's processes.
-    public var variables: [String: String]
+    var variables: [String: String]
     /// Every value declared secure at any level, even if a higher level overrode the variable,
     /// longest first: the console masks them all.
-    public var secureValues: [String]
+    var secureValues: [String]
 
     /// Creates an environment from finished parts.
-    public init(variables: [String: String], secureValues: [String]) {
+    init(variables: [String: String], secureValues: [String]) {
         self.variables = variables
         self.secureValues = secureValues
     }
 
     /// Merges the levels as described on ``JobEnvironment``.
-    public static func build(
+    static func build(
         base: [String: String],
         goVariables: [String: String],
         environment: [EnvironmentVariable] = [],

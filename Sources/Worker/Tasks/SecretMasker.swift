@@ -1,9 +1,9 @@
 /// Replaces secure values with `******` in a stream of bytes, including a value split across
 /// chunks: the end of a chunk that could be the start of a secret is held back until the next
 /// chunk shows whether it is one.
-public struct SecretMasker: Sendable {
+struct SecretMasker: Sendable {
     /// What a secret becomes.
-    public static let replacement: [UInt8] = Array("******".utf8)
+    static let replacement: [UInt8] = Array("******".utf8)
 
     /// The secrets as bytes, longest first so that a secret containing another is masked whole.
     private let secrets: [[UInt8]]
@@ -11,27 +11,27 @@ public struct SecretMasker: Sendable {
     private var pending: [UInt8] = []
 
     /// Creates a masker; empty values are ignored (they would match everywhere).
-    public init(secrets: [String]) {
+    init(secrets: [String]) {
         let unique = Set(secrets.filter { !$0.isEmpty })
         self.secrets = unique.map { Array($0.utf8) }.sorted { $0.count > $1.count }
     }
 
     /// Whether there is anything to mask at all.
-    public var isEmpty: Bool { secrets.isEmpty }
+    var isEmpty: Bool { secrets.isEmpty }
 
     /// Masks `chunk` and returns what can be shown now.
-    public mutating func mask(_ chunk: [UInt8]) -> [UInt8] {
+    mutating func mask(_ chunk: [UInt8]) -> [UInt8] {
         guard !secrets.isEmpty else { return chunk }
         return process(pending + chunk, final: false)
     }
 
     /// Returns whatever was held back, masked; call when the stream ends.
-    public mutating func flush() -> [UInt8] {
+    mutating func flush() -> [UInt8] {
         process(pending, final: true)
     }
 
     /// `text` with every secret replaced, in one go.
-    public static func mask(_ text: String, secrets: [String]) -> String {
+    static func mask(_ text: String, secrets: [String]) -> String {
         var masker = SecretMasker(secrets: secrets)
         guard !masker.isEmpty else { return text }
         let bytes = masker.mask(Array(text.utf8)) + masker.flush()

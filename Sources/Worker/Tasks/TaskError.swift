@@ -1,9 +1,9 @@
 /// Why a task failed on Relevo's side rather than the program's: it could not be started, its
 /// working directory was refused, or its artifact could not be fetched. Such a failure fails the
 /// task and the job, and is shown on the console; it is never thrown out of a job.
-public struct TaskError: Error, Sendable, Equatable, CustomStringConvertible {
+struct TaskError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of failure this is.
-    public enum Code: String, Sendable, Equatable {
+    enum Code: String, Sendable, Equatable {
         /// The program could not be started (not found, not executable, no working directory).
         case cannotRun
         /// The task's `working_directory` is absolute or leaves the job's directory.
@@ -13,16 +13,16 @@ public struct TaskError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// What kind of failure this is.
-    public let code: Code
+    let code: Code
     /// The operation that failed, e.g. `run mvn`.
-    public let operation: String
+    let operation: String
     /// A human-readable reason, shown on the console after `[relevo] `.
-    public let message: String
+    let message: String
     /// Whether running the job again may help (e.g. a fetch that hit a network error).
-    public let isRetriable: Bool
+    let isRetriable: Bool
 
     /// Creates an error.
-    public init(_ code: Code, operation: String, message: String, isRetriable: Bool = false) {
+    init(_ code: Code, operation: String, message: String, isRetriable: Bool = false) {
         self.code = code
         self.operation = operation
         self.message = message
@@ -30,5 +30,5 @@ public struct TaskError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `operation: message`.
-    public var description: String { "\(operation): \(message)" }
+    var description: String { "\(operation): \(message)" }
 }

@@ -1,9 +1,9 @@
-public import Shared
+import Shared
 
 /// What happened to one task of a job, in the order the tasks were declared.
-public struct TaskRecord: Sendable, Equatable {
+struct TaskRecord: Sendable, Equatable {
     /// How a task ended.
-    public enum Outcome: String, Sendable, Equatable {
+    enum Outcome: String, Sendable, Equatable {
         /// It ran and succeeded.
         case passed
         /// It ran and failed, or could not be run.
@@ -15,24 +15,24 @@ public struct TaskRecord: Sendable, Equatable {
     }
 
     /// The task's position in the job, from 0.
-    public var index: Int
+    var index: Int
     /// The program run, or `fetch` for a fetch task.
-    public var command: String
+    var command: String
     /// The program's arguments, or what a fetch task fetches.
-    public var arguments: [String]
+    var arguments: [String]
     /// Whether this is the `on_cancel` command of the task at ``index``.
-    public var isOnCancel: Bool
+    var isOnCancel: Bool
     /// How it ended.
-    public var outcome: Outcome
+    var outcome: Outcome
     /// How its process ended, when one ran.
-    public var exitStatus: ProcessExitStatus?
+    var exitStatus: ProcessExitStatus?
     /// Relevo's own reason when the task failed without its program running to an end.
-    public var failure: TaskError?
+    var failure: TaskError?
     /// How long it took; zero when skipped.
-    public var duration: Duration
+    var duration: Duration
 
     /// Creates a record.
-    public init(
+    init(
         index: Int, command: String, arguments: [String], isOnCancel: Bool = false, outcome: Outcome,
         exitStatus: ProcessExitStatus? = nil, failure: TaskError? = nil, duration: Duration = .zero
     ) {

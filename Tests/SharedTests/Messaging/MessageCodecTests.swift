@@ -4,8 +4,8 @@ import Testing
 
 @Suite struct MessageCodecTests {
     private func sampleJob() -> JobMessage {
-        JobMessage(jobRunID: "nagios/3/package/1/rpm/1", pipeline: "nagios", pipelineCounter: 3, pipelineLabel: "3-abc1234",
-                   stage: "package", stageCounter: 1, job: "rpm", environment: "dev", resources: ["linux", "rpm"],
+        JobMessage(jobRunID: JobRunID(pipeline: "nagios", pipelineCounter: 3, stage: "package", job: "rpm"), pipelineLabel: "3-abc1234",
+                   environment: "dev", resources: ["linux", "rpm"],
                    materials: [MaterialCheckout(name: "src", url: "file:///repos/check.git", branch: "main", revision: String(repeating: "a", count: 40))],
                    tasks: [.exec(ExecTask(command: "make", arguments: ["rpm"]))],
                    environmentVariables: [EnvironmentVariable(name: "TOKEN", value: "s3cret", secure: true)],
@@ -23,12 +23,12 @@ import Testing
     }
 
     @Test func eventsRoundTrip() throws {
-        let attempt = JobAttempt(jobRunID: "p/1/s/1/j/1", attempt: 2)
+        let attempt = JobAttempt(jobRunID: JobRunID(pipeline: "p", pipelineCounter: 1, stage: "s", job: "j"), attempt: 2)
         let agent = AgentIdentity(uuid: "u", name: "w1", resources: ["Linux"], environments: ["PRO"], slots: 2)
         let events: [WorkerEvent] = [
             .accepted(attempt, agent: agent), .started(attempt, agent: agent), .taskStarted(attempt, index: 0),
             .console(attempt, sequence: 7, text: "hello\n"), .finished(attempt, result: .failed),
-            .heartbeat(agent, busyJobs: ["p/1/s/1/j/1"], catalogVersion: 3),
+            .heartbeat(agent, busyJobs: [JobRunID(pipeline: "p", pipelineCounter: 1, stage: "s", job: "j")], catalogVersion: 3),
         ]
         for event in events {
             #expect(try MessageCodec.decodeEvent(MessageCodec.encode(event)) == event)
@@ -51,16 +51,16 @@ import Testing
 
     @Test func anUnknownVersionIsRefused() throws {
         var job = sampleJob()
-        job.version = 2
+        job.version = 3
         #expect {
             _ = try MessageCodec.decodeJob(MessageCodec.encode(job))
         } throws: { error in
-            (error as? MessageCodec.DecodingFailure)?.description.contains("version 2 is not supported") == true
+            (error as? MessageCodec.DecodingFailure)?.description.contains("version 3 is not supported") == true
         }
     }
 
     @Test func aFinishedEventCarriesTheConsoleTailAndOlderOnesWithoutItStillDecode() throws {
-        let attempt = JobAttempt(jobRunID: "p/1/s/1/j/1", attempt: 2)
+        let attempt = JobAttempt(jobRunID: JobRunID(pipeline: "p", pipelineCounter: 1, stage: "s", job: "j"), attempt: 2)
         let event = WorkerEvent.finished(attempt, result: .passed, console: ConsoleChunk(sequence: 3, text: "done\n"))
         #expect(try MessageCodec.decodeEvent(MessageCodec.encode(event)) == event)
         let older = #"{"finished":{"_0":{"jobRunID":"p/1/s/1/j/1","attempt":2},"result":"failed"}}"#
@@ -69,13 +69,13 @@ import Testing
 
     @Test(arguments: ["p/1/s/1/j/1", "quote \" back\\ slash / tab\t nl\n", "\u{01}\u{1F}\u{7F} déploiement 🚀", ""])
     func eventsWrittenDirectlyAreWhatJSONEncoderWrites(_ text: String) throws {
-        let attempt = JobAttempt(jobRunID: text, attempt: 3)
+        let attempt = JobAttempt(jobRunID: .named(text), attempt: 3)
         var agent = AgentIdentity(uuid: "u-\(text)", name: text, resources: ["linux", text], environments: ["pro"], slots: 4)
         var events: [WorkerEvent] = [
             .accepted(attempt, agent: agent), .started(attempt, agent: agent), .taskStarted(attempt, index: 2),
             .console(attempt, sequence: 7, text: text), .finished(attempt, result: .failed),
             .finished(attempt, result: .passed, console: ConsoleChunk(sequence: 9, text: text)),
-            .heartbeat(agent, busyJobs: [text, "b"], catalogVersion: 12), .heartbeat(agent, busyJobs: [], catalogVersion: 0),
+            .heartbeat(agent, busyJobs: [.named(text), .named("b")], catalogVersion: 12), .heartbeat(agent, busyJobs: [], catalogVersion: 0),
         ]
         agent.appliedResources = ["gpu", text]
         agent.appliedEnvironments = []
@@ -95,13 +95,13 @@ import Testing
 /// JSONDecoder reads, and leave to JSONDecoder (nil) whatever it would refuse.
 @Suite struct DirectEventReadingTests {
     static func sampleEvents(_ text: String) -> [WorkerEvent] {
-        let attempt = JobAttempt(jobRunID: text, attempt: 3)
+        let attempt = JobAttempt(jobRunID: .named(text), attempt: 3)
         var agent = AgentIdentity(uuid: "u-\(text)", name: text, resources: ["linux", text], environments: ["pro"], slots: 4)
         var events: [WorkerEvent] = [
             .accepted(attempt, agent: agent), .started(attempt, agent: agent), .taskStarted(attempt, index: 0),
             .console(attempt, sequence: Int.max, text: text), .finished(attempt, result: .cancelled),
             .finished(attempt, result: .passed, console: ConsoleChunk(sequence: 9, text: text)),
-            .heartbeat(agent, busyJobs: [text, "b"], catalogVersion: -12), .heartbeat(agent, busyJobs: [], catalogVersion: 0),
+            .heartbeat(agent, busyJobs: [.named(text), .named("b")], catalogVersion: -12), .heartbeat(agent, busyJobs: [], catalogVersion: 0),
         ]
         agent.appliedResources = ["gpu", text]
         agent.appliedEnvironments = []
@@ -126,9 +126,9 @@ import Testing
 
     @Test func escapesNullsAndUnknownKeysAreReadAsJSONDecoderReadsThem() throws {
         let bodies = [
-            #"{"console":{"_0":{"jobRunID":"caf\u00e9 \ud83d\ude80 \/ \"q\"","attempt":1},"sequence":0,"text":"\b\f\n\r\t\\"}}"#,
-            #"{"finished":{"_0":{"jobRunID":"x","attempt":1},"result":"failed","console":null,"later":{"field":[1,true,null]}}}"#,
-            #" { "started" : { "agent" : { "uuid" : "u", "name" : "n", "resources" : [ ], "environments" : [ "E" ], "slots" : 0, "appliedResources" : null } , "_0" : { "attempt" : -1 , "jobRunID" : "" } } } "#,
+            #"{"console":{"_0":{"jobRunID":"p\/1\/s\/1\/caf\u00e9 \ud83d\ude80 \"q\"\/1","attempt":1},"sequence":0,"text":"\b\f\n\r\t\\"}}"#,
+            #"{"finished":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":1},"result":"failed","console":null,"later":{"field":[1,true,null]}}}"#,
+            #" { "started" : { "agent" : { "uuid" : "u", "name" : "n", "resources" : [ ], "environments" : [ "E" ], "slots" : 0, "appliedResources" : null } , "_0" : { "attempt" : -1 , "jobRunID" : "p/1/s/1/j/1" } } } "#,
         ]
         for text in bodies {
             let body = Array(text.utf8)
@@ -138,21 +138,21 @@ import Testing
     }
 
     @Test(arguments: [
-        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1.0},"index":0}}"#,
-        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1e0},"index":0}}"#,
-        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":01},"index":0}}"#,
-        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1},"index":0,"index":1}}"#,
-        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":99999999999999999999},"index":0}}"#,
-        #"{"taskStarted":{"_0":{"jobRunID":"x\q","attempt":1},"index":0}}"#,
-        #"{"taskStarted":{"_0":{"jobRunID":"\ud800","attempt":1},"index":0}}"#,
-        "{\"taskStarted\":{\"_0\":{\"jobRunID\":\"tab\there\",\"attempt\":1},\"index\":0}}",
-        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1},"index":0}} trailing"#,
-        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1},"index":0},"finished":{}}"#,
-        #"{"rebooted":{"_0":{"jobRunID":"x","attempt":1}}}"#,
-        #"{"finished":{"_0":{"jobRunID":"x","attempt":1},"result":"exploded"}}"#,
-        #"{"finished":{"_0":{"jobRunID":"x","attempt":1},"result":"passed","console":{"sequence":"1","text":""}}}"#,
-        #"{"taskStarted":{"_0":{"jobRunID":"x","attempt":1}}}"#,
-        #"[{"taskStarted":{"_0":{"jobRunID":"x","attempt":1},"index":0}}]"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":1.0},"index":0}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":1e0},"index":0}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":01},"index":0}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":1},"index":0,"index":1}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":99999999999999999999},"index":0}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"p/1/s/1/x\q/1","attempt":1},"index":0}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"p/1/s/1/\ud800/1","attempt":1},"index":0}}"#,
+        "{\"taskStarted\":{\"_0\":{\"jobRunID\":\"p/1/s/1/tab\there/1\",\"attempt\":1},\"index\":0}}",
+        #"{"taskStarted":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":1},"index":0}} trailing"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":1},"index":0},"finished":{}}"#,
+        #"{"rebooted":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":1}}}"#,
+        #"{"finished":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":1},"result":"exploded"}}"#,
+        #"{"finished":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":1},"result":"passed","console":{"sequence":"1","text":""}}}"#,
+        #"{"taskStarted":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":1}}}"#,
+        #"[{"taskStarted":{"_0":{"jobRunID":"p/1/s/1/x/1","attempt":1},"index":0}}]"#,
         "not json", "", "{",
     ])
     func whatTheReaderDoesNotTakeGoesToJSONDecoder(_ text: String) {
@@ -170,8 +170,8 @@ import Testing
 @Suite struct DirectJobReadingTests {
     static func jobs() -> [JobMessage] {
         let full = JobMessage(
-            jobRunID: "nagios/3/package/1/rpm/2", pipeline: "nagios", pipelineCounter: 3, pipelineLabel: "3-abc1234",
-            stage: "package", stageCounter: 1, job: "rpm", runIndex: 2, runCount: 3, environment: "dev", resources: ["linux", "rpm"],
+            jobRunID: JobRunID(pipeline: "nagios", pipelineCounter: 3, stage: "package", job: "rpm", runIndex: 2),
+            pipelineLabel: "3-abc1234", runCount: 3, environment: "dev", resources: ["linux", "rpm"],
             materials: [MaterialCheckout(name: "src", url: "file:///repos/check.git", branch: "main", revision: String(repeating: "a", count: 40)),
                         MaterialCheckout(name: "lib", url: "https://x/y.git", branch: "b/c", revision: "b", destination: "lib/é", shallowClone: true)],
             cleanWorkspace: true, fetchMaterials: false,
@@ -180,8 +180,8 @@ import Testing
             environmentVariables: [EnvironmentVariable(name: "TOKEN", value: "s3cret", secure: true), EnvironmentVariable(name: "A", value: "")],
             artifacts: [ArtifactDefinition(type: .build, source: "dist/*.rpm", destination: "rpms"), ArtifactDefinition(type: .test, source: "t.xml")],
             inactivityTimeoutSeconds: 600, serverURL: "http://127.0.0.1:8153/go", artifactToken: "tok")
-        var bare = JobMessage(jobRunID: "p/1/s/1/j/1", pipeline: "p", pipelineCounter: 1, pipelineLabel: "1", stage: "s",
-                              stageCounter: 1, job: "j", tasks: [], serverURL: "", artifactToken: "")
+        var bare = JobMessage(jobRunID: JobRunID(pipeline: "p", pipelineCounter: 1, stage: "s", job: "j"), pipelineLabel: "1",
+                              tasks: [], serverURL: "", artifactToken: "")
         bare.environment = nil
         return [full, bare]
     }
@@ -232,6 +232,52 @@ import Testing
             _ = try MessageCodec.decodeJob(missing)
         } throws: { error in
             (error as? MessageCodec.DecodingFailure)?.description.contains("artifactToken") == true
+        }
+    }
+}
+
+extension JobRunID {
+    /// A job run id whose job name carries `text` (with `/`, which no name can hold, replaced), for
+    /// tests of how text is escaped.
+    static func named(_ text: String) -> JobRunID {
+        JobRunID(pipeline: "p", pipelineCounter: 1, stage: "s", stageCounter: 2, job: "j-" + text.replacingOccurrences(of: "/", with: "_"), runIndex: 3)
+    }
+}
+
+/// One job run id across the package: typed in code, one string in JSON.
+@Suite struct JobRunIDTests {
+    @Test func itIsOneStringInJSONAndParsesBack() throws {
+        let id = JobRunID(pipeline: "nagios", pipelineCounter: 3, stage: "package", stageCounter: 2, job: "rpm", runIndex: 4)
+        let attempt = JobAttempt(jobRunID: id, attempt: 5)
+        let body = String(decoding: try JSONEncoder().encode(attempt), as: UTF8.self)
+        #expect(body.contains(#""jobRunID":"nagios\/3\/package\/2\/rpm\/4""#), "\(body)")
+        #expect(try JSONDecoder().decode(JobAttempt.self, from: Data(body.utf8)) == attempt)
+        #expect(JobRunID(parsing: id.description) == id)
+        #expect(id.locator(runCount: 1) == "nagios/3/package/2/rpm")
+        #expect(id.locator(runCount: 4) == "nagios/3/package/2/rpm-runInstance-4")
+    }
+
+    @Test(arguments: ["p/1/s/1/j", "p/x/s/1/j/1", "/1/s/1/j/1", "p/1/s/1/j/1/extra"])
+    func anEventWithAMalformedJobRunIDIsRefusedWithTheReason(_ text: String) {
+        let body = #"{"finished":{"_0":{"jobRunID":"# + "\"\(text)\"" + #","attempt":1},"result":"passed"}}"#
+        #expect(WorkerEvent(directJSON: Array(body.utf8)) == nil)
+        #expect {
+            _ = try MessageCodec.decodeEvent(Array(body.utf8))
+        } throws: { error in
+            "\(error)".contains("is not a job run id")
+        }
+    }
+
+    @Test func aVersion1JobMessageIsRefusedWithTheVersionInTheReason() throws {
+        let job = JobMessage(jobRunID: JobRunID(pipeline: "p", pipelineCounter: 1, stage: "s", job: "j"), pipelineLabel: "1",
+                             tasks: [], serverURL: "", artifactToken: "")
+        var fields = try #require(try JSONSerialization.jsonObject(with: Data(MessageCodec.encode(job))) as? [String: Any])
+        fields["version"] = 1
+        let body = try JSONSerialization.data(withJSONObject: fields)
+        #expect {
+            _ = try MessageCodec.decodeJob(Array(body))
+        } throws: { error in
+            "\(error)".contains("version 1 is not supported")
         }
     }
 }

@@ -43,6 +43,6 @@ import Testing
         let topology = QueueCatalog.baseTopology
         #expect(topology.queues.map(\.name).sorted() == [QueueCatalog.deadLetterQueue, QueueCatalog.schedulerEventsQueue])
         #expect(topology.bindings == [BindingDefinition(queue: QueueCatalog.schedulerEventsQueue, exchange: QueueCatalog.eventsExchange, routingKey: "event.#")])
-        #expect(WorkerEvent.finished(JobAttempt(jobRunID: "p/1/s/1/j/1", attempt: 1), result: .passed).routingKey == "event.finished")
+        #expect(WorkerEvent.finished(JobAttempt(jobRunID: JobRunID(pipeline: "p", pipelineCounter: 1, stage: "s", job: "j"), attempt: 1), result: .passed).routingKey == "event.finished")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
 import Testing
-import Worker
+@testable import Worker
 
 @Suite struct JobCancellationTests {
     typealias Support = WorkerTestSupport
@@ -10,9 +10,9 @@ import Worker
     /// `on_cancel` writes a marker file in the job directory.
     private func sleepyJob(
         in directory: String, console: ConsoleRecorder, timeout: Duration? = nil
-    ) -> JobExecution {
+    ) -> TaskSequenceRunner {
         let onCancel = OnCancelTask(command: "/bin/sh", arguments: ["-c", "echo cleaned > cancel-marker"])
-        return JobExecution(
+        return TaskSequenceRunner(
             tasks: [
                 Support.shell("sleep 30 & echo grandchild=$!; sleep 30", onCancel: onCancel),
                 Support.exec("/bin/echo", "never", runIf: .any),
@@ -65,7 +65,7 @@ import Worker
         let console = ConsoleRecorder()
         let directory = try Support.jobDirectory()
         defer { Support.removeJobDirectory(directory) }
-        let job = JobExecution(
+        let job = TaskSequenceRunner(
             tasks: [Support.shell("for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.25; done")],
             workingDirectory: directory, environment: Support.environment,
             inactivityTimeout: .seconds(1), console: console.sink)
@@ -106,7 +106,7 @@ import Worker
         let console = ConsoleRecorder()
         let directory = try Support.jobDirectory()
         defer { Support.removeJobDirectory(directory) }
-        let job = JobExecution(
+        let job = TaskSequenceRunner(
             tasks: [Support.exec("/bin/echo", "hi")], workingDirectory: directory,
             environment: Support.environment, console: console.sink)
         await job.cancel()

@@ -1,6 +1,6 @@
 import Shared
 import Testing
-import Worker
+@testable import Worker
 
 @Suite struct JobEnvironmentTests {
     @Test func laterLevelsOverrideEarlierOnesAndServerVariablesWin() {

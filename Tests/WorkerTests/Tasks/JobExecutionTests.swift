@@ -1,7 +1,7 @@
 import Foundation
 import Shared
 import Testing
-import Worker
+@testable import Worker
 
 @Suite struct JobExecutionTests {
     typealias Support = WorkerTestSupport
@@ -9,12 +9,12 @@ import Worker
     private func run(
         _ tasks: [TaskDefinition], environment: [String: String] = WorkerTestSupport.environment,
         secureValues: [String] = [], directory: String? = nil,
-        fetch: @escaping JobExecution.FetchHandler = JobExecution.noFetcher
+        fetch: @escaping TaskSequenceRunner.FetchHandler = TaskSequenceRunner.noFetcher
     ) async throws -> (JobOutcome, String) {
         let console = ConsoleRecorder()
         let directory = try directory ?? Support.jobDirectory()
         defer { Support.removeJobDirectory(directory) }
-        let job = JobExecution(
+        let job = TaskSequenceRunner(
             tasks: tasks, workingDirectory: directory, environment: environment,
             secureValues: secureValues, console: console.sink, fetch: fetch)
         let outcome = await job.run()

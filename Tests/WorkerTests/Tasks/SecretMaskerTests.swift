@@ -1,5 +1,5 @@
 import Testing
-import Worker
+@testable import Worker
 
 @Suite struct SecretMaskerTests {
     private func mask(_ chunks: [String], secrets: [String]) -> (pieces: [String], whole: String) {

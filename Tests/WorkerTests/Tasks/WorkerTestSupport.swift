@@ -1,6 +1,6 @@
 import Foundation
 import Shared
-import Worker
+@testable import Worker
 
 /// Helpers for job tests with real processes.
 enum WorkerTestSupport {
@@ -65,7 +65,7 @@ actor ConsoleRecorder {
 
     var text: String { chunks.joined() }
 
-    nonisolated var sink: JobExecution.ConsoleSink {
+    nonisolated var sink: TaskSequenceRunner.ConsoleSink {
         { chunk in await self.append(chunk) }
     }
 

@@ -1,5 +1,5 @@
 /// Where a job run is in its life (GoCD's `JobState`); how it ended is a separate ``JobResult``.
-enum JobState: String, Sendable, Codable, CaseIterable {
+public enum JobState: String, Sendable, Codable, CaseIterable {
     /// Published to the broker, not yet taken by an agent.
     case scheduled
     /// Accepted by an agent, whose tasks have not started.
@@ -8,7 +8,4 @@ enum JobState: String, Sendable, Codable, CaseIterable {
     case building
     /// Finished; ``JobResult`` tells how.
     case completed
-
-    /// Whether the scheduler still waits for the job (what a restarted scheduler must recover).
-    var isInFlight: Bool { self != .completed }
 }

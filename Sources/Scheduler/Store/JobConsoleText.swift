@@ -1,7 +1,9 @@
+import Shared
+
 /// A job run with the console output of one of its attempts.
-struct JobConsole: Sendable, Equatable {
+struct JobConsoleText: Sendable, Equatable {
     /// The job run, at the attempt whose output this is.
-    var identity: JobIdentity
+    var attempt: JobAttempt
     /// The job run as stored.
     var job: JobRun
     /// The attempt's console chunks, concatenated in sequence order.

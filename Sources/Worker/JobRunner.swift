@@ -5,7 +5,7 @@ import Shared
 /// One job's life on this worker, as a straight script with a guaranteed finish: accepted →
 /// work directory → git materials at the pinned revisions → tasks → finished. Whatever happens,
 /// the `finished` event is published (and confirmed) before the job message is acked.
-struct JobExecutor: Sendable {
+struct JobRunner: Sendable {
     let workDirectory: String
     let serverURL: String
     let logger: Logger
@@ -63,8 +63,8 @@ struct JobExecutor: Sendable {
             return false
         }
         let console = ConsoleStreamer(attempt: attempt, publisher: events)
-        var result = JobRunResult.failed
-        let workspace = await workspaces.lease(job.pipeline)
+        var result = JobResult.failed
+        let workspace = await workspaces.lease(job.jobRunID.pipeline)
         do {
             result = try await prepareAndRun(job, workspace: workspace, attempt: attempt, agent: agent, console: console, events: events,
                                              supervised: supervised, announceStart: !startsAtOnce)
@@ -88,7 +88,7 @@ struct JobExecutor: Sendable {
 
     private func prepareAndRun(_ job: JobMessage, workspace: String, attempt: JobAttempt, agent: AgentIdentity,
                                console: ConsoleStreamer, events: EventPublisher, supervised: Bool,
-                               announceStart: Bool) async throws -> JobRunResult {
+                               announceStart: Bool) async throws -> JobResult {
         await console.write("[relevo] Start to prepare \(job.jobRunID) (attempt \(attempt.attempt)) on \(agent.name) [\(workDirectory)]\n")
         // A plain path (no URL): this runs for every job.
         let directory = pipelinesDirectory + "/" + workspace
@@ -115,7 +115,7 @@ struct JobExecutor: Sendable {
         let artifacts = ArtifactClient(serverURL: job.serverURL, logger: logger,
                                        credentials: (job.artifactToken, job.artifactLocator))
         let workDirectory = directory
-        let execution = JobExecution(
+        let execution = TaskSequenceRunner(
             tasks: job.tasks, workingDirectory: directory, environment: environment.variables,
             secureValues: environment.secureValues,
             inactivityTimeout: job.inactivityTimeoutSeconds.map { .seconds($0) },
@@ -132,15 +132,11 @@ struct JobExecutor: Sendable {
         let outcome = await execution.run()
         await running.unregister(job.jobRunID)
         await started?.value
-        switch outcome.result {
-        case .cancelled:
-            return .cancelled
-        case .passed, .failed:
-            // GoCD publishes artifacts whatever the result (test reports matter most when tests
-            // fail); a failed upload fails the job.
-            let published = await publishArtifacts(job, from: directory, client: artifacts, console: console)
-            return outcome.result == .passed && published ? .passed : .failed
-        }
+        if outcome.result == .cancelled { return .cancelled }
+        // GoCD publishes artifacts whatever the result (test reports matter most when tests
+        // fail); a failed upload fails the job.
+        let published = await publishArtifacts(job, from: directory, client: artifacts, console: console)
+        return outcome.result == .passed && published ? .passed : .failed
     }
 
     /// Uploads the job's `artifacts`; false (with the reason in the console) if any failed.
@@ -192,20 +188,21 @@ struct JobExecutor: Sendable {
 
     /// GoCD's standard variables, so that existing scripts run unchanged.
     func goVariables(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity) -> [String: String] {
+        let id = job.jobRunID
         var variables = [
             "GO_SERVER_URL": job.serverURL,
-            "GO_PIPELINE_NAME": job.pipeline,
-            "GO_PIPELINE_COUNTER": String(job.pipelineCounter),
+            "GO_PIPELINE_NAME": id.pipeline,
+            "GO_PIPELINE_COUNTER": String(id.pipelineCounter),
             "GO_PIPELINE_LABEL": job.pipelineLabel,
-            "GO_STAGE_NAME": job.stage,
-            "GO_STAGE_COUNTER": String(job.stageCounter),
-            "GO_JOB_NAME": job.job,
+            "GO_STAGE_NAME": id.stage,
+            "GO_STAGE_COUNTER": String(id.stageCounter),
+            "GO_JOB_NAME": id.job,
             "GO_AGENT_NAME": agent.name,
             "GO_AGENT_UUID": agent.uuid,
             "RELEVO_JOB_ATTEMPT": String(attempt.attempt),
         ]
         if job.runCount > 1 {
-            variables["GO_JOB_RUN_INDEX"] = String(job.runIndex)
+            variables["GO_JOB_RUN_INDEX"] = String(id.runIndex)
             variables["GO_JOB_RUN_COUNT"] = String(job.runCount)
         }
         if let environment = job.environment { variables["GO_ENVIRONMENT_NAME"] = environment }

@@ -1,4 +1,4 @@
-public import Shared
+import Shared
 
 /// Runs one job's tasks in order on this worker, streaming a masked console log, and returns
 /// the job's outcome as a value.
@@ -12,25 +12,25 @@ public import Shared
 ///   thing — or going ``inactivityTimeout`` without console output, stops the running task's
 ///   process group (SIGTERM, ``cancelGrace``, SIGKILL), runs that task's `on_cancel` to its end,
 ///   skips the rest, and ends the job `cancelled`.
-public actor JobExecution {
+actor TaskSequenceRunner {
     /// Receives console text in order; secure values are already masked.
-    public typealias ConsoleSink = @Sendable (String) async -> Void
+    typealias ConsoleSink = @Sendable (String) async -> Void
     /// Performs a `fetch` task; a throw fails the task. It is cancelled when the job is.
-    public typealias FetchHandler = @Sendable (FetchTask) async throws -> Void
+    typealias FetchHandler = @Sendable (FetchTask) async throws -> Void
 
     /// The job's tasks, in order.
-    public nonisolated let tasks: [TaskDefinition]
+    nonisolated let tasks: [TaskDefinition]
     /// The job's directory, `<work root>/pipelines/<pipeline>`; tasks run in it or below it.
-    public nonisolated let workingDirectory: String
+    nonisolated let workingDirectory: String
     /// The complete environment of every task's process.
-    public nonisolated let environment: [String: String]
+    nonisolated let environment: [String: String]
     /// How long the job may go without console output before it is cancelled; `nil` for never.
-    public nonisolated let inactivityTimeout: Duration?
+    nonisolated let inactivityTimeout: Duration?
     /// How long a cancelled task's processes get between SIGTERM and SIGKILL.
-    public nonisolated let cancelGrace: Duration
+    nonisolated let cancelGrace: Duration
 
     private let runner: ProcessRunner
-    private let console: JobConsole
+    private let console: TaskConsole
     private let fetch: FetchHandler
 
     private var execution: Task<JobOutcome, Never>?
@@ -45,7 +45,7 @@ public actor JobExecution {
     ///   - environment: the merged variables (see ``JobEnvironment``).
     ///   - secureValues: values replaced by `******` in everything sent to `console`.
     ///   - inactivityTimeout: the caller converts GoCD's minutes; `nil` never times out.
-    public init(
+    init(
         tasks: [TaskDefinition],
         workingDirectory: String,
         environment: [String: String],
@@ -54,7 +54,7 @@ public actor JobExecution {
         cancelGrace: Duration = .seconds(10),
         runner: ProcessRunner = ProcessRunner(),
         console: @escaping ConsoleSink,
-        fetch: @escaping FetchHandler = JobExecution.noFetcher
+        fetch: @escaping FetchHandler = TaskSequenceRunner.noFetcher
     ) {
         self.tasks = tasks
         self.workingDirectory = workingDirectory
@@ -62,18 +62,18 @@ public actor JobExecution {
         self.inactivityTimeout = inactivityTimeout
         self.cancelGrace = cancelGrace
         self.runner = runner
-        self.console = JobConsole(secrets: secureValues, sink: console)
+        self.console = TaskConsole(secrets: secureValues, sink: console)
         self.fetch = fetch
     }
 
     /// The default fetch handler: fails every fetch task, for workers without an artifact client.
-    public static let noFetcher: FetchHandler = { task in
+    static let noFetcher: FetchHandler = { task in
         throw TaskError(.fetchFailed, operation: "fetch \(task.source)", message: "no artifact fetcher is configured")
     }
 
     /// Runs the job once and returns its outcome, after the console sink has received
     /// everything. Calling it again returns the same outcome.
-    public func run() async -> JobOutcome {
+    func run() async -> JobOutcome {
         let execution = self.execution ?? Task { await self.execute() }
         self.execution = execution
         return await withTaskCancellationHandler {
@@ -85,7 +85,7 @@ public actor JobExecution {
 
     /// Cancels the job: returns once the running task's processes are gone; ``run()`` then
     /// runs its `on_cancel` and returns `cancelled`. Safe to repeat; ignored once the job ended.
-    public func cancel() async {
+    func cancel() async {
         await stop(.requested)
     }
 
@@ -118,7 +118,7 @@ public actor JobExecution {
             }
         }
         watchdog?.cancel()
-        let result: JobOutcome.Result = stopReason != nil ? .cancelled : failed ? .failed : .passed
+        let result: JobResult = stopReason != nil ? .cancelled : failed ? .failed : .passed
         finished = true
         console.line("[relevo] Job result: \(result.rawValue)")
         await console.close()

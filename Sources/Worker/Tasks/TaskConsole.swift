@@ -4,7 +4,7 @@ import Synchronization
 /// A job's console: masks secure values in everything written, keeps UTF-8 characters whole
 /// across chunks, remembers when something was last written (for the inactivity timeout), and
 /// hands the text to the sink in order, from a single task, so a slow sink never reorders it.
-final class JobConsole: Sendable {
+final class TaskConsole: Sendable {
     /// Receives console text in order.
     typealias Sink = @Sendable (String) async -> Void
 
@@ -16,7 +16,7 @@ final class JobConsole: Sendable {
         /// Masks `bytes` and returns the text that can be shown now.
         mutating func write(_ bytes: [UInt8]) -> String {
             let masked = carry + masker.mask(bytes)
-            let complete = JobConsole.completeCharacterPrefix(masked)
+            let complete = TaskConsole.completeCharacterPrefix(masked)
             carry = Array(masked[complete...])
             return String(decoding: masked[..<complete], as: UTF8.self)
         }
