@@ -106,10 +106,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // In-memory stand-ins of the project's own protocols, for unit tests without a broker.
+        .target(name: "RelevoTestSupport", dependencies: ["Shared"], path: "Tests/Support", swiftSettings: swiftSettings),
         .testTarget(name: "SharedTests", dependencies: ["Shared"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["Scheduler", "Shared", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Scheduler", "Shared", "RelevoTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Shared"], swiftSettings: swiftSettings),

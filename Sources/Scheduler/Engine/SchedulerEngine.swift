@@ -8,14 +8,15 @@ import Shared
 actor SchedulerEngine {
     private(set) var config: ConfigSnapshot
     let store: SchedulerStore
-    private let publisher: AMQPClient
+    let publisher: any MessagePublisher
     let gitClient: GitClient
-    private let builder: JobMessageBuilder
+    let dispatcher: Dispatcher
     let logger: Logger
     private(set) var catalogVersion = 0
     private var catalogEntries: [QueueCatalogMessage.Entry] = []
-    /// Jobs whose message could not be published yet (broker down); the reconcile pass retries.
-    private var undispatched: [JobAttempt] = []
+    /// Dispatches being published now: the reconcile pass, which re-reads from the database the
+    /// jobs whose dispatch was never confirmed, leaves these alone.
+    var publishing: Set<JobAttempt> = []
     /// Upstream triggers that found their pipeline locked; the reconcile pass retries them.
     var deferredTriggers: [DeferredTrigger] = []
     /// Scheduled → first task started, for `/metrics`.
@@ -27,14 +28,14 @@ actor SchedulerEngine {
     /// Wakes console streams when a job's output or result is stored.
     nonisolated let consoleSignal = ConsoleSignal()
 
-    init(config: ConfigSnapshot, store: SchedulerStore, publisher: AMQPClient, git: GitClient, serverURL: String,
+    init(config: ConfigSnapshot, store: SchedulerStore, publisher: any MessagePublisher, git: GitClient, serverURL: String,
          artifactToken: @escaping @Sendable (ArtifactLocator) -> String, management: BrokerManagement? = nil, logger: Logger) {
         self.management = management
         self.config = config
         self.store = store
         self.publisher = publisher
         self.gitClient = git
-        self.builder = JobMessageBuilder(serverURL: serverURL, token: artifactToken)
+        self.dispatcher = Dispatcher(builder: JobMessageBuilder(serverURL: serverURL, token: artifactToken), runs: store)
         self.logger = logger
     }
 
@@ -331,102 +332,5 @@ actor SchedulerEngine {
         }
         if !toDispatch.isEmpty { await dispatch(toDispatch, run: run) }
         for stage in passedStages { await triggerDownstream(of: run, stage: stage) }
-    }
-
-    /// Publishes the jobs of `run` all at once (their confirms are awaited together, not one
-    /// round trip after another), then records the confirmed ones in one transaction.
-    private func dispatch(_ attempts: [JobAttempt], run: PipelineRun) async {
-        var outgoing: [(attempt: JobAttempt, queue: String, body: [UInt8], messageID: String)] = []
-        let dependencyVariables = await dependencyVariables(of: run)
-        for attempt in attempts {
-            let id = attempt.jobRunID
-            guard let definition = config.pipeline(named: id.pipeline),
-                  var message = builder.message(for: id, run: run, pipeline: definition,
-                                                environment: definition.environment.flatMap { config.environment(named: $0) }) else {
-                await failMissingJob(attempt, run: run)
-                continue
-            }
-            message.tasks = await resolveFetches(message.tasks, run: run, stage: id.stage)
-            if !dependencyVariables.isEmpty {
-                message.environmentVariables = JobMessageBuilder.merge([dependencyVariables, message.environmentVariables])
-            }
-            let serial = definition.stage(named: id.stage)?.job(named: id.job)?.serial
-            outgoing.append((attempt, message.queueName(serialKey: serial), MessageCodec.encode(message), id.description))
-        }
-        // One hand-over to the connection for all of them; the confirms are awaited together.
-        let errors = await publisher.publish(outgoing.map {
-            AMQPClient.OutgoingMessage(body: $0.body, exchange: "", routingKey: $0.queue,
-                                       properties: MessageProperties(contentType: "application/json", messageID: $0.messageID, type: "relevo.job"))
-        })
-        let outcomes = zip(outgoing, errors).map { ($0.attempt, $0.queue, $1) }
-        var confirmed: [JobKey] = []
-        for (attempt, queue, error) in outcomes {
-            if let error {
-                logger.warning("job not dispatched yet; will retry", metadata: ["job": "\(attempt)", "queue": "\(queue)", "error": "\(error)"])
-                undispatched.append(attempt)
-            } else {
-                logger.debug("job dispatched", metadata: ["job": "\(attempt)", "queue": "\(queue)"])
-                confirmed.append(attempt.jobRunID.key)
-            }
-        }
-        guard !confirmed.isEmpty else { return }
-        do {
-            try await store.markDispatched(confirmed, pipeline: run.pipelineName, counter: run.counter, at: Date())
-        } catch {
-            // The jobs are on their way; at worst a restarted scheduler publishes them once more.
-            logger.warning("dispatch not recorded", metadata: ["pipeline": "\(run.pipelineName)/\(run.counter)", "error": "\(error)"])
-        }
-    }
-
-    /// A job whose stage or job the config no longer has cannot run: it fails.
-    private func failMissingJob(_ attempt: JobAttempt, run: PipelineRun) async {
-        logger.error("job no longer in the config; failing it", metadata: ["job": "\(attempt)"])
-        do {
-            let actions = try await store.apply(.jobFinished(job: attempt.jobRunID.key, attempt: attempt.attempt, result: .failed),
-                                                pipeline: run.pipelineName, counter: run.counter, at: Date())
-            await perform(actions, run: run)
-        } catch {
-            logger.error("cannot fail a job missing from the config", metadata: ["job": "\(attempt)", "error": "\(error)"])
-        }
-    }
-
-    // MARK: Reconciliation
-
-    /// After a start: jobs committed as scheduled whose message the broker never confirmed
-    /// (the scheduler died in between) are published now.
-    func dispatchUnconfirmedJobs() async {
-        do {
-            for job in try await store.jobsAwaitingDispatch() where !undispatched.contains(job.attempt) {
-                logger.info("publishing a job whose dispatch was not confirmed before a restart", metadata: ["job": "\(job.attempt)"])
-                undispatched.append(job.attempt)
-            }
-        } catch {
-            logger.error("cannot list jobs awaiting dispatch", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// The periodic pass: retries dispatches that failed, and marks agents that fell silent.
-    func reconcile(lostAfter: Duration) async {
-        await retryDeferredTriggers()
-        let retry = undispatched
-        undispatched.removeAll()
-        for attempt in retry {
-            do {
-                guard let run = try await store.pipelineRun(attempt.jobRunID.pipeline, counter: attempt.jobRunID.pipelineCounter),
-                      let job = run.job(attempt.jobRunID.key), job.state == .scheduled else { continue }
-                await dispatch([attempt], run: run)
-            } catch {
-                undispatched.append(attempt)
-            }
-        }
-        do {
-            let cutoff = Date().addingTimeInterval(-Double(lostAfter.components.seconds))
-            for agent in try await store.agents(silentSince: cutoff) where agent.state != .lostContact && agent.state != .disabled {
-                try await store.setState(.lostContact, ofAgent: agent.uuid)
-                logger.warning("agent lost contact", metadata: ["agent": "\(agent.name)", "uuid": "\(agent.uuid)"])
-            }
-        } catch {
-            logger.warning("agent check failed", metadata: ["error": "\(error)"])
-        }
     }
 }

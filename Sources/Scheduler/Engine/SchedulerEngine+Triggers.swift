@@ -2,31 +2,6 @@ import Foundation
 import Logging
 import Shared
 
-/// The pin of a dependency material: GoCD's revision `pipeline/counter/stage/stageCounter`, the
-/// exact upstream stage run an instance was built from.
-struct DependencyPin: Sendable, Equatable {
-    var pipeline: String
-    var counter: Int
-    var stage: String
-    var stageCounter: Int
-
-    init(pipeline: String, counter: Int, stage: String, stageCounter: Int) {
-        self.pipeline = pipeline
-        self.counter = counter
-        self.stage = stage
-        self.stageCounter = stageCounter
-    }
-
-    /// Parses a revision; git revisions (hex, no `/`) give nil.
-    init?(revision: String) {
-        let parts = revision.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 4, let counter = Int(parts[1]), let stageCounter = Int(parts[3]) else { return nil }
-        self.init(pipeline: parts[0], counter: counter, stage: parts[2], stageCounter: stageCounter)
-    }
-
-    var revision: String { "\(pipeline)/\(counter)/\(stage)/\(stageCounter)" }
-}
-
 /// An upstream trigger that found its pipeline locked, kept in the store and retried by the
 /// reconcile pass (also after a restart).
 struct DeferredTrigger: Sendable {
@@ -169,74 +144,6 @@ extension SchedulerEngine {
             logger.warning("deferred triggers not read", metadata: ["error": "\(error)"])
         }
         for request in waiting { await triggerOrDefer(request) }
-    }
-
-    /// `GO_DEPENDENCY_LABEL_<MATERIAL>` and `GO_DEPENDENCY_LOCATOR_<MATERIAL>` for each
-    /// dependency material of `run`.
-    func dependencyVariables(of run: PipelineRun) async -> [EnvironmentVariable] {
-        guard let definition = config.pipeline(named: run.pipelineName) else { return [] }
-        var variables: [EnvironmentVariable] = []
-        for material in definition.dependencyMaterials {
-            guard let revision = run.materialRevisions[material.name], let pin = DependencyPin(revision: revision) else { continue }
-            let suffix = String(material.name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
-            let label = (try? await store.pipelineRun(pin.pipeline, counter: pin.counter))?.label ?? String(pin.counter)
-            variables.append(EnvironmentVariable(name: "GO_DEPENDENCY_LABEL_\(suffix)", value: label))
-            variables.append(EnvironmentVariable(name: "GO_DEPENDENCY_LOCATOR_\(suffix)", value: revision))
-        }
-        return variables
-    }
-
-    // MARK: Fetch
-
-    /// `tasks` with every `fetch` resolved to the exact job run it takes artifacts from.
-    func resolveFetches(_ tasks: [TaskDefinition], run: PipelineRun, stage: String) async -> [TaskDefinition] {
-        var resolved = tasks
-        for (index, task) in tasks.enumerated() {
-            guard case .fetch(var fetch) = task else { continue }
-            switch await locate(fetch, from: run, stage: stage) {
-            case .success(let locator): fetch.resolved = locator
-            case .failure(let reason): fetch.unresolvedReason = reason.description
-            }
-            resolved[index] = .fetch(fetch)
-        }
-        return resolved
-    }
-
-    struct FetchRefusal: Error, CustomStringConvertible { let description: String }
-
-    /// Follows GoCD's ancestor path (`grandparent/parent`) through the dependency pins of each
-    /// instance, from `run` up to the instance that published the artifact.
-    private func locate(_ fetch: FetchTask, from run: PipelineRun, stage current: String) async -> Result<ArtifactLocator, FetchRefusal> {
-        var path = fetch.pipelinePath
-        if path.count == 1, path[0].lowercased() == run.pipelineName.lowercased() { path = [] }
-        var source = run
-        for name in path.reversed() {
-            guard let pin = source.materialRevisions.values.compactMap(DependencyPin.init(revision:))
-                .first(where: { $0.pipeline.lowercased() == name.lowercased() }) else {
-                return .failure(FetchRefusal(description:
-                    "\(source.pipelineName)/\(source.counter) has no dependency on '\(name)' (fetch path '\(fetch.pipeline ?? "")')"))
-            }
-            let next: PipelineRun?
-            do { next = try await store.pipelineRun(pin.pipeline, counter: pin.counter) } catch {
-                return .failure(FetchRefusal(description: "cannot load \(pin.pipeline)/\(pin.counter): \(error)"))
-            }
-            guard let next else { return .failure(FetchRefusal(description: "instance \(pin.pipeline)/\(pin.counter) no longer exists")) }
-            source = next
-        }
-        if path.isEmpty && fetch.stage == current {
-            return .failure(FetchRefusal(description: "a fetch cannot take artifacts from its own stage '\(current)'"))
-        }
-        guard let stage = source.stages.filter({ $0.name == fetch.stage }).max(by: { $0.counter < $1.counter }) else {
-            return .failure(FetchRefusal(description: "\(source.pipelineName)/\(source.counter) has no stage '\(fetch.stage)'"))
-        }
-        guard let job = stage.jobs.first(where: {
-            $0.name == fetch.job || ArtifactLocator.jobName($0.name, runIndex: $0.runIndex, runCount: $0.runCount) == fetch.job
-        }) else {
-            return .failure(FetchRefusal(description: "stage \(source.pipelineName)/\(source.counter)/\(stage.name)/\(stage.counter) has no job '\(fetch.job)'"))
-        }
-        // A job copied into a re-run published its artifacts in the stage run it really ran in.
-        return .success(ArtifactLocator(pipeline: source.pipelineName, pipelineCounter: source.counter, stage: stage.name,
-                                        stageCounter: job.originalStageCounter ?? stage.counter, job: fetch.job))
     }
 
     // MARK: Locks

@@ -1,0 +1,63 @@
+import Shared
+
+/// One job dispatch ready to publish: the attempt, the queue it goes to and its whole message.
+struct OutgoingJob: Sendable, Equatable {
+    var attempt: JobAttempt
+    var queue: String
+    var message: JobMessage
+}
+
+/// Builds the whole message of each job a pipeline run dispatches, in one place: the job's tasks
+/// with every `fetch` resolved to the exact job run it takes artifacts from (through the run's
+/// dependency pins), the variables merged with GoCD's precedence plus the dependency materials'
+/// `GO_DEPENDENCY_*`, the git materials at the pinned revisions, and the queue (the job's serial
+/// queue, or the one keyed by environment and resources). Nothing is patched afterwards.
+struct Dispatcher: Sendable {
+    let builder: JobMessageBuilder
+    /// Where upstream runs are read (dependency pins, fetch paths).
+    let runs: any PipelineRunLookup
+
+    /// What became of one attempt.
+    enum Plan: Sendable, Equatable {
+        /// Publish it.
+        case publish(OutgoingJob)
+        /// The config no longer has its stage or job: it cannot run (the caller fails it).
+        case missingFromConfig(JobAttempt)
+    }
+
+    /// A plan for each of `attempts` (jobs of `run`), in order.
+    func plan(_ attempts: [JobAttempt], run: PipelineRun, config: ConfigSnapshot) async -> [Plan] {
+        guard let definition = config.pipeline(named: run.pipelineName) else { return attempts.map { .missingFromConfig($0) } }
+        let environment = definition.environment.flatMap { config.environment(named: $0) }
+        let dependencyVariables = await dependencyVariables(of: run, definition: definition)
+        var plans: [Plan] = []
+        for attempt in attempts {
+            let id = attempt.jobRunID
+            guard let stage = definition.stage(named: id.stage), let job = stage.job(named: id.job) else {
+                plans.append(.missingFromConfig(attempt))
+                continue
+            }
+            let tasks = await FetchResolver(runs: runs).resolve(job.tasks, run: run, stage: id.stage)
+            let message = builder.message(for: id, run: run, pipeline: definition, stage: stage, job: job, environment: environment,
+                                          tasks: tasks, dependencyVariables: dependencyVariables)
+            plans.append(.publish(OutgoingJob(attempt: attempt, queue: message.queueName(serialKey: job.serial), message: message)))
+        }
+        return plans
+    }
+
+    /// `GO_DEPENDENCY_LABEL_<MATERIAL>` and `GO_DEPENDENCY_LOCATOR_<MATERIAL>` for each
+    /// dependency material of `run` (the label is the upstream run's; its counter if that run
+    /// cannot be read).
+    func dependencyVariables(of run: PipelineRun, definition: PipelineDefinition) async -> [EnvironmentVariable] {
+        var variables: [EnvironmentVariable] = []
+        for material in definition.dependencyMaterials {
+            guard let revision = run.materialRevisions[material.name], let pin = DependencyPin(revision: revision) else { continue }
+            let suffix = String(material.name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+            let upstream: PipelineRun?
+            do { upstream = try await runs.pipelineRun(pin.pipeline, counter: pin.counter) } catch { upstream = nil }
+            variables.append(EnvironmentVariable(name: "GO_DEPENDENCY_LABEL_\(suffix)", value: upstream?.label ?? String(pin.counter)))
+            variables.append(EnvironmentVariable(name: "GO_DEPENDENCY_LOCATOR_\(suffix)", value: revision))
+        }
+        return variables
+    }
+}
