@@ -111,7 +111,8 @@ let package = Package(
         .testTarget(name: "SharedTests", dependencies: ["Shared"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["Scheduler", "Shared", "RelevoTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Scheduler", "Shared", "RelevoTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Shared"], swiftSettings: swiftSettings),

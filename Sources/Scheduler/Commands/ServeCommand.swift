@@ -108,6 +108,8 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("no tokens_file: the API is open to everyone who can reach it", metadata: ["address": "\(settings.host):\(settings.port)"])
         }
         APIRoutes(engine: engine, logger: logger).register(on: router)
+        ConsoleRoutes(engine: engine, logger: logger).register(on: router)
+        AgentRoutes(engine: engine, logger: logger).register(on: router)
         WebhookRoutes(engine: engine, secret: settings.webhookSecret, logger: logger).register(on: router)
         MetricsRoutes(engine: engine, logger: logger).register(on: router)
         DashboardRoutes(engine: engine, artifacts: artifacts, tokens: tokens, logger: logger).register(on: router)

@@ -85,7 +85,7 @@ struct DashboardRoutes {
 
     private func pipelines() async throws -> String {
         let config = await engine.config
-        let pauses = try await engine.store.pauses()
+        let pauses = try await engine.queries.pauses()
         var html = "<h1>Pipelines</h1>"
         if config.pipelines.isEmpty { html += "<p class=\"muted\">No pipeline is configured yet.</p>" }
         let groups = Dictionary(grouping: config.pipelines, by: \.group)
@@ -104,7 +104,7 @@ struct DashboardRoutes {
                     html += "<button data-post=\"/go/api/pipelines/\(name)/pause\">Pause</button>"
                 }
                 html += "</div>"
-                let runs = try await engine.store.history(of: pipeline.name, limit: 5).runs
+                let runs = try await engine.queries.history(of: pipeline.name, limit: 5).runs
                 if runs.isEmpty { html += "<div class=\"instance muted\">never run</div>" }
                 for run in runs { html += instanceRow(run, definition: pipeline) }
                 html += "</div>"
@@ -143,7 +143,7 @@ struct DashboardRoutes {
     }
 
     private func instance(_ pipeline: String, _ counter: Int) async throws -> String {
-        guard let run = try await engine.store.pipelineRun(pipeline, counter: counter) else {
+        guard let run = try await engine.queries.pipelineRun(pipeline, counter: counter) else {
             throw APIError(.notFound, "no instance \(pipeline)/\(counter)")
         }
         let config = await engine.config
@@ -210,7 +210,7 @@ struct DashboardRoutes {
             var next: [PipelineRun] = []
             for current in frontier {
                 for pin in current.materialRevisions.values.compactMap(DependencyPin.init(revision:)) {
-                    if let found = try? await engine.store.pipelineRun(pin.pipeline, counter: pin.counter) { next.append(found) }
+                    if let found = try? await engine.queries.pipelineRun(pin.pipeline, counter: pin.counter) { next.append(found) }
                 }
             }
             upstream = next + upstream
@@ -219,7 +219,7 @@ struct DashboardRoutes {
         var downstream: [PipelineRun] = []
         let prefix = "\(run.pipelineName)/\(run.counter)/"
         for pipeline in config.pipelines where pipeline.dependencyMaterials.contains(where: { $0.pipeline.lowercased() == run.pipelineName.lowercased() }) {
-            let runs = (try? await engine.store.history(of: pipeline.name, limit: 20).runs) ?? []
+            let runs = (try? await engine.queries.history(of: pipeline.name, limit: 20).runs) ?? []
             downstream += runs.filter { $0.materialRevisions.values.contains { $0.hasPrefix(prefix) } }
         }
         func node(_ run: PipelineRun, own: Bool) -> String {
@@ -233,7 +233,7 @@ struct DashboardRoutes {
     }
 
     private func jobView(_ pipeline: String, _ counter: Int, _ stageName: String, _ stageCounter: Int, _ jobName: String, runIndex: Int) async throws -> String {
-        guard let run = try await engine.store.pipelineRun(pipeline, counter: counter),
+        guard let run = try await engine.queries.pipelineRun(pipeline, counter: counter),
               let stage = run.stageRun(named: stageName, counter: stageCounter),
               let job = stage.jobs.first(where: { $0.name == jobName && $0.runIndex == runIndex }) else {
             throw APIError(.notFound, "no job \(pipeline)/\(counter)/\(stageName)/\(stageCounter)/\(jobName)")
@@ -267,7 +267,7 @@ struct DashboardRoutes {
     }
 
     private func agents() async throws -> String {
-        let agents = try await engine.store.agents()
+        let agents = try await engine.queries.agents()
         var html = "<h1>Agents</h1><table><tr><th>Name</th><th>State</th><th>Resources</th><th>Environments</th><th>Current job</th><th>Last heartbeat</th><th></th></tr>"
         for agent in agents {
             html += "<tr data-agent=\"\(HTML.escape(agent.name))\"><td>\(HTML.escape(agent.name))<div class=\"muted mono\">\(HTML.escape(agent.uuid))</div></td>"

@@ -7,7 +7,10 @@ import Shared
 /// events into store transitions, and performs the actions the state machine returns.
 actor SchedulerEngine {
     private(set) var config: ConfigSnapshot
+    /// The database; the HTTP layer reads through ``queries`` instead.
     let store: SchedulerStore
+    /// What the HTTP API, the dashboard and the metrics read (never write).
+    nonisolated var queries: any SchedulerQueries { store }
     let publisher: any MessagePublisher
     let gitClient: GitClient
     let dispatcher: Dispatcher

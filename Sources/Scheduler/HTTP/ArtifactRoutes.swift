@@ -24,109 +24,101 @@ struct ArtifactRoutes {
     func register(on router: Router<RelevoRequestContext>) {
         let files = "/go/files/:name/:counter/:stage/:stageCounter/:job"
         router.put("\(files)/**") { request, context in
-            await handle(logger) {
-                let locator = try Self.locator(context)
-                let path = try Self.path(context.parameters.getCatchAll())
-                guard let authorization = request.headers[.authorization] else {
-                    throw APIError(.unauthorized, "an artifact upload needs 'Authorization: Bearer <the job's artifact token>'")
-                }
-                let token = authorization.hasPrefix("Bearer ") ? String(authorization.dropFirst(7)) : ""
-                guard artifacts.accepts(token: token, for: locator) else {
-                    logger.warning("artifact upload refused: token not valid for this job", metadata: ["locator": "\(locator)"])
-                    throw APIError(.forbidden, "the token is not valid for \(locator)")
-                }
-                guard let expected = request.headers[Self.checksumHeader], expected.count == 64,
-                      expected.allSatisfy(\.isHexDigit) else {
-                    throw APIError(.badRequest, "an artifact upload needs 'X-Relevo-SHA256: <64 hex digits>'")
-                }
-                do {
-                    let stored = try await artifacts.write(request.body, to: locator, path: path, expectedSHA256: expected)
-                    logger.info("artifact stored", metadata: ["locator": "\(locator)", "path": "\(path)", "bytes": "\(stored.size)"])
-                    return APIRoutes.json(UploadJSON(path: path.description, size: stored.size, sha256: stored.sha256), status: .created)
-                } catch let failure as ArtifactStore.Failure {
-                    logger.warning("artifact upload refused", metadata: ["locator": "\(locator)", "path": "\(path)", "reason": "\(failure)"])
-                    switch failure {
-                    case .badPath(let reason): throw APIError(.badRequest, reason)
-                    case .checksumMismatch: throw APIError(.unprocessableContent, failure.description)
-                    case .conflict(let reason): throw APIError(.conflict, reason)
-                    case .io(let reason): throw APIError(.internalServerError, reason)
-                    }
+            let locator = try Self.locator(context)
+            let path = try Self.path(context.parameters.getCatchAll())
+            guard let authorization = request.headers[.authorization] else {
+                throw APIError(.unauthorized, "an artifact upload needs 'Authorization: Bearer <the job's artifact token>'")
+            }
+            let token = authorization.hasPrefix("Bearer ") ? String(authorization.dropFirst(7)) : ""
+            guard artifacts.accepts(token: token, for: locator) else {
+                logger.warning("artifact upload refused: token not valid for this job", metadata: ["locator": "\(locator)"])
+                throw APIError(.forbidden, "the token is not valid for \(locator)")
+            }
+            guard let expected = request.headers[Self.checksumHeader], expected.count == 64,
+                  expected.allSatisfy(\.isHexDigit) else {
+                throw APIError(.badRequest, "an artifact upload needs 'X-Relevo-SHA256: <64 hex digits>'")
+            }
+            do {
+                let stored = try await artifacts.write(request.body, to: locator, path: path, expectedSHA256: expected)
+                logger.info("artifact stored", metadata: ["locator": "\(locator)", "path": "\(path)", "bytes": "\(stored.size)"])
+                return APIRoutes.json(UploadJSON(path: path.description, size: stored.size, sha256: stored.sha256), status: .created)
+            } catch let failure as ArtifactStore.Failure {
+                logger.warning("artifact upload refused", metadata: ["locator": "\(locator)", "path": "\(path)", "reason": "\(failure)"])
+                switch failure {
+                case .badPath(let reason): throw APIError(.badRequest, reason)
+                case .checksumMismatch: throw APIError(.unprocessableContent, failure.description)
+                case .conflict(let reason): throw APIError(.conflict, reason)
+                case .io(let reason): throw APIError(.internalServerError, reason)
                 }
             }
         }
 
         router.get("\(files)/**") { _, context in
-            await handle(logger) {
-                let locator = try Self.locator(context)
-                let path = try Self.path(context.parameters.getCatchAll())
-                guard let file = try Self.mapped({ () throws(ArtifactStore.Failure) in try artifacts.file(of: locator, path: path) }) else {
-                    if artifacts.isFolder(locator, path: path) {
-                        throw APIError(.notFound, "'\(path)' of \(locator) is a folder; list it at \(locator.listingURL(server: serverURL))")
-                    }
-                    throw APIError(.notFound, "no artifact '\(path)' in \(locator)")
+            let locator = try Self.locator(context)
+            let path = try Self.path(context.parameters.getCatchAll())
+            guard let file = try Self.mapped({ () throws(ArtifactStore.Failure) in try artifacts.file(of: locator, path: path) }) else {
+                if artifacts.isFolder(locator, path: path) {
+                    throw APIError(.notFound, "'\(path)' of \(locator) is a folder; list it at \(locator.listingURL(server: serverURL))")
                 }
-                let body = Self.stream(file.url.path, size: file.size)
-                var headers = HTTPFields()
-                headers[.contentType] = "application/octet-stream"
-                headers[.contentLength] = String(file.size)
-                if let sha = file.sha256 { headers[Self.checksumHeader] = sha }
-                return Response(status: .ok, headers: headers, body: body)
+                throw APIError(.notFound, "no artifact '\(path)' in \(locator)")
             }
+            let body = Self.stream(file.url.path, size: file.size)
+            var headers = HTTPFields()
+            headers[.contentType] = "application/octet-stream"
+            headers[.contentLength] = String(file.size)
+            if let sha = file.sha256 { headers[Self.checksumHeader] = sha }
+            return Response(status: .ok, headers: headers, body: body)
         }
 
         // GoCD's listing: `/go/files/<pipeline>/<counter>/<stage>/<stage counter>/<job>.json`.
         router.get(RouterPath(files)) { _, context in
-            await handle(logger) {
-                var locator = try Self.locator(context)
-                guard locator.job.hasSuffix(".json") else {
-                    throw APIError(.notFound, "no route; a job's artifacts are listed at .../\(locator.job).json")
-                }
-                locator.job = String(locator.job.dropLast(5))
-                guard let run = try await engine.store.pipelineRun(locator.pipeline, counter: locator.pipelineCounter),
-                      run.stageRun(named: locator.stage, counter: locator.stageCounter) != nil else {
-                    throw APIError(.notFound, "no stage \(locator.pipeline)/\(locator.pipelineCounter)/\(locator.stage)/\(locator.stageCounter)")
-                }
-                var entries = try Self.mapped { () throws(ArtifactStore.Failure) in try artifacts.entries(of: locator) }
-                    .map { ListingJSON($0, locator: locator, server: serverURL) }
-                entries.insert(ListingJSON(name: "cruise-output", url: locator.fileURL(server: serverURL, path: ["cruise-output"]), type: "folder",
-                                           files: [ListingJSON(name: "console.log",
-                                                               url: locator.fileURL(server: serverURL, path: ["cruise-output", "console.log"]),
-                                                               type: "file", files: nil, size: nil, sha256: nil)],
-                                           size: nil, sha256: nil), at: 0)
-                return APIRoutes.json(entries)
+            var locator = try Self.locator(context)
+            guard locator.job.hasSuffix(".json") else {
+                throw APIError(.notFound, "no route; a job's artifacts are listed at .../\(locator.job).json")
             }
+            locator.job = String(locator.job.dropLast(5))
+            guard let run = try await engine.queries.pipelineRun(locator.pipeline, counter: locator.pipelineCounter),
+                  run.stageRun(named: locator.stage, counter: locator.stageCounter) != nil else {
+                throw APIError(.notFound, "no stage \(locator.pipeline)/\(locator.pipelineCounter)/\(locator.stage)/\(locator.stageCounter)")
+            }
+            var entries = try Self.mapped { () throws(ArtifactStore.Failure) in try artifacts.entries(of: locator) }
+                .map { ListingJSON($0, locator: locator, server: serverURL) }
+            entries.insert(ListingJSON(name: "cruise-output", url: locator.fileURL(server: serverURL, path: ["cruise-output"]), type: "folder",
+                                       files: [ListingJSON(name: "console.log",
+                                                           url: locator.fileURL(server: serverURL, path: ["cruise-output", "console.log"]),
+                                                           type: "file", files: nil, size: nil, sha256: nil)],
+                                       size: nil, sha256: nil), at: 0)
+            return APIRoutes.json(entries)
         }
 
         router.get("/repos/**") { _, context in
-            await handle(logger) {
-                let path = try Self.path(context.parameters.getCatchAll())
-                let url = path.segments.reduce(repositories) { $0.appendingPathComponent($1) }
-                let real = url.resolvingSymlinksInPath().path
-                let base = repositories.resolvingSymlinksInPath().path
-                guard real == base || real.hasPrefix(base + "/") else {
-                    throw APIError(.notFound, "no file '\(path)' in the repositories")
-                }
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory) else {
-                    throw APIError(.notFound, "no file '\(path)' in the repositories")
-                }
-                if isDirectory.boolValue {
-                    let names = (try? FileManager.default.contentsOfDirectory(atPath: real).sorted()) ?? []
-                    let lines = names.filter { !$0.hasPrefix(".") }.map { name -> String in
-                        var child: ObjCBool = false
-                        _ = FileManager.default.fileExists(atPath: real + "/" + name, isDirectory: &child)
-                        return child.boolValue ? name + "/" : name
-                    }
-                    var headers = HTTPFields()
-                    headers[.contentType] = "text/plain; charset=utf-8"
-                    return Response(status: .ok, headers: headers,
-                                    body: ResponseBody(byteBuffer: ByteBuffer(string: lines.map { $0 + "\n" }.joined())))
-                }
-                let size = ((try? FileManager.default.attributesOfItem(atPath: real))?[.size] as? NSNumber)?.int64Value ?? 0
-                var headers = HTTPFields()
-                headers[.contentType] = Self.contentType(of: real)
-                return Response(status: .ok, headers: headers, body: Self.stream(real, size: size))
+            let path = try Self.path(context.parameters.getCatchAll())
+            let url = path.segments.reduce(repositories) { $0.appendingPathComponent($1) }
+            let real = url.resolvingSymlinksInPath().path
+            let base = repositories.resolvingSymlinksInPath().path
+            guard real == base || real.hasPrefix(base + "/") else {
+                throw APIError(.notFound, "no file '\(path)' in the repositories")
             }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory) else {
+                throw APIError(.notFound, "no file '\(path)' in the repositories")
+            }
+            if isDirectory.boolValue {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: real).sorted()) ?? []
+                let lines = names.filter { !$0.hasPrefix(".") }.map { name -> String in
+                    var child: ObjCBool = false
+                    _ = FileManager.default.fileExists(atPath: real + "/" + name, isDirectory: &child)
+                    return child.boolValue ? name + "/" : name
+                }
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; charset=utf-8"
+                return Response(status: .ok, headers: headers,
+                                body: ResponseBody(byteBuffer: ByteBuffer(string: lines.map { $0 + "\n" }.joined())))
+            }
+            let size = ((try? FileManager.default.attributesOfItem(atPath: real))?[.size] as? NSNumber)?.int64Value ?? 0
+            var headers = HTTPFields()
+            headers[.contentType] = Self.contentType(of: real)
+            return Response(status: .ok, headers: headers, body: Self.stream(real, size: size))
         }
     }
 

@@ -22,40 +22,34 @@ struct WebhookRoutes {
 
     func register(on router: Router<RelevoRequestContext>) {
         router.post("/go/api/webhooks/github/notify") { request, _ in
-            await handle(logger) {
-                let body = try await request.body.collect(upTo: 8 << 20)
-                let bytes = Array(body.readableBytesView)
-                try verify(signature: request.headers[HTTPField.Name("X-Hub-Signature-256")!], of: bytes, source: "github")
-                let event = request.headers[HTTPField.Name("X-GitHub-Event")!] ?? "push"
-                if event == "ping" { return APIRoutes.json(MessageJSON(message: "pong")) }
-                guard event == "push" else { return APIRoutes.json(MessageJSON(message: "ignored: event '\(event)'"), status: .accepted) }
-                let push = try Self.decode(GitHubPush.self, bytes)
-                let urls = [push.repository.clone_url, push.repository.html_url, push.repository.ssh_url, push.repository.git_url].compactMap { $0 }
-                return try await notify(urls: urls, ref: push.ref, source: "github")
-            }
+            let body = try await request.body.collect(upTo: 8 << 20)
+            let bytes = Array(body.readableBytesView)
+            try verify(signature: request.headers[HTTPField.Name("X-Hub-Signature-256")!], of: bytes, source: "github")
+            let event = request.headers[HTTPField.Name("X-GitHub-Event")!] ?? "push"
+            if event == "ping" { return APIRoutes.json(MessageJSON(message: "pong")) }
+            guard event == "push" else { return APIRoutes.json(MessageJSON(message: "ignored: event '\(event)'"), status: .accepted) }
+            let push = try Self.decode(GitHubPush.self, bytes)
+            let urls = [push.repository.clone_url, push.repository.html_url, push.repository.ssh_url, push.repository.git_url].compactMap { $0 }
+            return try await notify(urls: urls, ref: push.ref, source: "github")
         }
 
         router.post("/go/api/webhooks/gitlab/notify") { request, _ in
-            await handle(logger) {
-                let body = try await request.body.collect(upTo: 8 << 20)
-                guard let secret else { throw unsigned("gitlab", "no webhook_secret is configured on this server") }
-                guard let token = request.headers[HTTPField.Name("X-Gitlab-Token")!], SHA256.constantTimeEquals(token, secret) else {
-                    throw unsigned("gitlab", "missing or wrong X-Gitlab-Token")
-                }
-                let push = try Self.decode(GitLabPush.self, Array(body.readableBytesView))
-                let urls = [push.project?.git_http_url, push.project?.git_ssh_url, push.project?.web_url, push.project?.http_url,
-                            push.repository?.git_http_url, push.repository?.git_ssh_url, push.repository?.url, push.repository?.homepage].compactMap { $0 }
-                return try await notify(urls: urls, ref: push.ref, source: "gitlab")
+            let body = try await request.body.collect(upTo: 8 << 20)
+            guard let secret else { throw unsigned("gitlab", "no webhook_secret is configured on this server") }
+            guard let token = request.headers[HTTPField.Name("X-Gitlab-Token")!], SHA256.constantTimeEquals(token, secret) else {
+                throw unsigned("gitlab", "missing or wrong X-Gitlab-Token")
             }
+            let push = try Self.decode(GitLabPush.self, Array(body.readableBytesView))
+            let urls = [push.project?.git_http_url, push.project?.git_ssh_url, push.project?.web_url, push.project?.http_url,
+                        push.repository?.git_http_url, push.repository?.git_ssh_url, push.repository?.url, push.repository?.homepage].compactMap { $0 }
+            return try await notify(urls: urls, ref: push.ref, source: "gitlab")
         }
 
         router.post("/go/api/webhooks/notify") { request, _ in
-            await handle(logger) {
-                guard let notice = try await APIRoutes.decodeBody(GenericNotice.self, from: request, allowEmpty: false) else {
-                    throw APIError(.badRequest, "a JSON body with repository_url is required")
-                }
-                return try await notify(urls: [notice.repository_url], ref: notice.branch.map { "refs/heads/\($0)" }, source: "generic")
+            guard let notice = try await APIRoutes.decodeBody(GenericNotice.self, from: request, allowEmpty: false) else {
+                throw APIError(.badRequest, "a JSON body with repository_url is required")
             }
+            return try await notify(urls: [notice.repository_url], ref: notice.branch.map { "refs/heads/\($0)" }, source: "generic")
         }
     }
 

@@ -84,12 +84,6 @@ struct ConfigMapping {
         entry(key) != nil
     }
 
-    /// Whether `key` is present with a non-empty value.
-    func hasValue(_ key: String) -> Bool {
-        guard let value = self[key] else { return false }
-        return !value.isNull
-    }
-
     /// Logs an error for every key that is not in `allowed`; keys in `unsupported` get their
     /// own message saying why Relevo does not take them.
     func reportUnknownKeys(

@@ -1,0 +1,127 @@
+import Foundation
+import HTTPTypes
+import Shared
+
+/// A refusal with its HTTP status.
+struct APIError: Error {
+    let status: HTTPResponse.Status
+    let message: String
+    init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+struct ScheduleRequest: Decodable {
+    struct Material: Decodable {
+        let name: String
+        let revision: String
+    }
+    let materials: [Material]?
+}
+
+struct JobHistoryJSON: Encodable {
+    let pipeline_name: String
+    let pipeline_counter: Int
+    let stage_name: String
+    let stage_counter: Int
+    let job: JobRunJSON
+}
+
+struct JobHistoryPageJSON: Encodable {
+    struct Pagination: Encodable {
+        let offset: Int
+        let total: Int
+        let page_size: Int
+    }
+    let jobs: [JobHistoryJSON]
+    let pagination: Pagination
+}
+
+struct DashboardGroupJSON: Encodable {
+    let name: String
+    let pipelines: [String]
+}
+
+struct DashboardPipelineJSON: Encodable {
+    let name: String
+    let group: String
+    let paused: Bool
+    let paused_by: String?
+    let pause_reason: String?
+    let latest_instance: PipelineRunJSON?
+}
+
+struct DashboardJSON: Encodable {
+    let pipeline_groups: [DashboardGroupJSON]
+    let pipelines: [DashboardPipelineJSON]
+}
+
+/// GoCD's agent update body. `resources` and `environments` tell absent (`nil`: unchanged) from
+/// null (`.some(nil)`: the agent's own again); resources may also be one comma-separated string.
+struct AgentUpdateRequest: Decodable {
+    let agent_config_state: String?
+    let resources: [String]??
+    let environments: [String]??
+
+    private enum Keys: String, CodingKey { case agent_config_state, resources, environments }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        agent_config_state = try container.decodeIfPresent(String.self, forKey: .agent_config_state)
+        resources = try Self.names(container, .resources)
+        environments = try Self.names(container, .environments)
+    }
+
+    private static func names(_ container: KeyedDecodingContainer<Keys>, _ key: Keys) throws -> [String]?? {
+        guard container.contains(key) else { return nil }
+        if try container.decodeNil(forKey: key) { return .some(nil) }
+        if let list = try? container.decode([String].self, forKey: key) { return .some(list.filter { !$0.isEmpty }) }
+        guard let text = try? container.decode(String.self, forKey: key) else {
+            throw APIError(.badRequest, "'\(key.rawValue)' must be a list of names or one comma-separated string, "
+                + "e.g. [\"linux\", \"rpm\"] or \"linux,rpm\" (null gives the agent back its own)")
+        }
+        return .some(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    }
+}
+
+struct RunSelectedJobsRequest: Decodable {
+    let jobs: [String]
+}
+
+/// GoCD's acknowledgement of a job re-run, plus the new stage run's counter.
+struct RerunJSON: Encodable {
+    let message: String
+    let stage_counter: Int
+}
+
+struct PauseRequest: Decodable {
+    let pause_cause: String?
+}
+
+struct QueueJSON: Encodable {
+    let name: String
+    /// Ready messages.
+    let messages: Int
+    /// Delivered, not acked yet; absent without the broker's management API.
+    let messages_unacknowledged: Int?
+    let consumers: Int
+    let single_active_consumer: Bool
+    /// The connection whose consumer is active, for a single-active-consumer queue (management API only).
+    let active_consumer: String?
+
+    init(_ report: QueueReport) {
+        name = report.name
+        messages = report.ready
+        messages_unacknowledged = report.unacknowledged
+        consumers = report.consumers
+        single_active_consumer = report.singleActiveConsumer
+        active_consumer = report.activeConsumer
+    }
+}
+
+struct ScheduledJSON: Encodable {
+    let message: String
+    let counter: Int
+    let label: String
+}

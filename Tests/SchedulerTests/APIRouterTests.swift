@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import RelevoTestSupport
+import Shared
+import Testing
+
+@testable import Scheduler
+
+/// The REST routes through Hummingbird's own test client: statuses and JSON error bodies come
+/// from the one error middleware. The engine runs on a real SQLite file with an in-memory broker.
+@Suite struct APIRouterTests {
+    /// The API's routes over an engine with `Fixture.buildTest`, as the server mounts them (no
+    /// tokens: open).
+    static func withAPI(_ body: @escaping @Sendable (any TestClientProtocol, InMemoryPublisher) async throws -> Void) async throws {
+        try await SchedulerEngineTests.withEngine { engine, _, publisher in
+            let router = Router(context: RelevoRequestContext.self)
+            router.add(middleware: JSONErrorMiddleware(logger: Logger(label: "test")))
+            let data = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-api-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: data) }
+            router.add(middleware: AuthMiddleware(tokens: nil, artifacts: try ArtifactStore(dataDirectory: data), logger: Logger(label: "test")))
+            APIRoutes(engine: engine, logger: Logger(label: "test")).register(on: router)
+            ConsoleRoutes(engine: engine, logger: Logger(label: "test")).register(on: router)
+            AgentRoutes(engine: engine, logger: Logger(label: "test")).register(on: router)
+            try await Application(router: router).test(.router) { client in try await body(client, publisher) }
+        }
+    }
+
+    /// The `message` of a JSON error body.
+    static func message(_ response: TestResponse) -> String? {
+        let object = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+        return object?["message"] as? String
+    }
+
+    @Test func refusalsAreStatusesWithAJSONMessage() async throws {
+        try await Self.withAPI { client, _ in
+            try await client.execute(uri: "/go/api/pipelines/app/1", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(Self.message(response) == "no instance app/1")
+            }
+            try await client.execute(uri: "/go/api/pipelines/app/zero", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(Self.message(response)?.contains("counter must be a positive whole number") == true)
+            }
+            try await client.execute(uri: "/go/api/pipelines/nope/schedule", method: .post) { response in
+                #expect(response.status == .notFound)
+                #expect(Self.message(response) == "no pipeline named 'nope'")
+            }
+            try await client.execute(uri: "/go/api/no/such/route", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(Self.message(response)?.contains("no route for GET /go/api/no/such/route") == true)
+            }
+            try await client.execute(uri: "/go/api/pipelines/app/schedule", method: .post, body: ByteBuffer(string: "{not json")) { response in
+                #expect(response.status == .badRequest)
+                #expect(Self.message(response)?.contains("the body is not valid") == true)
+            }
+        }
+    }
+
+    @Test func aScheduledInstanceIsDispatchedAndReadable() async throws {
+        try await Self.withAPI { client, publisher in
+            let body = ByteBuffer(string: #"{"materials":[{"name":"app","revision":"0123abc"}]}"#)
+            try await client.execute(uri: "/go/api/pipelines/app/schedule", method: .post, body: body) { response in
+                #expect(response.status == .accepted)
+            }
+            // The jobs are published right after the answer.
+            let queue = JobQueueKey(environment: nil, resources: []).queueName
+            for _ in 0..<200 where await publisher.messages(toQueue: queue).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(await publisher.messages(toQueue: queue).count == 1)
+            try await client.execute(uri: "/go/api/pipelines/app/1", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("0123abc"))
+            }
+            try await client.execute(uri: "/go/api/pipelines/app/pause", method: .post) { response in #expect(response.status == .ok) }
+            try await client.execute(uri: "/go/api/pipelines/app/pause", method: .post) { response in
+                #expect(response.status == .conflict)
+                #expect(Self.message(response) == "pipeline 'app' is already paused")
+            }
+            try await client.execute(uri: "/go/api/pipelines/app/schedule", method: .post) { response in
+                #expect(response.status == .conflict)
+                #expect(Self.message(response)?.hasPrefix("pipeline 'app' is paused by anonymous") == true)
+            }
+        }
+    }
+}
