@@ -19,14 +19,13 @@ actor AgentRuntime {
     /// drains.
     private var followed: [String: (entry: QueueCatalogMessage.Entry, generation: Int)] = [:]
     private var generations = 0
-    private var leaveWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var running: Set<JobRunID> = []
     private var jobTasks: [UUID: Task<Void, Never>] = [:]
-    private var stopWaiters: [CheckedContinuation<Void, Never>] = []
     /// Disabled by an administrator: takes no job until enabled again.
     private(set) var isDisabled = false
-    private var enableWaiters: [CheckedContinuation<Void, Never>] = []
-    private var disableWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Everyone waiting for a change of stopping, disabled or the queues followed; each checks
+    /// its own condition again when woken.
+    private var changeWaiters: [CheckedContinuation<Void, Never>] = []
 
     init(slots: Int, resources: [String], environments: [String]) {
         self.slots = SlotPool(capacity: slots)
@@ -78,10 +77,24 @@ actor AgentRuntime {
         !isStopping && !isDisabled && follows(queue, generation: generation)
     }
 
-    /// Returns once the consumer of `generation` should stop consuming `queue` (or on stopping).
-    func waitUntilLeft(_ queue: String, generation: Int) async {
-        if followed[queue]?.generation != generation || isStopping { return }
-        await withCheckedContinuation { leaveWaiters[queue, default: []].append($0) }
+    /// Returns once the consumer of `queue` under `generation` must take no more jobs: the agent
+    /// is stopping, disabled, or no longer qualifies for the queue.
+    func waitUntilNotTakingJobs(from queue: String, generation: Int) async {
+        await wait { !$0.takesJobs(from: queue, generation: generation) }
+    }
+
+    /// Returns once `condition` holds, checking it again at every change.
+    private func wait(until condition: (isolated AgentRuntime) -> Bool) async {
+        while !condition(self) {
+            await withCheckedContinuation { changeWaiters.append($0) }
+        }
+    }
+
+    /// Wakes every waiter to check its condition again.
+    private func changed() {
+        let waiters = changeWaiters
+        changeWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Follows every queue of the catalogue the agent qualifies for, and leaves the queues it no
@@ -94,13 +107,13 @@ actor AgentRuntime {
                   !entry.requirement.isSatisfied(byEnvironments: environments, resources: resources) else { continue }
             followed[queue] = nil
             change.left.append(queue)
-            for waiter in leaveWaiters.removeValue(forKey: queue) ?? [] { waiter.resume() }
         }
         for entry in catalog?.entries(forEnvironments: environments, resources: resources) ?? [] where followed[entry.queue] == nil {
             generations += 1
             followed[entry.queue] = (entry, generations)
             change.followed.append((entry, generations))
         }
+        changed()
         return change
     }
 
@@ -126,39 +139,24 @@ actor AgentRuntime {
     func beginStopping() {
         guard !isStopping else { return }
         isStopping = true
-        for waiter in stopWaiters { waiter.resume() }
-        stopWaiters.removeAll()
-        for waiter in enableWaiters + disableWaiters + leaveWaiters.values.flatMap({ $0 }) { waiter.resume() }
-        enableWaiters.removeAll()
-        disableWaiters.removeAll()
-        leaveWaiters.removeAll()
+        changed()
     }
 
     /// Returns whether the state changed.
     func setDisabled(_ disabled: Bool) -> Bool {
         guard disabled != isDisabled else { return false }
         isDisabled = disabled
-        let waiters = disabled ? disableWaiters : enableWaiters
-        if disabled { disableWaiters.removeAll() } else { enableWaiters.removeAll() }
-        for waiter in waiters { waiter.resume() }
+        changed()
         return true
     }
 
     /// Returns once the agent is enabled (or stopping).
     func waitUntilEnabled() async {
-        if !isDisabled || isStopping { return }
-        await withCheckedContinuation { enableWaiters.append($0) }
-    }
-
-    /// Returns once the agent is disabled (or stopping).
-    func waitUntilDisabled() async {
-        if isDisabled || isStopping { return }
-        await withCheckedContinuation { disableWaiters.append($0) }
+        await wait { !$0.isDisabled || $0.isStopping }
     }
 
     func waitUntilStopping() async {
-        if isStopping { return }
-        await withCheckedContinuation { stopWaiters.append($0) }
+        await wait { $0.isStopping }
     }
 
     /// Sleeps for `duration`, or less if the agent starts stopping (checked every 50 ms).

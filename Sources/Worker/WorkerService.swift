@@ -193,35 +193,23 @@ final class WorkerService: Service, Sendable {
                 try await client.declare(AMQPTopology(queues: [entry.definition]))
                 let consumer = try await client.consume(queue: entry.queue, prefetch: UInt16(entry.serial ? 1 : settings.slots))
                 failures = 0
-                // Disabled by an administrator: once the running jobs are acked, stop consuming
-                // (cancelling earlier would hand the running jobs out again).
-                let disabler = Task {
-                    await self.state.waitUntilDisabled()
-                    if await self.state.isStopping { return }
+                // Once the agent must take no more jobs from this queue (stopping, disabled by an
+                // administrator, or no longer qualified), deliveries stop at once: a delivery
+                // handed back would come straight back to this consumer, and each return counts
+                // towards the queue's delivery limit. The channel stays open until the running jobs
+                // are acked (closing it would hand them out again), then closes.
+                let watcher = Task {
+                    await self.state.waitUntilNotTakingJobs(from: entry.queue, generation: generation)
+                    await consumer.pause()
                     await self.state.waitForRunningJobs()
                     await consumer.cancel()
                 }
-                defer { disabler.cancel() }
-                // Left (no longer qualified): the same, for good.
-                let leaver = Task {
-                    await self.state.waitUntilLeft(entry.queue, generation: generation)
-                    if await self.state.isStopping { return }
-                    await self.state.waitForRunningJobs()
-                    await consumer.cancel()
-                }
-                defer { leaver.cancel() }
-                // On shutdown, deliveries that arrive are handed back (below); the consumer is
-                // cancelled only once the running jobs have been acked, because cancelling closes
-                // its channel, which would hand the running jobs out again.
-                let stopper = Task {
-                    await self.state.waitUntilStopping()
-                    await self.state.waitForRunningJobs()
-                    await consumer.cancel()
-                }
-                defer { stopper.cancel() }
+                defer { watcher.cancel() }
                 for try await delivery in consumer {
                     await state.slots.acquire()
                     if await !state.takesJobs(from: entry.queue, generation: generation) {
+                        // Sent before the pause reached the broker, or prefetched: handed back
+                        // once, to go to another worker (this consumer gets no more).
                         await state.slots.release()
                         do { try await delivery.nack(requeue: true) } catch { logger.debug("hand-back failed", metadata: ["error": "\(error)"]) }
                         continue

@@ -31,6 +31,31 @@ import Testing
         await publisher.close()
     }
 
+    @Test func aPausedConsumerGetsNothingNewAndCanStillAckWhatItHas() async throws {
+        let queue = TestBroker.uniqueName("pause")
+        let client = try await AMQPClient.connect(TestBroker.settings("pause"))
+        try await client.declare(AMQPTopology(queues: [QueueDefinition(name: queue, kind: .quorum)]))
+        try await client.publish(bytes("m1"), exchange: "", routingKey: queue)
+        let pausedConsumer = try await client.consume(queue: queue, prefetch: 1)
+        let paused = DeliveryCollector(pausedConsumer)
+        try await eventually(10, "first delivery") { paused.count == 1 }
+        await pausedConsumer.pause()
+        await pausedConsumer.pause()  // idempotent
+        for index in 2...4 { try await client.publish(bytes("m\(index)"), exchange: "", routingKey: queue) }
+        // Another consumer gets every new message; the paused one holds m1 and gets none.
+        let other = DeliveryCollector(try await client.consume(queue: queue, prefetch: 10))
+        try await eventually(10, "the others to the other consumer") { other.count == 3 }
+        #expect(other.texts == ["m2", "m3", "m4"])
+        for delivery in other.deliveries { try await delivery.ack() }
+        // Its channel is open: m1 is acked, not handed out again, and was delivered only once.
+        try await paused.deliveries[0].ack()
+        try await eventually(10, "queue drained") { try await client.queueStatus(queue).messages == 0 }
+        #expect(paused.texts == ["m1"] && other.count == 3)
+        await pausedConsumer.cancel()
+        _ = try await client.deleteQueue(queue)
+        await client.close()
+    }
+
     @Test func nackWithRequeueComesBackRedelivered() async throws {
         let queue = TestBroker.uniqueName("nack")
         let client = try await AMQPClient.connect(TestBroker.settings("nack"))

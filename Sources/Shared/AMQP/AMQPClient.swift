@@ -217,6 +217,8 @@ public final class AMQPClient: Sendable {
         }
         return AMQPConsumer(queue: queue, stream: stream, cancelAction: {
             try? await loop.perform { loop in loop.cancelConsumer(id) }
+        }, pauseAction: {
+            try? await loop.perform { loop in loop.pauseConsumer(id) }
         })
     }
 

@@ -62,6 +62,9 @@ final class ConnectionLoop: @unchecked Sendable {
         let continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation
         var channel: UInt16?
         var tag: String?
+        /// Paused: no new deliveries (basic.cancel sent); the channel stays open so that what was
+        /// delivered can still be settled. Not consumed again after a reconnect.
+        var paused = false
     }
 
     init(settings: AMQPSettings, logger: Logger) {
@@ -210,7 +213,7 @@ final class ConnectionLoop: @unchecked Sendable {
             lastInputAt = .now
             confirms.reset()
             try declareOnConnection(topology)
-            for id in consumers.keys.sorted() {
+            for id in consumers.keys.sorted() where consumers[id]?.paused != true {
                 do throws(AMQPError) {
                     try startConsumer(id)
                 } catch where error.code == .channelClosed {
@@ -325,13 +328,29 @@ final class ConnectionLoop: @unchecked Sendable {
         if let error { record.continuation.finish(throwing: error) } else { record.continuation.finish() }
     }
 
+    /// Stops new deliveries to consumer `id` (basic.cancel) and keeps its channel open: what it
+    /// was given can still be acked or handed back, and its stream goes on until ``cancelConsumer(_:)``.
+    func pauseConsumer(_ id: UInt64) {
+        guard let record = consumers[id], !record.paused else { return }
+        consumers[id]?.paused = true
+        guard let connection, let channel = record.channel, let tag = record.tag else { return }
+        do throws(AMQPError) {
+            try connection.cancel(consumerTag: tag, channel: channel)
+            consumers[id]?.tag = nil
+        } catch where error.code == .channelClosed {
+            channelGenerations[channel] = nil
+        } catch {
+            connectionDied(error)
+        }
+    }
+
     /// Cancels consumer `id` on the broker (basic.cancel before channel.close, so that acks sent
     /// just before are not lost), then closes its channel and ends its stream.
     func cancelConsumer(_ id: UInt64) {
         guard let record = consumers[id] else { return }
-        if let connection, let channel = record.channel, let tag = record.tag {
+        if let connection, let channel = record.channel {
             do throws(AMQPError) {
-                try connection.cancel(consumerTag: tag, channel: channel)
+                if let tag = record.tag { try connection.cancel(consumerTag: tag, channel: channel) }
                 try connection.closeChannel(channel)
                 channelGenerations[channel] = nil
             } catch where error.code == .channelClosed {

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+/// A worker that cannot take work (disabled, stopping) stops consuming instead of handing
+/// deliveries back in a loop: each hand-back counts towards the queue's delivery limit, and a
+/// job past it is dead-lettered and its pipeline never finishes.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HandBackTests {
+    /// One stage: `short` (1 s) and `long` (6 s) start first on a 2-slot worker; four quick jobs
+    /// wait behind them in the same queue.
+    static let config = """
+    format_version: 10
+    pipelines:
+      busy:
+        materials:
+          src: {git: "file:///nonexistent", auto_update: false}
+        stages:
+          - run:
+              fetch_materials: false
+              jobs:
+                short: {tasks: [{exec: {command: /bin/sleep, arguments: ["1"]}}]}
+                long: {tasks: [{exec: {command: /bin/sleep, arguments: ["6"]}}]}
+                q1: {tasks: [{exec: {command: /bin/true}}]}
+                q2: {tasks: [{exec: {command: /bin/true}}]}
+                q3: {tasks: [{exec: {command: /bin/true}}]}
+                q4: {tasks: [{exec: {command: /bin/true}}]}
+    """
+    static let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
+
+    /// Starts `busy/1` on a 2-slot worker `w1` and waits until `short` and `long` are building.
+    static func startBusy(_ cluster: RelevoCluster) async throws {
+        try cluster.writeConfig("busy.gocd.yaml", config)
+        try await cluster.startScheduler()
+        try await cluster.startWorker(.init(name: "w1", slots: 2))
+        #expect(try await cluster.api.post("/go/api/pipelines/busy/schedule", body: pinned).status == 202)
+        try await eventually(30, "short and long building") {
+            guard let run = try await cluster.api.instance("busy", 1) else { return false }
+            let building = Set(run.jobs(ofStage: "run").filter { $0["state"] as? String == "building" }.compactMap { $0["name"] as? String })
+            return building == ["short", "long"]
+        }
+    }
+
+    /// Messages in `relevo.dead`, from the scheduler's queue report.
+    static func deadLetters(_ cluster: RelevoCluster) async throws -> Int {
+        let queues = ((try await cluster.api.get("/go/api/queues").json())["_embedded"] as? [String: Any])?["queues"] as? [[String: Any]] ?? []
+        return queues.first { $0["name"] as? String == "relevo.dead" }?["messages"] as? Int ?? -1
+    }
+
+    static func expectNoDeadLetters(_ cluster: RelevoCluster, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let report = try await cluster.api.get("/go/api/queues").text
+        #expect(try await deadLetters(cluster) == 0, "\(report)", sourceLocation: sourceLocation)
+    }
+
+    @Test func disablingABusyAgentLosesNoQueuedJob() async throws {
+        try await RelevoCluster.with { cluster in
+            try await Self.startBusy(cluster)
+            let w1 = try #require(try await cluster.agentUUID("w1"))
+            let disable = try await cluster.api.request("PATCH", "/go/api/agents/\(w1)", body: #"{"agent_config_state": "Disabled"}"#)
+            #expect(disable.status == 200)
+            // `short` ends after 1 s and frees a slot while `long` runs on: the queued jobs must
+            // stay queued (not handed to w1 and back until dead-lettered).
+            try await eventually(30, "long completed") {
+                let jobs = try await cluster.api.instance("busy", 1)?.jobs(ofStage: "run") ?? []
+                return jobs.first { $0["name"] as? String == "long" }?["state"] as? String == "completed"
+            }
+            try await Self.expectNoDeadLetters(cluster)
+            let waiting = try await cluster.api.instance("busy", 1)?.jobs(ofStage: "run").filter { ($0["name"] as? String ?? "").hasPrefix("q") } ?? []
+            #expect(waiting.count == 4 && waiting.allSatisfy { $0["state"] as? String == "scheduled" }, "\(waiting)")
+            _ = try await cluster.api.request("PATCH", "/go/api/agents/\(w1)", body: #"{"agent_config_state": "Enabled"}"#)
+            let done = try await cluster.api.waitFor("busy", 1, states: ["passed", "failed"], seconds: 60)
+            #expect(done["state"] as? String == "passed", "\(done)")
+            try await Self.expectNoDeadLetters(cluster)
+        }
+    }
+
+    @Test func aStoppingWorkerLeavesQueuedJobsForTheNextOne() async throws {
+        try await RelevoCluster.with { cluster in
+            try await Self.startBusy(cluster)
+            // SIGTERM: w1 finishes `short` and `long`, takes nothing new, and exits.
+            await cluster.workers["w1"]?.stop(grace: .seconds(30))
+            #expect(cluster.workers["w1"]?.exitedCleanly == true)
+            try await Self.expectNoDeadLetters(cluster)
+            try await cluster.startWorker(.init(name: "w2", slots: 2))
+            let done = try await cluster.api.waitFor("busy", 1, states: ["passed", "failed"], seconds: 60)
+            #expect(done["state"] as? String == "passed", "\(done)")
+            try await Self.expectNoDeadLetters(cluster)
+        }
+    }
+}
