@@ -104,14 +104,6 @@ extension SchedulerEngine {
     func reconcile(lostAfter: Duration) async {
         await retryDeferredTriggers()
         await dispatchUnconfirmedJobs(olderThan: Self.dispatchGrace)
-        do {
-            let cutoff = Date().addingTimeInterval(-Double(lostAfter.components.seconds))
-            for agent in try await store.agents(silentSince: cutoff) where agent.state != .lostContact && agent.state != .disabled {
-                try await store.setState(.lostContact, ofAgent: agent.uuid)
-                logger.warning("agent lost contact", metadata: ["agent": "\(agent.name)", "uuid": "\(agent.uuid)"])
-            }
-        } catch {
-            logger.warning("agent check failed", metadata: ["error": "\(error)"])
-        }
+        await agents.markSilent(since: Date().addingTimeInterval(-Double(lostAfter.components.seconds)))
     }
 }

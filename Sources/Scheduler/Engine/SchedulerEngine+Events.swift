@@ -52,21 +52,11 @@ extension SchedulerEngine {
                                                                         counter: runID.pipelineCounter)))
             case .heartbeat(let agent, let busyJobs, let version):
                 do {
-                    try await store.register(Agent(uuid: agent.uuid, name: agent.name, resources: agent.resources,
-                                                   environments: agent.environments, state: busyJobs.isEmpty ? .idle : .building,
-                                                   lastHeartbeatAt: Date(), currentJob: busyJobs.first?.description))
+                    try await agents.heartbeat(agent, busyJobs: busyJobs)
                 } catch {
                     outcomes[index] = Self.outcome(of: error)
                 }
-                // A disabled or reconfigured agent is told again until it shows it (it may have
-                // restarted since, or missed the message). Before the catalogue: both go through
-                // the same exchange in order, so a restarted agent knows it is disabled (or what
-                // its resources are) before it learns of any job queue.
-                if let known = try? await store.agents().first(where: { $0.uuid == agent.uuid }),
-                   known.state == .disabled || known.configuredResources != agent.appliedResources
-                    || known.configuredEnvironments != agent.appliedEnvironments {
-                    await sendAgentControl(known)
-                }
+                // After any agent control: both go through the same exchange in order.
                 if version != catalogVersion { await publishCatalog() }
             }
         }

@@ -14,6 +14,8 @@ actor SchedulerEngine {
     let publisher: any MessagePublisher
     let gitClient: GitClient
     let dispatcher: Dispatcher
+    /// Heartbeats, agent edits, lost agents.
+    let agents: AgentRegistry
     let logger: Logger
     private(set) var catalogVersion = 0
     private var catalogEntries: [QueueCatalogMessage.Entry] = []
@@ -38,6 +40,7 @@ actor SchedulerEngine {
         self.store = store
         self.publisher = publisher
         self.gitClient = git
+        self.agents = AgentRegistry(store: store, publisher: publisher, logger: logger)
         self.dispatcher = Dispatcher(builder: JobMessageBuilder(serverURL: serverURL, token: artifactToken), runs: store)
         self.logger = logger
     }
@@ -251,44 +254,6 @@ actor SchedulerEngine {
         case .failure(let error):
             guard let refusal = error.scheduling else { throw error }
             throw RequestError(code: .conflict, description: refusal.message)
-        }
-    }
-
-    /// GoCD's agent edit: enable/disable (a disabled agent takes no job; its running jobs
-    /// finish) and resources/environments, which the agent then takes instead of its own and
-    /// follows the job queues they qualify for. `nil` leaves a field as it is; `.some(nil)`
-    /// gives the agent back its own resources or environments.
-    func updateAgent(_ uuid: String, enabled: Bool?, resources: [String]??, environments: [String]??) async throws -> Agent {
-        guard let agent = try await store.agents().first(where: { $0.uuid == uuid }) else {
-            throw RequestError(code: .notFound, description: "no agent \(uuid)")
-        }
-        if let enabled, enabled != (agent.state != .disabled) {
-            try await store.setState(enabled ? .idle : .disabled, ofAgent: uuid)
-            logger.info(enabled ? "agent enabled" : "agent disabled", metadata: ["agent": "\(agent.name)", "uuid": "\(uuid)"])
-        }
-        let normalizedResources = resources.map { $0.map(JobDefinition.normalizedResources) }
-        let normalizedEnvironments = environments.map { $0.map { $0.map { $0.lowercased() }.sorted() } }
-        if resources != nil || environments != nil {
-            try await store.configure(agent: uuid, resources: normalizedResources, environments: normalizedEnvironments)
-            logger.info("agent configured", metadata: ["agent": "\(agent.name)", "uuid": "\(uuid)",
-                                                       "resources": "\(normalizedResources.map { $0.map(\.description) ?? "its own" } ?? "unchanged")",
-                                                       "environments": "\(normalizedEnvironments.map { $0.map(\.description) ?? "its own" } ?? "unchanged")"])
-        }
-        let updated = try await store.agents().first(where: { $0.uuid == uuid }) ?? agent
-        await sendAgentControl(updated)
-        return updated
-    }
-
-    /// Tells the agent what an administrator set: enabled or not, and its resources and
-    /// environments if they were set.
-    func sendAgentControl(_ agent: Agent) async {
-        let control = AgentControl(uuid: agent.uuid, enabled: agent.state != .disabled,
-                                   resources: agent.configuredResources, environments: agent.configuredEnvironments)
-        do {
-            try await publisher.publish(MessageCodec.encode(control), exchange: QueueCatalog.catalogExchange,
-                                        routingKey: "", properties: MessageProperties(contentType: "application/json", type: AgentControl.messageType))
-        } catch {
-            logger.warning("agent control not sent", metadata: ["uuid": "\(agent.uuid)", "error": "\(error)"])
         }
     }
 

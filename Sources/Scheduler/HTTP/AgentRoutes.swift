@@ -36,7 +36,7 @@ struct AgentRoutes {
             for name in named where !ConfigName.isValid(name) {
                 throw APIError(.badRequest, "'\(name)' is not a valid resource or environment name (letters, digits, '-', '_', '.')")
             }
-            let agent = try await engine.updateAgent(uuid, enabled: enabled, resources: body.resources, environments: body.environments)
+            let agent = try await engine.agents.update(uuid, enabled: enabled, resources: body.resources, environments: body.environments)
             return APIRoutes.json(AgentJSON(agent))
         }
 

@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import Shared
+
+/// The agents as the scheduler knows them: heartbeats register them and keep them alive, an
+/// administrator enables, disables or reconfigures them (and the agent is told, again and again
+/// until its heartbeats show it), and the reconcile pass marks silent ones as lost.
+struct AgentRegistry: Sendable {
+    let store: SchedulerStore
+    let publisher: any MessagePublisher
+    let logger: Logger
+
+    /// Records a heartbeat of `agent`, busy with `busyJobs`. A disabled or reconfigured agent is
+    /// told again until it shows it (it may have restarted since, or missed the message).
+    func heartbeat(_ agent: AgentIdentity, busyJobs: [JobRunID]) async throws(StoreError) {
+        try await store.register(Agent(uuid: agent.uuid, name: agent.name, resources: agent.resources,
+                                       environments: agent.environments, state: busyJobs.isEmpty ? .idle : .building,
+                                       lastHeartbeatAt: Date(), currentJob: busyJobs.first?.description))
+        guard let known = try await store.agents().first(where: { $0.uuid == agent.uuid }) else { return }
+        if known.state == .disabled || known.configuredResources != agent.appliedResources
+            || known.configuredEnvironments != agent.appliedEnvironments {
+            await sendControl(known)
+        }
+    }
+
+    /// GoCD's agent edit: enable/disable (a disabled agent takes no job; its running jobs
+    /// finish) and resources/environments, which the agent then takes instead of its own and
+    /// follows the job queues they qualify for. `nil` leaves a field as it is; `.some(nil)`
+    /// gives the agent back its own resources or environments.
+    func update(_ uuid: String, enabled: Bool?, resources: [String]??, environments: [String]??) async throws -> Agent {
+        guard let agent = try await store.agents().first(where: { $0.uuid == uuid }) else {
+            throw SchedulerEngine.RequestError(code: .notFound, description: "no agent \(uuid)")
+        }
+        if let enabled, enabled != (agent.state != .disabled) {
+            try await store.setState(enabled ? .idle : .disabled, ofAgent: uuid)
+            logger.info(enabled ? "agent enabled" : "agent disabled", metadata: ["agent": "\(agent.name)", "uuid": "\(uuid)"])
+        }
+        let normalizedResources = resources.map { $0.map(JobDefinition.normalizedResources) }
+        let normalizedEnvironments = environments.map { $0.map { $0.map { $0.lowercased() }.sorted() } }
+        if resources != nil || environments != nil {
+            try await store.configure(agent: uuid, resources: normalizedResources, environments: normalizedEnvironments)
+            logger.info("agent configured", metadata: ["agent": "\(agent.name)", "uuid": "\(uuid)",
+                                                       "resources": "\(normalizedResources.map { $0.map(\.description) ?? "its own" } ?? "unchanged")",
+                                                       "environments": "\(normalizedEnvironments.map { $0.map(\.description) ?? "its own" } ?? "unchanged")"])
+        }
+        let updated = try await store.agents().first(where: { $0.uuid == uuid }) ?? agent
+        await sendControl(updated)
+        return updated
+    }
+
+    /// Tells the agent what an administrator set: enabled or not, and its resources and
+    /// environments if they were set. Sent on the catalogue exchange, ahead of any catalogue, so
+    /// a restarted agent knows it is disabled before it learns of any job queue.
+    func sendControl(_ agent: Agent) async {
+        let control = AgentControl(uuid: agent.uuid, enabled: agent.state != .disabled,
+                                   resources: agent.configuredResources, environments: agent.configuredEnvironments)
+        do {
+            try await publisher.publish(MessageCodec.encode(control), exchange: QueueCatalog.catalogExchange,
+                                        routingKey: "", properties: MessageProperties(contentType: "application/json", type: AgentControl.messageType))
+        } catch {
+            logger.warning("agent control not sent", metadata: ["uuid": "\(agent.uuid)", "error": "\(error)"])
+        }
+    }
+
+    /// Marks the agents silent since `cutoff` (neither lost nor disabled already) as lost.
+    func markSilent(since cutoff: Date) async {
+        do {
+            for agent in try await store.agents(silentSince: cutoff) where agent.state != .lostContact && agent.state != .disabled {
+                try await store.setState(.lostContact, ofAgent: agent.uuid)
+                logger.warning("agent lost contact", metadata: ["agent": "\(agent.name)", "uuid": "\(agent.uuid)"])
+            }
+        } catch {
+            logger.warning("agent check failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
