@@ -68,15 +68,21 @@ struct EventConsumerService: Service {
             }
         }
         guard !decoded.isEmpty else { return }
-        let outcomes = await engine.handle(decoded.map(\.event))
+        let engine = self.engine
+        // Pauses between tries end early when the scheduler stops.
+        let applier = PatientEventApplier(apply: { await engine.handle($0) },
+                                          sleep: { delay in try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) } },
+                                          logger: logger)
+        let outcomes = await applier(decoded.map(\.event))
         var done: [AMQPDelivery] = []
         for ((delivery, event), outcome) in zip(decoded, outcomes) {
             switch outcome {
             case .done:
                 done.append(delivery)
             case .retry(let error):
-                // Busy, cancelled, disk trouble: not the event's fault. Give it back and keep it.
-                logger.warning("event not applied yet; requeued", metadata: ["event": "\(event.routingKey)", "error": "\(error)"])
+                // Still not applied when the scheduler began to stop: handed back once, for the
+                // next start.
+                logger.warning("event not applied before stopping; requeued", metadata: ["event": "\(event.routingKey)", "error": "\(error)"])
                 do { try await delivery.nack(requeue: true) } catch { logger.debug("requeue failed", metadata: ["error": "\(error)"]) }
             case .refused(let error):
                 // An event the state machine refuses (not stale, not a duplicate): keep it out of
