@@ -124,6 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
                 .init(service: app),
                 .init(service: ConsoleStreamCloser(signal: engine.consoleSignal)),
                 .init(service: EventConsumerService(client: consumer, publisher: publisher, engine: engine, logger: logger)),
+                .init(service: DeadLetterService(client: consumer, engine: engine, logger: logger)),
                 .init(service: PeriodicService(name: "config", interval: settings.configReloadInterval, logger: logger) {
                     await reloader.reloadIfChanged()
                 }),

@@ -125,3 +125,28 @@ struct ScheduledJSON: Encodable {
     let counter: Int
     let label: String
 }
+
+/// A message read from `relevo.dead`.
+struct DeadLetterJSON: Encodable {
+    let id: Int64
+    let received_at: Date
+    let kind: String
+    let original_queue: String
+    let reason: String
+    let message_id: String?
+    let job_run_id: String?
+    let outcome: String
+    let body: String
+
+    init(_ record: DeadLetterRecord) {
+        id = record.id
+        received_at = record.receivedAt
+        kind = record.letter.kind.rawValue
+        original_queue = record.letter.originalQueue
+        reason = record.letter.reason
+        message_id = record.letter.messageID
+        job_run_id = record.letter.jobRunID?.description
+        outcome = record.outcome
+        body = record.letter.bodyPrefix
+    }
+}

@@ -5,13 +5,20 @@ import Logging
 import NIOCore
 import Shared
 
-/// Agents (list, GoCD's PATCH to enable, disable or give resources and environments) and the
-/// job queues as the broker reports them.
+/// Agents (list, GoCD's PATCH to enable, disable or give resources and environments), the job
+/// queues as the broker reports them, and the messages that were dead-lettered.
 struct AgentRoutes {
     let engine: SchedulerEngine
     let logger: Logger
 
     func register(on router: Router<RelevoRequestContext>) {
+        // Messages read from relevo.dead, newest first, with what the scheduler did about each.
+        router.get("/go/api/dead_letters") { request, _ in
+            let limit = try request.uri.queryParameters["limit"].map { try APIRoutes.positive(String($0), "limit") } ?? 100
+            let records = try await engine.queries.deadLetters(limit: min(limit, 1000)).map(DeadLetterJSON.init)
+            return APIRoutes.json(Embedded(key: "dead_letters", items: records, extra: [:]))
+        }
+
         router.get("/go/api/queues") { _, _ in
             let queues = await engine.queueStatuses().map(QueueJSON.init)
             return APIRoutes.json(Embedded(key: "queues", items: queues, extra: [:]))

@@ -62,6 +62,12 @@ struct MetricsRoutes {
             family("relevo_queue_consumers", "gauge", "Consumers of each relevo queue (without the management API: the active one only, for single-active-consumer queues).")
             for queue in queues { text += "relevo_queue_consumers{queue=\"\(queue.name)\"} \(queue.consumers)\n" }
 
+            let dead = try await engine.queries.deadLetterCounts()
+            family("relevo_dead_letters_total", "counter", "Messages read from relevo.dead, by kind (a dead job message fails its job).")
+            for kind in [DeadLetter.Kind.job, .event, .other] {
+                text += "relevo_dead_letters_total{kind=\"\(kind.rawValue)\"} \(dead[kind] ?? 0)\n"
+            }
+
             let agents = try await engine.queries.agents()
             family("relevo_agents", "gauge", "Agents by state.")
             for state in AgentState.allCases {

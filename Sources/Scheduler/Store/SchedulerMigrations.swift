@@ -65,6 +65,22 @@ enum SchedulerMigrations {
                 )
                 """)
         }
+        // Messages dead-lettered (`relevo.dead`) as the scheduler read them: what, where from, why,
+        // and what it did about it, so that a dead job or event is never silent.
+        migrator.registerMigration("v8-dead-letters") { db in
+            try db.execute(sql: """
+                CREATE TABLE dead_letters (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    received_at DATETIME NOT NULL,
+                    kind TEXT NOT NULL,
+                    original_queue TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    message_id TEXT,
+                    outcome TEXT NOT NULL,
+                    body TEXT NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 

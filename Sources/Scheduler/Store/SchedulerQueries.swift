@@ -12,6 +12,10 @@ protocol SchedulerQueries: PipelineRunLookup {
     func pauses() async throws(StoreError) -> [String: PipelinePause]
     /// How many job runs are in each state.
     func jobCounts() async throws(StoreError) -> [String: Int]
+    /// The newest `limit` messages read from `relevo.dead`, newest first.
+    func deadLetters(limit: Int) async throws(StoreError) -> [DeadLetterRecord]
+    /// Messages read from `relevo.dead`, by kind.
+    func deadLetterCounts() async throws(StoreError) -> [DeadLetter.Kind: Int]
 }
 
 extension SchedulerQueries {

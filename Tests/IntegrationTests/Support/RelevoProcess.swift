@@ -102,6 +102,11 @@ struct RelevoAPI: Sendable {
         return reply.status == 200 ? try reply.json() : nil
     }
 
+    /// The messages the scheduler read from `relevo.dead`, newest first.
+    func deadLetters() async throws -> [[String: Any]] {
+        ((try await get("/go/api/dead_letters").json())["_embedded"] as? [String: Any])?["dead_letters"] as? [[String: Any]] ?? []
+    }
+
     /// Waits until instance `counter` of `pipeline` is in one of `states`; returns it.
     @discardableResult
     func waitFor(_ pipeline: String, _ counter: Int, states: Set<String>, seconds: Double = 60) async throws -> [String: Any] {
