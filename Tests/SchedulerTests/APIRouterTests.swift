@@ -13,13 +13,14 @@ import Testing
 @Suite struct APIRouterTests {
     /// The API's routes over an engine with `Fixture.buildTest`, as the server mounts them (no
     /// tokens: open).
-    static func withAPI(_ body: @escaping @Sendable (any TestClientProtocol, InMemoryPublisher) async throws -> Void) async throws {
+    static func withAPI(tokens: APITokens? = nil,
+                        _ body: @escaping @Sendable (any TestClientProtocol, InMemoryPublisher) async throws -> Void) async throws {
         try await SchedulerEngineTests.withEngine { engine, _, publisher in
             let router = Router(context: RelevoRequestContext.self)
             router.add(middleware: JSONErrorMiddleware(logger: Logger(label: "test")))
             let data = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-api-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: data) }
-            router.add(middleware: AuthMiddleware(tokens: nil, artifacts: try ArtifactStore(dataDirectory: data), logger: Logger(label: "test")))
+            router.add(middleware: AuthMiddleware(tokens: tokens, artifacts: try ArtifactStore(dataDirectory: data), logger: Logger(label: "test")))
             APIRoutes(engine: engine, logger: Logger(label: "test")).register(on: router)
             ConsoleRoutes(engine: engine, logger: Logger(label: "test")).register(on: router)
             AgentRoutes(engine: engine, logger: Logger(label: "test")).register(on: router)
@@ -80,6 +81,24 @@ import Testing
             try await client.execute(uri: "/go/api/pipelines/app/schedule", method: .post) { response in
                 #expect(response.status == .conflict)
                 #expect(Self.message(response)?.hasPrefix("pipeline 'app' is paused by anonymous") == true)
+            }
+        }
+    }
+
+    static let tokens = APITokens(entries: [("op-token", APIUser(name: "olga", role: .operator, groups: [])),
+                                            ("admin-token", APIUser(name: "ada", role: .admin, groups: []))])
+
+    @Test(arguments: ["/go/api/agents/u-1", "/go//api/agents/u-1", "//go/api/agents/u-1", "/go/api//agents/u-1",
+                      "/go/api/agents//u-1", "/go/%61pi/agents/u-1"])
+    func agentEditsNeedAnAdminHoweverThePathIsSpelled(_ path: String) async throws {
+        try await Self.withAPI(tokens: Self.tokens) { client, _ in
+            let body = ByteBuffer(string: #"{"agent_config_state": "Disabled"}"#)
+            try await client.execute(uri: path, method: .patch, headers: [.authorization: "Bearer op-token"], body: body) { response in
+                #expect(response.status == .forbidden, "\(path): \(String(buffer: response.body))")
+            }
+            // An admin reaches the route (no such agent here).
+            try await client.execute(uri: path, method: .patch, headers: [.authorization: "Bearer admin-token"], body: body) { response in
+                #expect(response.status == .notFound || response.status == .forbidden, "\(path): \(String(buffer: response.body))")
             }
         }
     }

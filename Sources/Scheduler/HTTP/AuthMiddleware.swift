@@ -22,7 +22,9 @@ struct AuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let path = request.uri.path
+        // Decided on the path as the router reads it: empty segments dropped and escapes
+        // decoded, so that `/go//api/agents` or `/go/%61pi/agents` cannot pass for another route.
+        let path = Self.canonicalPath(request.uri.path)
         guard let tokens else {
             context.user = .open
             return try await next(request, context)
@@ -59,8 +61,14 @@ struct AuthMiddleware: RouterMiddleware {
         return APIRoutes.json(MessageJSON(message: "the token is not valid"), status: .unauthorized)
     }
 
+    /// `path` with empty segments dropped and each segment percent-decoded.
+    static func canonicalPath(_ path: String) -> String {
+        "/" + path.split(separator: "/", omittingEmptySubsequences: true)
+            .map { $0.removingPercentEncoding ?? String($0) }.joined(separator: "/")
+    }
+
     static func isPublic(_ path: String, method: HTTPRequest.Method) -> Bool {
-        path == "/go/api/v1/health" || path.hasPrefix("/repos/") || path.hasPrefix("/go/api/webhooks/github/")
+        path == "/go/api/v1/health" || path == "/repos" || path.hasPrefix("/repos/") || path.hasPrefix("/go/api/webhooks/github/")
             || path.hasPrefix("/go/api/webhooks/gitlab/") || (method == .put && path.hasPrefix("/go/files/"))
             || path == "/login" || path.hasPrefix("/assets/")
     }
