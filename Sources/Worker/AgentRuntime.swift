@@ -4,6 +4,8 @@ import Shared
 /// What the agent is doing: its slots, running jobs, the catalogue it follows, whether it stops.
 actor AgentRuntime {
     let slots: SlotPool
+    /// What the agent is doing now: deliveries being handled, job runs taken.
+    let jobs = RunningJobs()
     private(set) var catalogVersion = 0
     private(set) var isStopping = false
     /// What the agent offers: its own, or what an administrator set.
@@ -19,8 +21,6 @@ actor AgentRuntime {
     /// drains.
     private var followed: [String: (entry: QueueCatalogMessage.Entry, generation: Int)] = [:]
     private var generations = 0
-    private var running: Set<JobRunID> = []
-    private var jobTasks: [UUID: Task<Void, Never>] = [:]
     /// Disabled by an administrator: takes no job until enabled again.
     private(set) var isDisabled = false
     /// Everyone waiting for a change of stopping, disabled or the queues followed; each checks
@@ -33,12 +33,13 @@ actor AgentRuntime {
         self.environments = environments
     }
 
-    var runningJobs: [JobRunID] { running.sorted { $0.description < $1.description } }
-
-    func isRunning(_ jobRunID: JobRunID) -> Bool { running.contains(jobRunID) }
-
     /// Still working: not stopping, or stopping with jobs left to finish.
-    var isAlive: Bool { !isStopping || !running.isEmpty || !jobTasks.isEmpty }
+    var isAlive: Bool {
+        get async {
+            if !isStopping { return true }
+            return await !jobs.isIdle
+        }
+    }
 
     /// Queues to start and to stop consuming.
     struct FollowChange {
@@ -115,25 +116,6 @@ actor AgentRuntime {
         }
         changed()
         return change
-    }
-
-    func setRunning(_ jobRunID: JobRunID, _ isRunning: Bool) {
-        if isRunning { running.insert(jobRunID) } else { running.remove(jobRunID) }
-    }
-
-    func track(_ task: Task<Void, Never>, id: UUID) {
-        jobTasks[id] = task
-    }
-
-    func untrack(_ id: UUID) {
-        jobTasks[id] = nil
-    }
-
-    func waitForRunningJobs() async {
-        while let (id, task) = jobTasks.first {
-            await task.value
-            jobTasks[id] = nil
-        }
     }
 
     func beginStopping() {

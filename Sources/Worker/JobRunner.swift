@@ -13,8 +13,6 @@ struct JobRunner: Sendable {
     let pipelinesDirectory: String
     /// Jobs of one pipeline running at once on this agent each get a directory of their own.
     let workspaces = WorkspaceLeases()
-    /// The executions running now, for cancels from the scheduler.
-    let running = RunningJobs()
 
     /// `relevo-task-supervisor` beside this program: tasks run under it so that they die with
     /// the worker (nil if it is missing; tasks then run directly).
@@ -50,7 +48,8 @@ struct JobRunner: Sendable {
     /// worker. Done for `serial` jobs, whose whole point is that two runs never overlap; it costs
     /// a couple of milliseconds per task (one more process, which loads the Swift runtime), so
     /// ordinary jobs run their tasks directly.
-    func execute(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity, events: EventPublisher,
+    /// `running`: where the job's task sequence is registered for cancels from the scheduler.
+    func execute(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity, events: EventPublisher, running: RunningJobs,
                  supervised: Bool = false) async -> Bool {
         // With no material to fetch the first task starts right away: one `started` event says
         // both "taken" and "running" (a job costs one message less). Otherwise `accepted` now and
@@ -67,7 +66,7 @@ struct JobRunner: Sendable {
         let workspace = await workspaces.lease(job.jobRunID.pipeline)
         do {
             result = try await prepareAndRun(job, workspace: workspace, attempt: attempt, agent: agent, console: console, events: events,
-                                             supervised: supervised, announceStart: !startsAtOnce)
+                                             running: running, supervised: supervised, announceStart: !startsAtOnce)
         } catch {
             // Something of ours broke (not the job's tasks): say so in the console, fail the job.
             await console.write("[relevo] \(error)\n")
@@ -87,7 +86,7 @@ struct JobRunner: Sendable {
     }
 
     private func prepareAndRun(_ job: JobMessage, workspace: String, attempt: JobAttempt, agent: AgentIdentity,
-                               console: ConsoleStreamer, events: EventPublisher, supervised: Bool,
+                               console: ConsoleStreamer, events: EventPublisher, running: RunningJobs, supervised: Bool,
                                announceStart: Bool) async throws -> JobResult {
         await console.write("[relevo] Start to prepare \(job.jobRunID) (attempt \(attempt.attempt)) on \(agent.name) [\(workDirectory)]\n")
         // A plain path (no URL): this runs for every job.
@@ -125,12 +124,11 @@ struct JobRunner: Sendable {
         // The first task starts while the broker confirms "task started"; that event is out
         // before the job's result is published (the caller publishes `finished` after this).
         let started = announceStart ? Task { await events.publishBestEffort(.taskStarted(attempt, index: 0)) } : nil
-        if await !running.register(job.jobRunID, execution) {
+        if await !running.attach(execution, to: job.jobRunID) {
             await console.write("[relevo] The job was cancelled while it was being prepared\n")
             await execution.cancel()
         }
         let outcome = await execution.run()
-        await running.unregister(job.jobRunID)
         await started?.value
         if outcome.result == .cancelled { return .cancelled }
         // GoCD publishes artifacts whatever the result (test reports matter most when tests

@@ -1,31 +1,69 @@
+import Foundation
 import Shared
 
-/// The job runs this worker is executing, so that a cancel from the scheduler reaches the right
-/// one. A cancel that arrives while the job is still being prepared (git checkout) is kept and
-/// applied as soon as its tasks are about to run.
+/// The one record of the work this agent is doing: the deliveries being handled (each a task,
+/// known before its message is even decoded) and, for each job run taken, its task sequence once
+/// it runs, so that a cancel from the scheduler reaches the right one. A cancel that arrives while
+/// the job is still being prepared (git checkout) is kept and applied as soon as its tasks are
+/// about to run.
 actor RunningJobs {
-    private var executions: [JobRunID: TaskSequenceRunner] = [:]
-    private var cancelled: Set<JobRunID> = []
-
-    /// Registers `execution`; returns false if the job was cancelled before (the caller then
-    /// cancels it at once).
-    func register(_ jobRunID: JobRunID, _ execution: TaskSequenceRunner) -> Bool {
-        executions[jobRunID] = execution
-        return cancelled.remove(jobRunID) == nil
+    private struct Job {
+        var execution: TaskSequenceRunner?
+        var cancelRequested = false
     }
 
-    func unregister(_ jobRunID: JobRunID) {
-        executions[jobRunID] = nil
-        cancelled.remove(jobRunID)
+    private var handlers: [UUID: Task<Void, Never>] = [:]
+    private var jobs: [JobRunID: Job] = [:]
+
+    /// The job runs taken and not finished, in a stable order (for heartbeats).
+    var jobRunIDs: [JobRunID] { jobs.keys.sorted { $0.description < $1.description } }
+
+    /// Whether nothing is being handled.
+    var isIdle: Bool { handlers.isEmpty && jobs.isEmpty }
+
+    /// Tracks the task handling one delivery until ``untrack(_:)``.
+    func track(_ task: Task<Void, Never>, id: UUID) {
+        handlers[id] = task
     }
 
-    /// Cancels `jobRunID` if it runs here; returns whether it did.
-    func cancel(_ jobRunID: JobRunID, preparing: Bool) async -> Bool {
-        if let execution = executions[jobRunID] {
-            await execution.cancel()
-            return true
+    func untrack(_ id: UUID) {
+        handlers[id] = nil
+    }
+
+    /// Returns once every delivery tracked now (and any tracked meanwhile) has been handled.
+    func waitUntilIdle() async {
+        while let (id, task) = handlers.first {
+            await task.value
+            handlers[id] = nil
         }
-        if preparing { cancelled.insert(jobRunID) }
-        return preparing
+    }
+
+    /// The job run was taken: it is being prepared.
+    func begin(_ id: JobRunID) {
+        jobs[id] = Job()
+    }
+
+    /// The job run's tasks are about to run as `execution`; returns false if the job was
+    /// cancelled meanwhile (the caller then cancels it at once).
+    func attach(_ execution: TaskSequenceRunner, to id: JobRunID) -> Bool {
+        jobs[id, default: Job()].execution = execution
+        return jobs[id]?.cancelRequested != true
+    }
+
+    /// The job run ended here (reported or not).
+    func end(_ id: JobRunID) {
+        jobs[id] = nil
+    }
+
+    /// Cancels job run `id` if it is here: its tasks stop now, or, while it is being prepared,
+    /// as soon as they would start. Returns whether the job is here.
+    func cancel(_ id: JobRunID) async -> Bool {
+        guard let job = jobs[id] else { return false }
+        if let execution = job.execution {
+            await execution.cancel()
+        } else {
+            jobs[id]?.cancelRequested = true
+        }
+        return true
     }
 }

@@ -63,7 +63,7 @@ final class WorkerService: Service, Sendable {
             await publisher.close()
             throw error
         }
-        await state.waitForRunningJobs()
+        await state.jobs.waitUntilIdle()
         await consumer.close()
         await publisher.close()
         logger.info("worker stopped", metadata: ["name": "\(identity.name)"])
@@ -77,7 +77,7 @@ final class WorkerService: Service, Sendable {
             var current = identity
             current.appliedResources = await state.assignedResources
             current.appliedEnvironments = await state.assignedEnvironments
-            let event = WorkerEvent.heartbeat(current, busyJobs: await state.runningJobs, catalogVersion: await state.catalogVersion)
+            let event = WorkerEvent.heartbeat(current, busyJobs: await state.jobs.jobRunIDs, catalogVersion: await state.catalogVersion)
             do {
                 try await events.publish(event, patience: .seconds(1))
             } catch {
@@ -151,8 +151,7 @@ final class WorkerService: Service, Sendable {
         if delivery.properties.type == JobCancel.messageType {
             do {
                 let cancel = try MessageCodec.decodeCancel(delivery.body)
-                let preparing = await state.isRunning(cancel.jobRunID)
-                if await executor.running.cancel(cancel.jobRunID, preparing: preparing) {
+                if await state.jobs.cancel(cancel.jobRunID) {
                     logger.info("job cancelled by the scheduler", metadata: ["job": "\(cancel.jobRunID)", "by": "\(cancel.user)"])
                 }
             } catch {
@@ -201,7 +200,7 @@ final class WorkerService: Service, Sendable {
                 let watcher = Task {
                     await self.state.waitUntilNotTakingJobs(from: entry.queue, generation: generation)
                     await consumer.pause()
-                    await self.state.waitForRunningJobs()
+                    await self.state.jobs.waitUntilIdle()
                     await consumer.cancel()
                 }
                 defer { watcher.cancel() }
@@ -218,9 +217,9 @@ final class WorkerService: Service, Sendable {
                     let job = Task {
                         await self.handle(delivery, queue: entry.queue, serial: entry.serial, events: events)
                         await self.state.slots.release()
-                        await self.state.untrack(id)
+                        await self.state.jobs.untrack(id)
                     }
-                    await state.track(job, id: id)
+                    await state.jobs.track(job, id: id)
                 }
             } catch {
                 failures += 1
@@ -246,9 +245,10 @@ final class WorkerService: Service, Sendable {
             return
         }
         let attempt = JobAttempt(jobRunID: job.jobRunID, attempt: delivery.deliveryCount + 1)
-        await state.setRunning(job.jobRunID, true)
-        let reported = await executor.execute(job, attempt: attempt, agent: identity, events: events, supervised: serial)
-        await state.setRunning(job.jobRunID, false)
+        await state.jobs.begin(job.jobRunID)
+        let reported = await executor.execute(job, attempt: attempt, agent: identity, events: events, running: state.jobs,
+                                              supervised: serial)
+        await state.jobs.end(job.jobRunID)
         do {
             if reported {
                 try await delivery.ack()
