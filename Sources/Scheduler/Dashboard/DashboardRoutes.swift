@@ -167,7 +167,7 @@ struct DashboardRoutes {
         }
         html += "</table>"
 
-        html += "<h2>Value stream</h2>" + (await valueStream(run, config: config))
+        html += "<h2>Value stream</h2>" + (try await valueStream(run, config: config))
 
         let building = run.stages.contains { $0.state == .building }
         for stage in run.stages {
@@ -203,14 +203,15 @@ struct DashboardRoutes {
 
     /// Upstream instances (through the dependency pins, two levels up) → this one → the
     /// instances that pinned it downstream.
-    private func valueStream(_ run: PipelineRun, config: ConfigSnapshot) async -> String {
+    /// A store that cannot be read fails the page (an error, not an empty stream).
+    private func valueStream(_ run: PipelineRun, config: ConfigSnapshot) async throws -> String {
         var upstream: [PipelineRun] = []
         var frontier = [run]
         for _ in 0..<2 {
             var next: [PipelineRun] = []
             for current in frontier {
                 for pin in current.materialRevisions.values.compactMap(DependencyPin.init(revision:)) {
-                    if let found = try? await engine.queries.pipelineRun(pin.pipeline, counter: pin.counter) { next.append(found) }
+                    if let found = try await engine.queries.pipelineRun(pin.pipeline, counter: pin.counter) { next.append(found) }
                 }
             }
             upstream = next + upstream
@@ -219,7 +220,7 @@ struct DashboardRoutes {
         var downstream: [PipelineRun] = []
         let prefix = "\(run.pipelineName)/\(run.counter)/"
         for pipeline in config.pipelines where pipeline.dependencyMaterials.contains(where: { $0.pipeline.lowercased() == run.pipelineName.lowercased() }) {
-            let runs = (try? await engine.queries.history(of: pipeline.name, limit: 20).runs) ?? []
+            let runs = try await engine.queries.history(of: pipeline.name, limit: 20).runs
             downstream += runs.filter { $0.materialRevisions.values.contains { $0.hasPrefix(prefix) } }
         }
         func node(_ run: PipelineRun, own: Bool) -> String {

@@ -65,9 +65,12 @@ extension SchedulerEngine {
                 }
             }
             // A stage completion reported twice must not trigger twice.
-            if let recent = try? await store.history(of: downstream.name, limit: 20).runs,
-               recent.contains(where: { past in materials.contains { past.materialRevisions[$0.name] == pin.revision } }) {
-                continue
+            do {
+                let recent = try await store.history(of: downstream.name, limit: 20).runs
+                if recent.contains(where: { past in materials.contains { past.materialRevisions[$0.name] == pin.revision } }) { continue }
+            } catch {
+                logger.warning("cannot check for an earlier trigger of this upstream run; triggering", metadata: [
+                    "pipeline": "\(downstream.name)", "upstream": "\(pin.revision)", "error": "\(error)"])
             }
             let cause = TriggerCause.upstream(pipeline: run.pipelineName, counter: run.counter, stage: stage)
             await triggerOrDefer(DeferredTrigger(pipeline: downstream.name, cause: cause, revisions: revisions))
