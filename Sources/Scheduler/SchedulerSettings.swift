@@ -1,10 +1,9 @@
 import Foundation
 import Shared
-import Yams
 
 /// Server settings, kept apart from pipelines: from `--settings FILE` (default
 /// `config/relevo.yaml` if present), overridden by `RELEVO_*` environment variables, overridden by flags.
-struct SchedulerSettings: Sendable, Equatable {
+struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
     var brokerURL = "amqp://guest:guest@127.0.0.1:5699/%2F"
     /// Where the SQLite file (and later artifacts) live.
     var dataDirectory = "/var/lib/relevo/server"
@@ -29,6 +28,9 @@ struct SchedulerSettings: Sendable, Equatable {
     /// queues page shows unacked messages and the active consumer of each serial queue.
     var brokerManagementURL: String?
 
+    static func environmentVariable(of key: Key) -> String { key.environmentVariable }
+    static func takesList(_ key: Key) -> Bool { false }
+
     enum Key: String, CaseIterable {
         case brokerURL = "broker_url", dataDirectory = "data_dir", configDirectory = "config_dir", host, port
         case serverURL = "server_url", pollSeconds = "poll_seconds", agentLostSeconds = "agent_lost_seconds"
@@ -43,64 +45,30 @@ struct SchedulerSettings: Sendable, Equatable {
         }
     }
 
-    struct Invalid: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    static func resolve(file: String?, environment: [String: String], flags: [Key: String]) throws -> SchedulerSettings {
-        var settings = SchedulerSettings()
-        if let file {
-            let text: String
-            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-                throw Invalid(description: "cannot read the settings file \(file): \(error.localizedDescription)")
-            }
-            let node: Node?
-            do { node = try Yams.compose(yaml: text) } catch {
-                throw Invalid(description: "\(file): not valid YAML: \(error)")
-            }
-            for (keyNode, valueNode) in node?.mapping ?? [:] {
-                let key = keyNode.string ?? ""
-                let place = "\(file):\(keyNode.mark?.line ?? 0):\(keyNode.mark?.column ?? 0)"
-                guard let known = Key(rawValue: key) else {
-                    throw Invalid(description: "\(place): unknown setting '\(key)' (expected one of: \(Key.allCases.map(\.rawValue).joined(separator: ", ")))")
-                }
-                guard let value = valueNode.scalar?.string else {
-                    throw Invalid(description: "\(place): '\(key)' must be a single value")
-                }
-                try settings.apply(known, value, source: place)
-            }
-        }
-        for key in Key.allCases {
-            if let value = environment[key.environmentVariable] { try settings.apply(key, value, source: key.environmentVariable) }
-        }
-        for (key, value) in flags { try settings.apply(key, value, source: "--\(key.rawValue.replacingOccurrences(of: "_", with: "-"))") }
-        return settings
-    }
-
-    private mutating func apply(_ key: Key, _ value: String, source: String) throws {
+    mutating func apply(_ key: Key, _ value: String, source: String) throws(SettingsError) {
         switch key {
         case .brokerURL:
-            do { _ = try AMQPSettings(url: value) } catch { throw Invalid(description: "\(source): \(error.message)") }
+            do { _ = try AMQPSettings(url: value) } catch { throw SettingsError("\(source): \(error.message)") }
             brokerURL = value
         case .dataDirectory: dataDirectory = value
         case .configDirectory: configDirectory = value
         case .host: host = value
         case .port:
-            guard let number = Int(value), (1...65535).contains(number) else { throw Invalid(description: "\(source): port must be 1–65535, not '\(value)'") }
+            guard let number = Int(value), (1...65535).contains(number) else { throw SettingsError("\(source): port must be 1–65535, not '\(value)'") }
             port = number
         case .serverURL: serverURL = value
         case .pollSeconds:
-            guard let number = Double(value), number > 0 else { throw Invalid(description: "\(source): poll_seconds must be positive, not '\(value)'") }
+            guard let number = Double(value), number > 0 else { throw SettingsError("\(source): poll_seconds must be positive, not '\(value)'") }
             pollInterval = .milliseconds(Int(number * 1000))
         case .tokensFile: tokensFile = value.isEmpty ? nil : value
         case .webhookSecret: webhookSecret = value.isEmpty ? nil : value
         case .brokerManagementURL:
             guard value.isEmpty || BrokerManagement(url: value, virtualHost: "/") != nil else {
-                throw Invalid(description: "\(source): broker_management_url must be an http(s) URL such as http://guest:guest@127.0.0.1:15672, not '\(value)'")
+                throw SettingsError("\(source): broker_management_url must be an http(s) URL such as http://guest:guest@127.0.0.1:15672, not '\(value)'")
             }
             brokerManagementURL = value.isEmpty ? nil : value
         case .agentLostSeconds:
-            guard let number = Int(value), number > 0 else { throw Invalid(description: "\(source): agent_lost_seconds must be positive, not '\(value)'") }
+            guard let number = Int(value), number > 0 else { throw SettingsError("\(source): agent_lost_seconds must be positive, not '\(value)'") }
             agentLostAfter = .seconds(number)
         }
     }

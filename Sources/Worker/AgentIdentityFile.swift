@@ -11,7 +11,7 @@ enum AgentIdentityFile {
         if FileManager.default.fileExists(atPath: file.path) {
             let stored = try String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             guard UUID(uuidString: stored) != nil else {
-                throw WorkerSettings.Invalid(description: "\(file.path) holds no UUID; delete it to give this agent a new identity")
+                throw SettingsError("\(file.path) holds no UUID; delete it to give this agent a new identity")
             }
             uuid = stored
         } else {
