@@ -74,11 +74,11 @@ import Testing
                                      + "publisher events \(publisherEvents.all), consumer events \(consumerEvents.all)")
             }
             // SIGKILL: the node gets no chance to flush anything it had not already confirmed.
-            try broker.stop(kill: true)
+            try await broker.stop(kill: true)
             try await eventually(20, "both clients to notice") {
                 publisherEvents.contains(\.isDisconnected) && consumerEvents.contains(\.isDisconnected)
             }
-            try broker.start()
+            try await broker.start()
             try await eventually(60, "both clients to recover") {
                 publisherEvents.contains(\.isRecovered) && consumerEvents.contains(\.isRecovered)
             }

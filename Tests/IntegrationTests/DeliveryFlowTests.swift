@@ -66,7 +66,7 @@ import Testing
                 #expect(later.start >= earlier.end, "createrepo-dev runs overlapped: \(intervals)")
             }
             // One active consumer per serial queue, out of the two workers consuming it.
-            let consumers = try RelevoCluster.brokerControl(["list_consumers", "-p", cluster.virtualHost ?? "/", "queue_name", "active", "--no-table-headers", "--quiet"])
+            let consumers = try await RelevoCluster.brokerControl(["list_consumers", "-p", cluster.virtualHost ?? "/", "queue_name", "active", "--no-table-headers", "--quiet"])
             for env in ["dev", "int", "pre"] {
                 let rows = consumers.split(separator: "\n").map { $0.split(whereSeparator: \.isWhitespace).map(String.init) }
                     .filter { $0.first == "relevo.serial.createrepo-\(env)" }

@@ -41,8 +41,8 @@ import Testing
 
                 #expect(try await cluster.api.post("/go/api/pipelines/survivor/schedule").status == 202)
                 try await eventually(30, "stage one of #2 to build") { try await stageState(cluster, 2, "one") == "building" }
-                try broker.stop(kill: true)
-                try broker.start()
+                try await broker.stop(kill: true)
+                try await broker.start()
 
                 let run = try await cluster.api.waitFor("survivor", 2, states: ["passed", "failed", "cancelled"], seconds: 120)
                 #expect(run["state"] as? String == "passed", "\(run)")

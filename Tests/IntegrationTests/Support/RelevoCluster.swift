@@ -41,8 +41,8 @@ final class RelevoCluster: @unchecked Sendable {
             cluster = RelevoCluster(root: root, brokerURL: privateBrokerURL, virtualHost: nil, port: freePort())
         } else {
             let virtualHost = "relevo-test-\(id)"
-            try brokerControl(["add_vhost", virtualHost])
-            try brokerControl(["set_permissions", "-p", virtualHost, "guest", ".*", ".*", ".*"])
+            try await brokerControl(["add_vhost", virtualHost])
+            try await brokerControl(["set_permissions", "-p", virtualHost, "guest", ".*", ".*", ".*"])
             let shared = try TestBroker.sharedURL()
             let base = shared.components(separatedBy: "/").prefix(3).joined(separator: "/")
             cluster = RelevoCluster(root: root, brokerURL: "\(base)/\(virtualHost)", virtualHost: virtualHost, port: freePort())
@@ -118,7 +118,7 @@ final class RelevoCluster: @unchecked Sendable {
         for worker in workers.values { await worker.stop(grace: .seconds(10)) }
         await scheduler?.stop()
         if let virtualHost {
-            do { try Self.brokerControl(["delete_vhost", virtualHost]) } catch {
+            do { try await Self.brokerControl(["delete_vhost", virtualHost]) } catch {
                 print("could not delete vhost \(virtualHost): \(error)")
             }
         }
@@ -134,10 +134,10 @@ final class RelevoCluster: @unchecked Sendable {
 
     /// `rabbitmqctl` on the shared test broker; returns what it printed.
     @discardableResult
-    static func brokerControl(_ arguments: [String]) throws -> String {
+    static func brokerControl(_ arguments: [String]) async throws -> String {
         guard let directory = ProcessInfo.processInfo.environment["RELEVO_TEST_BROKER_DIR"] else {
             throw TestSetupError("RELEVO_TEST_BROKER_DIR is not set: run the tests with scripts/test")
         }
-        return try PrivateBroker.run(["ctl", "--dir", directory, "--"] + arguments)
+        return try await PrivateBroker.run(["ctl", "--dir", directory, "--"] + arguments)
     }
 }

@@ -56,41 +56,41 @@ final class PrivateBroker: Sendable {
     static func with<T>(_ body: (PrivateBroker) async throws -> T) async throws -> T {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("relevo-test-broker-\(UUID().uuidString.prefix(8))").path
-        let output = try run(["start", "--dir", directory, "--port", "auto"])
+        let output = try await run(["start", "--dir", directory, "--port", "auto"])
         let broker = PrivateBroker(directory: directory, url: output.trimmingCharacters(in: .whitespacesAndNewlines))
         do {
             let result = try await body(broker)
-            broker.destroy()
+            await broker.destroy()
             return result
         } catch {
-            broker.destroy()
+            await broker.destroy()
             throw error
         }
     }
 
     /// Stops the node (SIGTERM, or SIGKILL with `kill`); its data stays for `start`.
-    func stop(kill: Bool = false) throws {
-        _ = try Self.run(["stop", "--dir", directory] + (kill ? ["--kill"] : []))
+    func stop(kill: Bool = false) async throws {
+        _ = try await Self.run(["stop", "--dir", directory] + (kill ? ["--kill"] : []))
     }
 
     /// Starts the node again on the same ports and data.
-    func start() throws {
-        _ = try Self.run(["start", "--dir", directory])
+    func start() async throws {
+        _ = try await Self.run(["start", "--dir", directory])
     }
 
     /// Runs `rabbitmqctl` against this node.
-    func ctl(_ arguments: [String]) throws -> String {
-        try Self.run(["ctl", "--dir", directory, "--"] + arguments)
+    func ctl(_ arguments: [String]) async throws -> String {
+        try await Self.run(["ctl", "--dir", directory, "--"] + arguments)
     }
 
-    private func destroy() {
-        _ = try? Self.run(["stop", "--dir", directory, "--kill"])
+    private func destroy() async {
+        _ = try? await Self.run(["stop", "--dir", directory, "--kill"])
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     @discardableResult
-    static func run(_ arguments: [String]) throws -> String {
-        let result = try runProcess(TestBroker.projectRoot.appendingPathComponent("scripts/broker"), arguments)
+    static func run(_ arguments: [String]) async throws -> String {
+        let result = try await runProcessAsync(TestBroker.projectRoot.appendingPathComponent("scripts/broker"), arguments)
         guard result.status == 0 else {
             throw TestSetupError("scripts/broker \(arguments.joined(separator: " ")) failed: \(result.standardError)")
         }
