@@ -34,6 +34,9 @@ struct ArtifactRoutes {
                 logger.warning("artifact upload refused: token not valid for this job", metadata: ["locator": "\(locator)"])
                 throw APIError(.forbidden, "the token is not valid for \(locator)")
             }
+            // Only into a job run that exists and has not completed: a finished job's artifacts are
+            // what it published, and stay so.
+            try await Self.checkUploadTarget(locator, engine: engine)
             guard let expected = request.headers[Self.checksumHeader], expected.count == 64,
                   expected.allSatisfy(\.isHexDigit) else {
                 throw APIError(.badRequest, "an artifact upload needs 'X-Relevo-SHA256: <64 hex digits>'")
@@ -126,6 +129,19 @@ struct ArtifactRoutes {
 
     /// A file as a response body, read 256 KiB at a time; each chunk is read only once the
     /// previous one was accepted by the connection, so a slow client costs no memory.
+    /// Refuses an upload to a job run that does not exist (404) or has completed (409).
+    static func checkUploadTarget(_ locator: ArtifactLocator, engine: SchedulerEngine) async throws {
+        guard let run = try await engine.queries.pipelineRun(locator.pipeline, counter: locator.pipelineCounter),
+              let stage = run.stageRun(named: locator.stage, counter: locator.stageCounter),
+              let job = stage.jobs.first(where: { ArtifactLocator.jobName($0.name, runIndex: $0.runIndex, runCount: $0.runCount) == locator.job })
+        else {
+            throw APIError(.notFound, "no job run \(locator) to upload artifacts to")
+        }
+        guard job.state != .completed, !job.isCopy else {
+            throw APIError(.conflict, "\(locator) has completed (\(job.result.rawValue)); its artifacts can no longer change")
+        }
+    }
+
     private static func stream(_ path: String, size: Int64) -> ResponseBody {
         ResponseBody(contentLength: Int(size)) { writer in
             guard let handle = FileHandle(forReadingAtPath: path) else { throw APIError(.notFound, "cannot open \(path)") }

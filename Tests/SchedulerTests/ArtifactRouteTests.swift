@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import RelevoTestSupport
+import Shared
+import Testing
+
+@testable import Scheduler
+
+/// Artifact uploads go only into a job run that exists and has not completed.
+@Suite struct ArtifactRouteTests {
+    static let compile = JobAttempt(jobRunID: JobRunID(pipeline: "app", pipelineCounter: 1, stage: "build", job: "compile"), attempt: 1)
+    static let agent = AgentIdentity(uuid: "agent-1", name: "linux-1", resources: [], environments: [], slots: 1)
+
+    /// PUTs `dist/a.rpm` into `locator` with that job's token; returns the status.
+    static func upload(_ locator: ArtifactLocator, _ artifacts: ArtifactStore, _ client: some TestClientProtocol) async throws -> HTTPResponse.Status {
+        let headers: HTTPFields = [.authorization: "Bearer \(artifacts.token(for: locator))", ArtifactRoutes.checksumHeader: "fd04387699887653fd228b48acd73488fd74d40b3f6df752d488b9e36bb82453"]
+        return try await client.execute(uri: locator.fileURL(server: "/go", path: ["dist", "a.rpm"]), method: .put,
+                                        headers: headers, body: ByteBuffer(string: "rpm bytes")) { $0.status }
+    }
+
+    @Test func uploadsAreRefusedForAJobThatEndedOrNeverExisted() async throws {
+        try await SchedulerEngineTests.withEngine { engine, store, _ in
+            _ = try await SchedulerEngineTests.start(engine, store)
+            let data = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-art-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: data) }
+            let artifacts = try ArtifactStore(dataDirectory: data)
+            let router = Router(context: RelevoRequestContext.self)
+            router.add(middleware: JSONErrorMiddleware(logger: Logger(label: "test")))
+            router.add(middleware: AuthMiddleware(tokens: nil, artifacts: artifacts, logger: Logger(label: "test")))
+            ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: URL(fileURLWithPath: data), serverURL: "http://scheduler/go",
+                           logger: Logger(label: "test")).register(on: router)
+            let compile = Self.compile.jobRunID.artifactLocator(runCount: 1)
+            let ghost = JobRunID(pipeline: "app", pipelineCounter: 1, stage: "build", job: "ghost").artifactLocator(runCount: 1)
+            try await Application(router: router).test(.router) { client async throws in
+                // While the job runs, its upload is stored.
+                _ = await engine.handle([.started(Self.compile, agent: Self.agent)])
+                #expect(try await Self.upload(compile, artifacts, client) == .created)
+                #expect(try await Self.upload(ghost, artifacts, client) == .notFound)
+                _ = await engine.handle([.finished(Self.compile, result: .passed)])
+                #expect(try await Self.upload(compile, artifacts, client) == .conflict)
+            }
+        }
+    }
+}
