@@ -20,7 +20,7 @@ import Testing
             router.add(middleware: JSONErrorMiddleware(logger: Logger(label: "test")))
             let data = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-api-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: data) }
-            router.add(middleware: AuthMiddleware(tokens: tokens, artifacts: try ArtifactStore(dataDirectory: data), logger: Logger(label: "test")))
+            router.add(middleware: AuthMiddleware(tokens: tokens, artifacts: try ArtifactStore(dataDirectory: data), queries: engine.queries, logger: Logger(label: "test")))
             APIRoutes(engine: engine, logger: Logger(label: "test")).register(on: router)
             ConsoleRoutes(engine: engine, logger: Logger(label: "test")).register(on: router)
             AgentRoutes(engine: engine, logger: Logger(label: "test")).register(on: router)

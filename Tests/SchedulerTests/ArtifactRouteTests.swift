@@ -8,7 +8,8 @@ import Testing
 
 @testable import Scheduler
 
-/// Artifact uploads go only into a job run that exists and has not completed.
+/// Artifact uploads go only into a job run that exists and has not completed; a job's token
+/// reads only while its job runs.
 @Suite struct ArtifactRouteTests {
     static let compile = JobAttempt(jobRunID: JobRunID(pipeline: "app", pipelineCounter: 1, stage: "build", job: "compile"), attempt: 1)
     static let agent = AgentIdentity(uuid: "agent-1", name: "linux-1", resources: [], environments: [], slots: 1)
@@ -20,7 +21,14 @@ import Testing
                                         headers: headers, body: ByteBuffer(string: "rpm bytes")) { $0.status }
     }
 
-    @Test func uploadsAreRefusedForAJobThatEndedOrNeverExisted() async throws {
+    /// GETs `dist/a.rpm` of `locator` with the token of job `job` (as a worker's fetch does).
+    static func read(_ locator: ArtifactLocator, as job: ArtifactLocator, _ artifacts: ArtifactStore,
+                     _ client: some TestClientProtocol) async throws -> HTTPResponse.Status {
+        let headers: HTTPFields = [.authorization: "Bearer \(artifacts.token(for: job))", AuthMiddleware.jobHeader: job.description]
+        return try await client.execute(uri: locator.fileURL(server: "/go", path: ["dist", "a.rpm"]), method: .get, headers: headers) { $0.status }
+    }
+
+    @Test func uploadsAndReadsWithAJobTokenEndWithTheJob() async throws {
         try await SchedulerEngineTests.withEngine { engine, store, _ in
             _ = try await SchedulerEngineTests.start(engine, store)
             let data = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-art-\(UUID().uuidString)").path
@@ -28,18 +36,24 @@ import Testing
             let artifacts = try ArtifactStore(dataDirectory: data)
             let router = Router(context: RelevoRequestContext.self)
             router.add(middleware: JSONErrorMiddleware(logger: Logger(label: "test")))
-            router.add(middleware: AuthMiddleware(tokens: nil, artifacts: artifacts, logger: Logger(label: "test")))
+            // Tokens configured (none for people here): reads need a job's token, with its job.
+            router.add(middleware: AuthMiddleware(tokens: APITokens(entries: []), artifacts: artifacts, queries: engine.queries,
+                                                  logger: Logger(label: "test")))
             ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: URL(fileURLWithPath: data), serverURL: "http://scheduler/go",
                            logger: Logger(label: "test")).register(on: router)
             let compile = Self.compile.jobRunID.artifactLocator(runCount: 1)
             let ghost = JobRunID(pipeline: "app", pipelineCounter: 1, stage: "build", job: "ghost").artifactLocator(runCount: 1)
             try await Application(router: router).test(.router) { client async throws in
-                // While the job runs, its upload is stored.
+                // While the job runs, its upload is stored and its token reads.
                 _ = await engine.handle([.started(Self.compile, agent: Self.agent)])
                 #expect(try await Self.upload(compile, artifacts, client) == .created)
                 #expect(try await Self.upload(ghost, artifacts, client) == .notFound)
+                #expect(try await Self.read(compile, as: compile, artifacts, client) == .ok)
                 _ = await engine.handle([.finished(Self.compile, result: .passed)])
                 #expect(try await Self.upload(compile, artifacts, client) == .conflict)
+                // The token expired with its job; a token of a job that never existed reads nothing.
+                #expect(try await Self.read(compile, as: compile, artifacts, client) == .unauthorized)
+                #expect(try await Self.read(compile, as: ghost, artifacts, client) == .unauthorized)
             }
         }
     }

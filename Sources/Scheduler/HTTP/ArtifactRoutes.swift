@@ -129,12 +129,16 @@ struct ArtifactRoutes {
 
     /// A file as a response body, read 256 KiB at a time; each chunk is read only once the
     /// previous one was accepted by the connection, so a slow client costs no memory.
+    /// The job run whose artifacts live at `locator`, if there is one.
+    static func jobRun(at locator: ArtifactLocator, in queries: any SchedulerQueries) async throws(StoreError) -> JobRun? {
+        guard let run = try await queries.pipelineRun(locator.pipeline, counter: locator.pipelineCounter),
+              let stage = run.stageRun(named: locator.stage, counter: locator.stageCounter) else { return nil }
+        return stage.jobs.first { ArtifactLocator.jobName($0.name, runIndex: $0.runIndex, runCount: $0.runCount) == locator.job }
+    }
+
     /// Refuses an upload to a job run that does not exist (404) or has completed (409).
     static func checkUploadTarget(_ locator: ArtifactLocator, engine: SchedulerEngine) async throws {
-        guard let run = try await engine.queries.pipelineRun(locator.pipeline, counter: locator.pipelineCounter),
-              let stage = run.stageRun(named: locator.stage, counter: locator.stageCounter),
-              let job = stage.jobs.first(where: { ArtifactLocator.jobName($0.name, runIndex: $0.runIndex, runCount: $0.runCount) == locator.job })
-        else {
+        guard let job = try await jobRun(at: locator, in: engine.queries) else {
             throw APIError(.notFound, "no job run \(locator) to upload artifacts to")
         }
         guard job.state != .completed, !job.isCopy else {

@@ -15,6 +15,8 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = RelevoRequestContext
     let tokens: APITokens?
     let artifacts: ArtifactStore
+    /// Where a job token's job is looked up (its token expires when it completes).
+    let queries: any SchedulerQueries
     let logger: Logger
 
     static let cookie = "relevo_token"
@@ -54,6 +56,11 @@ struct AuthMiddleware: RouterMiddleware {
         // A worker fetching artifacts with its job's token.
         if request.method == .get, path.hasPrefix("/go/files/"), let job = request.headers[Self.jobHeader],
            let locator = Self.locator(job), artifacts.accepts(token: presented, for: locator) {
+            // The token expires with its job: it reads only while that job runs.
+            guard let run = try await ArtifactRoutes.jobRun(at: locator, in: queries), run.state != .completed, !run.isCopy else {
+                logger.notice("request refused: the job of this token has completed", metadata: ["job": "\(locator)", "path": "\(path)"])
+                return APIRoutes.json(MessageJSON(message: "the token of \(locator) expired: that job run is not running"), status: .unauthorized)
+            }
             context.user = APIUser(name: "job \(locator)", role: .viewer, groups: [])
             return try await next(request, context)
         }
