@@ -4,20 +4,20 @@ import Testing
 /// The `relevo` command line against a real scheduler: its output, and exit codes that scripts
 /// can rely on.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct CLITests {
-    private func relevo(_ cluster: RelevoCluster, _ arguments: [String]) throws -> CommandResult {
-        try runProcess(try builtProduct("relevo"), arguments + ["--server", "http://127.0.0.1:\(cluster.port)"])
+    private func relevo(_ cluster: RelevoCluster, _ arguments: [String]) async throws -> CommandResult {
+        try await runProcessAsync(try builtProduct("relevo"), arguments + ["--server", "http://127.0.0.1:\(cluster.port)"])
     }
 
-    @Test func validateNamesFileLineAndColumnAndExitsOne() throws {
+    @Test func validateNamesFileLineAndColumnAndExitsOne() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try "pipelines:\n  broken:\n    stages: nope\n".write(to: directory.appendingPathComponent("bad.gocd.yaml"), atomically: true, encoding: .utf8)
-        let result = try runProcess(try builtProduct("relevo"), ["validate", directory.path])
+        let result = try await runProcessAsync(try builtProduct("relevo"), ["validate", directory.path])
         #expect(result.status == 1)
         #expect(result.standardError.contains("bad.gocd.yaml:"), "\(result.standardError)")
         try FileManager.default.removeItem(at: directory.appendingPathComponent("bad.gocd.yaml"))
-        #expect(try runProcess(try builtProduct("relevo"), ["validate", directory.path]).status == 0)
+        #expect(try await runProcessAsync(try builtProduct("relevo"), ["validate", directory.path]).status == 0)
     }
 
     @Test func triggerStatusLogsApproveAgentsAndQueues() async throws {
@@ -53,7 +53,7 @@ import Testing
             try await cluster.startScheduler()
             try await cluster.startWorker(.init(name: "cli-worker"))
 
-            let triggered = try relevo(cluster, ["trigger", "talky"])
+            let triggered = try await relevo(cluster, ["trigger", "talky"])
             #expect(triggered.status == 0 && triggered.standardOutput.contains("scheduled talky/1"), "\(triggered)")
 
             // logs --follow prints while the job runs, and exits with its result.
@@ -74,30 +74,30 @@ import Testing
             let followed = try String(contentsOf: output, encoding: .utf8)
             #expect(follow.terminationStatus == 0 && followed.contains("second line") && followed.contains("Job completed"), "\(followed)")
 
-            let status = try relevo(cluster, ["status", "talky", "1"])
+            let status = try await relevo(cluster, ["status", "talky", "1"])
             #expect(status.status == 0 && status.standardOutput.contains("awaitingApproval"), "\(status)")
             #expect(status.standardOutput.contains("build/1") && status.standardOutput.contains("talk"))
-            let json = try relevo(cluster, ["status", "talky", "--json"])
+            let json = try await relevo(cluster, ["status", "talky", "--json"])
             #expect(json.status == 0 && (try? JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8))) != nil)
 
-            #expect(try relevo(cluster, ["approve", "talky", "1", "ship"]).status == 0)
+            #expect(try await relevo(cluster, ["approve", "talky", "1", "ship"]).status == 0)
             try await cluster.api.waitFor("talky", 1, states: ["passed"])
-            #expect(try relevo(cluster, ["approve", "talky", "1", "ship"]).status == 2, "approving twice is refused")
+            #expect(try await relevo(cluster, ["approve", "talky", "1", "ship"]).status == 2, "approving twice is refused")
 
             // trigger --wait exits with the pipeline's result; a failed job's logs --follow exits 1.
-            let sad = try relevo(cluster, ["trigger", "sad", "--wait"])
+            let sad = try await relevo(cluster, ["trigger", "sad", "--wait"])
             #expect(sad.status == 1 && sad.standardOutput.contains("sad/1: failed"), "\(sad)")
-            let sadLogs = try relevo(cluster, ["logs", "sad", "1", "build", "build", "--follow"])
+            let sadLogs = try await relevo(cluster, ["logs", "sad", "1", "build", "build", "--follow"])
             #expect(sadLogs.status == 1 && sadLogs.standardOutput.contains("going down"))
 
-            let agents = try relevo(cluster, ["agents"])
+            let agents = try await relevo(cluster, ["agents"])
             #expect(agents.status == 0 && agents.standardOutput.contains("cli-worker"), "\(agents)")
-            let queues = try relevo(cluster, ["queues"])
+            let queues = try await relevo(cluster, ["queues"])
             #expect(queues.status == 0 && queues.standardOutput.contains("relevo.jobs.default.any"), "\(queues)")
 
-            #expect(try relevo(cluster, ["status", "nothing-here"]).status == 3)
-            #expect(try relevo(cluster, ["trigger", "talky", "--revision", "nonsense"]).status == 64)
-            let unreachable = try runProcess(try builtProduct("relevo"), ["agents", "--server", "http://127.0.0.1:1"])
+            #expect(try await relevo(cluster, ["status", "nothing-here"]).status == 3)
+            #expect(try await relevo(cluster, ["trigger", "talky", "--revision", "nonsense"]).status == 64)
+            let unreachable = try await runProcessAsync(try builtProduct("relevo"), ["agents", "--server", "http://127.0.0.1:1"])
             #expect(unreachable.status == 4 && unreachable.standardError.contains("cannot reach"))
         }
     }

@@ -46,7 +46,7 @@ import Testing
                 try await cluster.api.console("slow", 1, "build", "wait").contains("waiting")
             }
             let started = ContinuousClock.now
-            let cancel = try runProcess(try builtProduct("relevo"), ["cancel", "slow", "1", "build", "--server", "http://127.0.0.1:\(cluster.port)"])
+            let cancel = try await runProcessAsync(try builtProduct("relevo"), ["cancel", "slow", "1", "build", "--server", "http://127.0.0.1:\(cluster.port)"])
             #expect(cancel.status == 0, "\(cancel.standardOutput)\(cancel.standardError)")
             let run = try await cluster.api.waitFor("slow", 1, states: ["cancelled", "passed", "failed"], seconds: 30)
             #expect(run["state"] as? String == "cancelled")

@@ -7,7 +7,7 @@ import Testing
 /// environment through a serial queue.
 @Suite(.serialized, .timeLimit(.minutes(6))) struct DeliveryFlowTests {
     /// The shipped pipelines, pointed at this cluster's folders instead of /var/lib/relevo.
-    private func installExample(_ cluster: RelevoCluster) throws {
+    private func installExample(_ cluster: RelevoCluster) async throws {
         let shipped = TestBroker.projectRoot.appendingPathComponent("config/pipelines/delivery.gocd.yaml")
         let text = try String(contentsOf: shipped, encoding: .utf8)
             .replacingOccurrences(of: "/var/lib/relevo/server", with: cluster.root.appendingPathComponent("data").path)
@@ -27,14 +27,14 @@ import Testing
                 git clone -q --bare "$work" '\(bare)'
                 rm -rf "$work"
                 """
-            let result = try runProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", script])
+            let result = try await runProcessAsync(URL(fileURLWithPath: "/bin/sh"), ["-c", script])
             guard result.status == 0 else { throw TestSetupError("cannot create \(bare): \(result.standardError)") }
         }
     }
 
     @Test func rpmsReachDevThenProOnlyAfterThePlayButtonWithCreaterepoSerialised() async throws {
         try await RelevoCluster.with { cluster in
-            try installExample(cluster)
+            try await installExample(cluster)
             try await cluster.startScheduler()
             try await cluster.startWorker(.init(name: "linux-1", resources: ["linux"], slots: 2))
             try await cluster.startWorker(.init(name: "linux-2", resources: ["linux"], slots: 2))
@@ -117,7 +117,7 @@ import Testing
             let repo = cluster.root.appendingPathComponent("repo")
             let pidFile = cluster.root.appendingPathComponent("task.pid")
             try FileManager.default.createDirectory(at: repo, withIntermediateDirectories: true)
-            try buildExampleRPM(into: repo, scratch: cluster.root.appendingPathComponent("rpmbuild"))
+            try await buildExampleRPM(into: repo, scratch: cluster.root.appendingPathComponent("rpmbuild"))
             try cluster.writeConfig("serial.gocd.yaml", """
             format_version: 10
             pipelines:
@@ -163,7 +163,7 @@ import Testing
             let job = try #require(run.jobs(ofStage: "index").first)
             #expect(job["agent_uuid"] as? String == (try await cluster.agentUUID(survivor)), "the run moved to \(survivor)")
             #expect((job["attempt"] as? Int ?? 1) >= 2, "\(job)")
-            let metadata = try primaryMetadata(of: repo)
+            let metadata = try await primaryMetadata(of: repo)
             #expect(metadata.contains("<name>check-disk</name>"), "the repository is valid afterwards")
         }
     }
@@ -194,12 +194,12 @@ import Testing
         let href = try primaryHref(repomd.text)
         let primary = try await cluster.api.get("/repos/\(env)/\(href)")
         guard primary.status == 200 else { throw TestSetupError("cannot get \(href): \(primary.status)") }
-        return try gunzip(primary.body)
+        return try await gunzip(primary.body)
     }
 
-    private func primaryMetadata(of repository: URL) throws -> String {
+    private func primaryMetadata(of repository: URL) async throws -> String {
         let repomd = try String(contentsOf: repository.appendingPathComponent("repodata/repomd.xml"), encoding: .utf8)
-        return try gunzip(try Data(contentsOf: repository.appendingPathComponent(try primaryHref(repomd))))
+        return try await gunzip(try Data(contentsOf: repository.appendingPathComponent(try primaryHref(repomd))))
     }
 
     private func primaryHref(_ repomd: String) throws -> String {
@@ -211,17 +211,17 @@ import Testing
         return String(repomd[location.upperBound..<end.lowerBound])
     }
 
-    private func gunzip(_ data: Data) throws -> String {
+    private func gunzip(_ data: Data) async throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-primary-\(UUID().uuidString).gz")
         defer { try? FileManager.default.removeItem(at: file) }
         try data.write(to: file)
-        let result = try runProcess(URL(fileURLWithPath: "/bin/gzip"), ["-dc", file.path])
+        let result = try await runProcessAsync(URL(fileURLWithPath: "/bin/gzip"), ["-dc", file.path])
         guard result.status == 0 else { throw TestSetupError("gzip -dc failed: \(result.standardError)") }
         return result.standardOutput
     }
 
     /// Builds the check-disk example's RPM with rpmbuild and puts it in `repository`.
-    private func buildExampleRPM(into repository: URL, scratch: URL) throws {
+    private func buildExampleRPM(into repository: URL, scratch: URL) async throws {
         let source = TestBroker.projectRoot.appendingPathComponent("config/examples/check-disk").path
         let script = """
             set -e
@@ -231,7 +231,7 @@ import Testing
             rpmbuild -bb --quiet --define "_topdir \(scratch.path)/top" --define "_sourcedir $PWD" check-disk.spec
             cp '\(scratch.path)'/top/RPMS/noarch/*.rpm '\(repository.path)/'
             """
-        let result = try runProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", script])
+        let result = try await runProcessAsync(URL(fileURLWithPath: "/bin/sh"), ["-c", script])
         guard result.status == 0 else { throw TestSetupError("rpmbuild failed: \(result.standardError)") }
     }
 }

@@ -54,7 +54,7 @@ import Testing
 
             // The fix lands; only the failed job runs again, from the CLI.
             try Data().write(to: marker)
-            let cli = try runProcess(try builtProduct("relevo"), ["rerun", "flaky", "1", "build", "--failed",
+            let cli = try await runProcessAsync(try builtProduct("relevo"), ["rerun", "flaky", "1", "build", "--failed",
                                                                   "--server", "http://127.0.0.1:\(cluster.port)"])
             #expect(cli.status == 0, "\(cli.standardOutput)\(cli.standardError)")
             try await eventually(30, "build/2 and publish to pass") {
@@ -99,7 +99,7 @@ import Testing
             #expect(page.contains("/go/api/stages/flaky/1/build/3/rerun"))
 
             // One selected job, from the CLI: the other is copied from build/3.
-            let one = try runProcess(try builtProduct("relevo"), ["rerun", "flaky", "1", "build", "--job", "steady",
+            let one = try await runProcessAsync(try builtProduct("relevo"), ["rerun", "flaky", "1", "build", "--job", "steady",
                                                                   "--server", "http://127.0.0.1:\(cluster.port)"])
             #expect(one.status == 0, "\(one.standardOutput)\(one.standardError)")
             try await eventually(30, "build/4 and publish/3 to pass") {

@@ -13,15 +13,15 @@ import Testing
         return directory
     }
 
-    @Test func theShippedExamplesAreValid() throws {
-        let result = try runProcess(try builtProduct("relevo-scheduler"),
+    @Test func theShippedExamplesAreValid() async throws {
+        let result = try await runProcessAsync(try builtProduct("relevo-scheduler"),
                                     ["validate", TestBroker.projectRoot.appendingPathComponent("config/pipelines").path])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("hello-relevo"))
         #expect(result.standardError.isEmpty)
     }
 
-    @Test func errorsNameFileLineAndColumnWhileGoodPipelinesStillLoad() throws {
+    @Test func errorsNameFileLineAndColumnWhileGoodPipelinesStillLoad() async throws {
         let directory = try configDirectory([
             "good.gocd.yaml": """
             format_version: 10
@@ -51,13 +51,13 @@ import Testing
             """,
         ])
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try runProcess(try builtProduct("relevo-scheduler"), ["validate", directory.path])
+        let result = try await runProcessAsync(try builtProduct("relevo-scheduler"), ["validate", directory.path])
         #expect(result.status == 1)
         #expect(result.standardError.contains("team/bad.gocd.yml:12:46: unknown key 'run_iff'"), "\(result.standardError)")
         #expect(result.standardError.contains("1 error; 1 pipelines are valid"))
         #expect(result.standardOutput.contains("good: build"))
 
-        let json = try runProcess(try builtProduct("relevo-scheduler"), ["validate", "--json", directory.path])
+        let json = try await runProcessAsync(try builtProduct("relevo-scheduler"), ["validate", "--json", directory.path])
         let model = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any]
         let pipelines = model?["pipelines"] as? [[String: Any]]
         #expect(pipelines?.compactMap { $0["name"] as? String } == ["good"])

@@ -13,23 +13,8 @@ struct DeadLetterService: Service {
     let logger: Logger
 
     func run() async throws {
-        var failures = 0
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do {
-                let consumer = try await client.consume(queue: QueueCatalog.deadLetterQueue, prefetch: 16)
-                failures = 0
-                try await withGracefulShutdownHandler {
-                    for try await delivery in consumer { await take(delivery) }
-                } onGracefulShutdown: {
-                    Task { await consumer.cancel() }
-                }
-            } catch {
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                failures += 1
-                let delay = AMQPSettings.ReconnectPolicy().delay(attempt: failures)
-                logger.warning("dead-letter consumer ended; starting again", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
-                do { try await Task.sleep(for: delay) } catch { break }
-            }
+        await LastingConsumer(client: client, queue: QueueCatalog.deadLetterQueue, prefetch: 16, logger: logger).run { consumer in
+            for try await delivery in consumer { await take(delivery) }
         }
     }
 

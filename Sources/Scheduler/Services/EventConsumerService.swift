@@ -12,26 +12,8 @@ struct EventConsumerService: Service {
     let logger: Logger
 
     func run() async throws {
-        var failures = 0
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do {
-                let consumer = try await client.consume(queue: QueueCatalog.schedulerEventsQueue, prefetch: 64)
-                failures = 0
-                // On shutdown the consumer is cancelled (its unacked events go back to the queue)
-                // rather than the task, so an event is never half applied and never dead-lettered
-                // for a cancellation.
-                try await withGracefulShutdownHandler {
-                    try await consumeInBatches(consumer)
-                } onGracefulShutdown: {
-                    Task { await consumer.cancel() }
-                }
-            } catch {
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                failures += 1
-                let delay = AMQPSettings.ReconnectPolicy().delay(attempt: failures)
-                logger.warning("event consumer ended; starting again", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
-                do { try await Task.sleep(for: delay) } catch { break }
-            }
+        await LastingConsumer(client: client, queue: QueueCatalog.schedulerEventsQueue, prefetch: 64, logger: logger).run { consumer in
+            try await consumeInBatches(consumer)
         }
     }
 

@@ -7,30 +7,14 @@ struct CommandResult {
     let standardError: String
 }
 
-/// Runs a program to completion, with its output captured in files (not pipes, which a
-/// background grandchild could keep open).
+/// Runs a program to completion, with its output captured in files.
 func runProcess(_ executable: URL, _ arguments: [String]) throws -> CommandResult {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-run-\(UUID().uuidString)")
-    let outputURL = scratch.appendingPathExtension("out")
-    let errorURL = scratch.appendingPathExtension("err")
-    guard FileManager.default.createFile(atPath: outputURL.path, contents: nil),
-          FileManager.default.createFile(atPath: errorURL.path, contents: nil) else {
-        throw TestSetupError("cannot create scratch files in \(FileManager.default.temporaryDirectory.path)")
-    }
-    defer {
-        try? FileManager.default.removeItem(at: outputURL)
-        try? FileManager.default.removeItem(at: errorURL)
-    }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.standardOutput = try FileHandle(forWritingTo: outputURL)
-    process.standardError = try FileHandle(forWritingTo: errorURL)
+    let (process, output, errors) = try capturedProcess(executable, arguments)
+    defer { removeScratch(output, errors) }
     try process.run()
     process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus,
-                         standardOutput: try String(contentsOf: outputURL, encoding: .utf8),
-                         standardError: try String(contentsOf: errorURL, encoding: .utf8))
+    return try CommandResult(status: process.terminationStatus, standardOutput: String(contentsOf: output, encoding: .utf8),
+                             standardError: String(contentsOf: errors, encoding: .utf8))
 }
 
 /// ``runProcess(_:_:)`` without holding a thread of Swift's small cooperative pool while the
@@ -38,22 +22,8 @@ func runProcess(_ executable: URL, _ arguments: [String]) throws -> CommandResul
 /// time), and test suites start clusters in parallel, so blocking waits stalled every other
 /// test (process timing tests failed after ~40 s of nothing).
 func runProcessAsync(_ executable: URL, _ arguments: [String]) async throws -> CommandResult {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-run-\(UUID().uuidString)")
-    let outputURL = scratch.appendingPathExtension("out")
-    let errorURL = scratch.appendingPathExtension("err")
-    guard FileManager.default.createFile(atPath: outputURL.path, contents: nil),
-          FileManager.default.createFile(atPath: errorURL.path, contents: nil) else {
-        throw TestSetupError("cannot create scratch files in \(FileManager.default.temporaryDirectory.path)")
-    }
-    defer {
-        try? FileManager.default.removeItem(at: outputURL)
-        try? FileManager.default.removeItem(at: errorURL)
-    }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.standardOutput = try FileHandle(forWritingTo: outputURL)
-    process.standardError = try FileHandle(forWritingTo: errorURL)
+    let (process, output, errors) = try capturedProcess(executable, arguments)
+    defer { removeScratch(output, errors) }
     let status: Int32 = try await withCheckedThrowingContinuation { continuation in
         process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
         do { try process.run() } catch {
@@ -61,9 +31,30 @@ func runProcessAsync(_ executable: URL, _ arguments: [String]) async throws -> C
             continuation.resume(throwing: error)
         }
     }
-    return CommandResult(status: status,
-                         standardOutput: try String(contentsOf: outputURL, encoding: .utf8),
-                         standardError: try String(contentsOf: errorURL, encoding: .utf8))
+    return try CommandResult(status: status, standardOutput: String(contentsOf: output, encoding: .utf8),
+                             standardError: String(contentsOf: errors, encoding: .utf8))
+}
+
+/// A process for `executable` whose output goes to two scratch files (not pipes, which a
+/// background grandchild could keep open).
+private func capturedProcess(_ executable: URL, _ arguments: [String]) throws -> (Process, URL, URL) {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-run-\(UUID().uuidString)")
+    let outputURL = scratch.appendingPathExtension("out")
+    let errorURL = scratch.appendingPathExtension("err")
+    guard FileManager.default.createFile(atPath: outputURL.path, contents: nil),
+          FileManager.default.createFile(atPath: errorURL.path, contents: nil) else {
+        throw TestSetupError("cannot create scratch files in \(FileManager.default.temporaryDirectory.path)")
+    }
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.standardOutput = try FileHandle(forWritingTo: outputURL)
+    process.standardError = try FileHandle(forWritingTo: errorURL)
+    return (process, outputURL, errorURL)
+}
+
+private func removeScratch(_ urls: URL...) {
+    for url in urls { try? FileManager.default.removeItem(at: url) }
 }
 
 /// A binary this package builds (`swift build` puts them in `.build/debug`).
