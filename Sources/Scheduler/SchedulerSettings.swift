@@ -17,8 +17,9 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
     var pollInterval: Duration = .seconds(10)
     /// How often the config directory is checked for changes.
     var configReloadInterval: Duration = .seconds(2)
-    /// An agent silent for this long is marked "lost contact".
-    var agentLostAfter: Duration = .seconds(30)
+    /// An agent silent for this long is marked "lost contact" and its jobs are dispatched again
+    /// (three missed heartbeats at the worker's default of 2 s).
+    var agentLostAfter: Duration = .seconds(6)
     /// The API tokens file (see ``APITokens``); without one the API is open to every caller.
     var tokensFile: String?
     /// The shared secret of the GitHub (HMAC-SHA256 signature) and GitLab (token) webhooks;

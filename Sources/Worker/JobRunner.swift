@@ -76,7 +76,7 @@ struct JobRunner: Sendable {
         await console.write("[relevo] Job completed \(job.jobRunID) on \(agent.name): \(result.rawValue)\n")
         let tail = await console.finishKeepingTail()
         do {
-            try await events.publish(.finished(attempt, result: result, console: tail))
+            try await events.publish(.finished(attempt, result: result, console: tail, agent: agent.uuid))
         } catch {
             logger.error("job result not published; the job will run again", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
             return false

@@ -8,6 +8,7 @@ import Shared
 /// about to run.
 actor RunningJobs {
     private struct Job {
+        var attempt: Int
         var execution: TaskSequenceRunner?
         var cancelRequested = false
     }
@@ -38,15 +39,15 @@ actor RunningJobs {
         }
     }
 
-    /// The job run was taken: it is being prepared.
-    func begin(_ id: JobRunID) {
-        jobs[id] = Job()
+    /// An attempt at a job run was taken: it is being prepared.
+    func begin(_ attempt: JobAttempt) {
+        jobs[attempt.jobRunID] = Job(attempt: attempt.attempt)
     }
 
     /// The job run's tasks are about to run as `execution`; returns false if the job was
     /// cancelled meanwhile (the caller then cancels it at once).
     func attach(_ execution: TaskSequenceRunner, to id: JobRunID) -> Bool {
-        jobs[id, default: Job()].execution = execution
+        jobs[id, default: Job(attempt: 0)].execution = execution
         return jobs[id]?.cancelRequested != true
     }
 
@@ -55,10 +56,10 @@ actor RunningJobs {
         jobs[id] = nil
     }
 
-    /// Cancels job run `id` if it is here: its tasks stop now, or, while it is being prepared,
-    /// as soon as they would start. Returns whether the job is here.
-    func cancel(_ id: JobRunID) async -> Bool {
-        guard let job = jobs[id] else { return false }
+    /// Cancels job run `id` if it is here (at `attempt`, if given): its tasks stop now, or, while
+    /// it is being prepared, as soon as they would start. Returns whether the job is here.
+    func cancel(_ id: JobRunID, attempt: Int? = nil) async -> Bool {
+        guard let job = jobs[id], attempt == nil || attempt == job.attempt else { return false }
         if let execution = job.execution {
             await execution.cancel()
         } else {

@@ -151,7 +151,7 @@ final class WorkerService: Service, Sendable {
         if delivery.properties.type == JobCancel.messageType {
             do {
                 let cancel = try MessageCodec.decodeCancel(delivery.body)
-                if await state.jobs.cancel(cancel.jobRunID) {
+                if cancel.agent == nil || cancel.agent == identity.uuid, await state.jobs.cancel(cancel.jobRunID, attempt: cancel.attempt) {
                     logger.info("job cancelled by the scheduler", metadata: ["job": "\(cancel.jobRunID)", "by": "\(cancel.user)"])
                 }
             } catch {
@@ -244,8 +244,22 @@ final class WorkerService: Service, Sendable {
             logger.info("stale job delivery skipped; the broker has requeued it", metadata: ["job": "\(job.jobRunID)"])
             return
         }
-        let attempt = JobAttempt(jobRunID: job.jobRunID, attempt: delivery.deliveryCount + 1)
-        await state.jobs.begin(job.jobRunID)
+        let attempt = job.jobAttempt
+        // A second delivery of an attempt (its first holder's connection closed, or it was handed
+        // back) is not run here: the scheduler, told, abandons the attempt and dispatches the job
+        // again, or ignores it if it has moved on. So every run of a job is an attempt of the
+        // scheduler's, and a stale message never runs beside its successor.
+        if delivery.redelivered || delivery.deliveryCount > 0 {
+            do {
+                try await events.publish(.redelivered(attempt, agent: identity), patience: .seconds(30))
+                try await delivery.ack()
+                logger.info("redelivered job handed to the scheduler", metadata: ["job": "\(attempt)", "deliveries": "\(delivery.deliveryCount + 1)"])
+            } catch {
+                logger.warning("redelivered job not reported; the broker will hand it out again", metadata: ["job": "\(attempt)", "error": "\(error)"])
+            }
+            return
+        }
+        await state.jobs.begin(attempt)
         let reported = await executor.execute(job, attempt: attempt, agent: identity, events: events, running: state.jobs,
                                               supervised: serial)
         await state.jobs.end(job.jobRunID)

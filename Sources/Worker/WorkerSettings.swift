@@ -17,7 +17,7 @@ struct WorkerSettings: LayeredSettings, Sendable, Equatable {
     /// The scheduler's HTTP API, for `GO_SERVER_URL` and artifacts.
     var serverURL: String = "http://127.0.0.1:8153/go"
     /// How often the agent tells the scheduler it is alive.
-    var heartbeatInterval: Duration = .seconds(5)
+    var heartbeatInterval: Duration = .seconds(2)
 
     static func environmentVariable(of key: Key) -> String { key.environmentVariable }
     static func takesList(_ key: Key) -> Bool { key == .resources || key == .environments }

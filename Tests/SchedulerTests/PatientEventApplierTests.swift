@@ -22,7 +22,7 @@ import Testing
                 let call = calls.withLock { $0.append(batch); return $0.count }
                 // The store is locked for the first four tries; the refused event stays refused.
                 return batch.map { event in
-                    if case .finished(_, .unknown, _) = event { return .refused(Self.refused) }
+                    if case .finished(_, .unknown, _, _) = event { return .refused(Self.refused) }
                     return call <= 4 ? .retry(Self.busy) : .done
                 }
             },

@@ -86,7 +86,9 @@ struct PipelineRunIllegalTests {
             code: .invalidResult),
         Case(name: "attempt 0", event: .jobStarted(job: compile, attempt: 0), code: .invalidAttempt),
         Case(
-            name: "a redelivery as attempt 0", event: .jobRedelivered(job: compile, attempt: 0), code: .invalidAttempt),
+            name: "an abandon of attempt 0", event: .jobAbandoned(job: compile, attempt: 0, reason: "x"), code: .invalidAttempt),
+        Case(
+            name: "an attempt never dispatched", event: .jobAccepted(job: compile, attempt: 2, agent: "a1"), code: .invalidAttempt),
     ]
 
     @Test(arguments: cases)

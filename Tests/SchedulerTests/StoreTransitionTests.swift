@@ -11,17 +11,18 @@ struct StoreTransitionTests {
         Fixture.stage("deploy", approval: .manual, jobs: [Fixture.job("push")]),
     ])
 
-    /// Every event of a full passing run of ``definition`` after `created`, with a redelivery.
-    static let events: [PipelineEvent] =
-        Fixture.lifecycle(Fixture.key("build", "compile"))
-        + [
-            .jobAccepted(job: Fixture.key("build", "unit", 1), attempt: 1, agent: "agent-1"),
-            .jobRedelivered(job: Fixture.key("build", "unit", 1), attempt: 2),
-        ]
-        + Fixture.lifecycle(Fixture.key("build", "unit", 1), attempt: 2, agent: "agent-2")
-        + Fixture.lifecycle(Fixture.key("build", "unit", 2), agent: "agent-3")
-        + [.approve(stage: "deploy", user: "ops")]
-        + Fixture.lifecycle(Fixture.key("deploy", "push"))
+    /// Every event of a full passing run of ``definition`` after `created`, with an abandoned attempt.
+    static let events: [PipelineEvent] = {
+        let unit1 = Fixture.key("build", "unit", 1)
+        var events = Fixture.lifecycle(Fixture.key("build", "compile"))
+        events.append(.jobAccepted(job: unit1, attempt: 1, agent: "agent-1"))
+        events.append(.jobAbandoned(job: unit1, attempt: 1, reason: "agent-1 lost contact"))
+        events += Fixture.lifecycle(unit1, attempt: 2, agent: "agent-2")
+        events += Fixture.lifecycle(Fixture.key("build", "unit", 2), agent: "agent-3")
+        events.append(.approve(stage: "deploy", user: "ops"))
+        events += Fixture.lifecycle(Fixture.key("deploy", "push"))
+        return events
+    }()
 
     @Test func aFullRunPersistsAndReloadsIdenticallyAfterReopening() async throws {
         try await TemporaryDatabase.withPath { path in
@@ -94,7 +95,7 @@ struct StoreTransitionTests {
             let unit = Fixture.key("build", "unit", 1)
             for event in [
                 PipelineEvent.jobAccepted(job: unit, attempt: 1, agent: "agent-1"),
-                .jobRedelivered(job: unit, attempt: 2),
+                .jobAbandoned(job: unit, attempt: 1, reason: "lost"),
                 .jobAccepted(job: unit, attempt: 2, agent: "agent-2"),
             ] {
                 try await store.apply(event, pipeline: "app", counter: 1, at: Fixture.at(1))
@@ -105,9 +106,9 @@ struct StoreTransitionTests {
             for event in [
                 PipelineEvent.jobStarted(job: unit, attempt: 1),
                 .jobFinished(job: unit, attempt: 1, result: .failed),
-                .jobRedelivered(job: unit, attempt: 1),
+                .jobAbandoned(job: unit, attempt: 1, reason: "lost"),
                 .jobAccepted(job: unit, attempt: 2, agent: "agent-2"),
-                .jobRedelivered(job: unit, attempt: 2),
+                .jobFinished(job: unit, attempt: 2, result: .passed, agent: "agent-1"),
             ] {
                 #expect(try await store.apply(event, pipeline: "app", counter: 1, at: Fixture.at(9)) == [], "\(event)")
             }

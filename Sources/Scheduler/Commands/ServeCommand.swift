@@ -131,7 +131,7 @@ struct ServeCommand: AsyncParsableCommand {
                 .init(service: PeriodicService(name: "materials", interval: settings.pollInterval, logger: logger) {
                     await engine.pollMaterials()
                 }),
-                .init(service: PeriodicService(name: "reconcile", interval: .seconds(2), logger: logger) {
+                .init(service: PeriodicService(name: "reconcile", interval: .seconds(1), logger: logger) {
                     await engine.reconcile(lostAfter: lostAfter)
                 }),
             ],

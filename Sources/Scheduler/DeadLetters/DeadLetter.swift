@@ -22,17 +22,21 @@ struct DeadLetter: Sendable, Equatable {
     var reason: String
     /// For a job message: the job run it would have run.
     var jobRunID: JobRunID?
+    /// For a job message: which attempt at it (nil for a message of an older version).
+    var attempt: Int?
     /// The AMQP message id, if any.
     var messageID: String?
     /// The start of the body, as text (for the API; the whole body may be large or binary).
     var bodyPrefix: String
 
     /// A dead letter as recorded.
-    init(kind: Kind, originalQueue: String, reason: String, jobRunID: JobRunID? = nil, messageID: String?, bodyPrefix: String) {
+    init(kind: Kind, originalQueue: String, reason: String, jobRunID: JobRunID? = nil, attempt: Int? = nil, messageID: String?,
+         bodyPrefix: String) {
         self.kind = kind
         self.originalQueue = originalQueue
         self.reason = reason
         self.jobRunID = jobRunID
+        self.attempt = attempt
         self.messageID = messageID
         self.bodyPrefix = bodyPrefix
     }
@@ -64,7 +68,15 @@ struct DeadLetter: Sendable, Equatable {
         } else {
             kind = .other
         }
-        jobRunID = kind == .job ? properties.messageID.flatMap(JobRunID.init(parsing:)) : nil
+        // A job message's id is its attempt, `<job run id>#<attempt>` (before version 3: the job run id).
+        if kind == .job, let id = properties.messageID {
+            if let mark = id.lastIndex(of: "#"), let number = Int(id[id.index(after: mark)...]) {
+                jobRunID = JobRunID(parsing: String(id[..<mark]))
+                attempt = number
+            } else {
+                jobRunID = JobRunID(parsing: id)
+            }
+        }
         bodyPrefix = String(decoding: body.prefix(4096), as: UTF8.self)
     }
 

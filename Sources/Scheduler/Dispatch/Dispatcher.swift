@@ -38,7 +38,7 @@ struct Dispatcher: Sendable {
                 continue
             }
             let tasks = await FetchResolver(runs: runs).resolve(job.tasks, run: run, stage: id.stage)
-            let message = builder.message(for: id, run: run, pipeline: definition, stage: stage, job: job, environment: environment,
+            let message = builder.message(for: attempt, run: run, pipeline: definition, stage: stage, job: job, environment: environment,
                                           tasks: tasks, dependencyVariables: dependencyVariables)
             plans.append(.publish(OutgoingJob(attempt: attempt, queue: message.queueName(serialKey: job.serial), message: message)))
         }

@@ -9,12 +9,13 @@ struct JobMessageBuilder: Sendable {
     /// Mints the artifact token of one job run.
     let token: @Sendable (ArtifactLocator) -> String
 
-    /// The message of job run `id` of `run`: `tasks` are the job's tasks with their fetches
+    /// The message of `attempt` at a job run of `run`: `tasks` are the job's tasks with their fetches
     /// resolved, `dependencyVariables` the run's `GO_DEPENDENCY_*` (a variable of the config with
     /// the same name wins).
-    func message(for id: JobRunID, run: PipelineRun, pipeline: PipelineDefinition, stage: StageDefinition, job: JobDefinition,
+    func message(for attempt: JobAttempt, run: PipelineRun, pipeline: PipelineDefinition, stage: StageDefinition, job: JobDefinition,
                  environment: EnvironmentDefinition?, tasks: [TaskDefinition],
                  dependencyVariables: [EnvironmentVariable]) -> JobMessage {
+        let id = attempt.jobRunID
         let materials: [MaterialCheckout] = pipeline.gitMaterials.map { git in
             MaterialCheckout(name: git.name, url: git.url, branch: git.branch,
                              revision: run.materialRevisions[git.name] ?? "",
@@ -27,7 +28,7 @@ struct JobMessageBuilder: Sendable {
         }
         let runCount = run.job(id.key)?.runCount ?? 1
         return JobMessage(
-            jobRunID: id, pipelineLabel: run.label, runCount: runCount, environment: pipeline.environment,
+            jobRunID: id, attempt: attempt.attempt, pipelineLabel: run.label, runCount: runCount, environment: pipeline.environment,
             resources: job.resources, materials: materials, cleanWorkspace: stage.cleanWorkspace,
             fetchMaterials: stage.fetchMaterials, tasks: tasks, environmentVariables: Self.merge(levels),
             artifacts: job.artifacts, inactivityTimeoutSeconds: job.timeout.flatMap { $0 > 0 ? $0 * 60 : nil },

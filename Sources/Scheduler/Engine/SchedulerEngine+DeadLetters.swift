@@ -7,9 +7,12 @@ extension SchedulerEngine {
     /// worker's chunk numbers.
     static let schedulerConsoleSequence = 1_000_000_000
 
-    /// Acts on a message read from `relevo.dead` so that it is never silent: a job message's job
-    /// run, if it has not completed, fails with the reason in its console (nothing will run it
-    /// any more); anything else is logged. Returns what was done, in words, for the record.
+    /// Acts on a message read from `relevo.dead` so that it is never silent: a job message's
+    /// attempt, if it is still the job's current one, is abandoned with the reason (in its
+    /// console, the API and the log) and the job is dispatched again as a new attempt, built
+    /// afresh from the config (so a message no worker could read is not sent as it was), or
+    /// fails once it has had its last attempt; anything else is logged. Returns what was done,
+    /// in words, for the record.
     func handle(_ letter: DeadLetter) async throws(StoreError) -> String {
         logger.error("message dead-lettered", metadata: ["kind": "\(letter.kind.rawValue)", "queue": "\(letter.originalQueue)",
                                                          "reason": "\(letter.reason)", "message": "\(letter.messageID ?? "")"])
@@ -19,21 +22,13 @@ extension SchedulerEngine {
             return "recorded: no job run \(id)"
         }
         guard job.state != .completed else { return "recorded: job \(id) had already completed (\(job.result.rawValue))" }
-        let note = "[relevo] The job's message was dead-lettered from \(letter.originalQueue): \(letter.reason). "
-            + "No worker will run it; the job fails. Run the stage again once the cause is fixed.\n"
-        _ = try await store.appendConsole([SchedulerStore.ConsoleChunkRecord(
-            text: note, sequence: Self.schedulerConsoleSequence, attempt: job.attempt, job: id.key, pipeline: id.pipeline,
-            counter: id.pipelineCounter)])
-        let actions: [PipelineAction]
-        do {
-            actions = try await store.apply(.jobFinished(job: id.key, attempt: job.attempt, result: .failed), pipeline: id.pipeline,
-                                            counter: id.pipelineCounter, at: Date())
-        } catch where error.code == .illegalTransition {
-            return "recorded: job \(id) not failed (\(error.message))"
-        }
-        consoleSignal.notify([id])
-        logger.error("job failed: its message was dead-lettered", metadata: ["job": "\(id)", "attempt": "\(job.attempt)", "reason": "\(letter.reason)"])
-        if let updated = try await store.pipelineRun(id.pipeline, counter: id.pipelineCounter) { await perform(actions, run: updated) }
-        return "job \(id) failed (attempt \(job.attempt))"
+        let attempt = letter.attempt ?? job.attempt
+        guard attempt == job.attempt else { return "recorded: attempt \(attempt) of \(id) had been abandoned (the job is at attempt \(job.attempt))" }
+        let abandoned = try await abandon(JobAttempt(jobRunID: id, attempt: attempt),
+                                          reason: "its message was dead-lettered from \(letter.originalQueue): \(letter.reason)")
+        guard abandoned else { return "recorded: attempt \(attempt) of \(id) had moved on" }
+        return job.abandoned.count + 1 >= JobRun.maximumAttempts
+            ? "job \(id) failed: attempt \(attempt) was its last"
+            : "job \(id) dispatched again as attempt \(attempt + 1)"
     }
 }

@@ -27,7 +27,7 @@ extension SchedulerEngine {
         let errors = await publisher.publish(outgoing.map {
             AMQPClient.OutgoingMessage(body: MessageCodec.encode($0.message), exchange: "", routingKey: $0.queue,
                                        properties: MessageProperties(contentType: "application/json",
-                                                                     messageID: $0.attempt.jobRunID.description, type: "relevo.job"))
+                                                                     messageID: $0.attempt.description, type: "relevo.job"))
         })
         var confirmed: [JobKey] = []
         for (job, error) in zip(outgoing, errors) {
@@ -99,11 +99,11 @@ extension SchedulerEngine {
         return due.count
     }
 
-    /// The periodic pass: retries deferred triggers and dispatches that were not confirmed, and
-    /// marks agents that fell silent.
+    /// The periodic pass: retries deferred triggers and dispatches that were not confirmed,
+    /// marks agents that fell silent as lost and dispatches their jobs again.
     func reconcile(lostAfter: Duration) async {
         await retryDeferredTriggers()
         await dispatchUnconfirmedJobs(olderThan: Self.dispatchGrace)
-        await agents.markSilent(since: Date().addingTimeInterval(-Double(lostAfter.components.seconds)))
+        await checkAgents(lostAfter: Double(lostAfter.components.seconds) + Double(lostAfter.components.attoseconds) / 1e18)
     }
 }

@@ -22,11 +22,14 @@ extension SchedulerEngine {
         var groups: [String: (pipeline: String, counter: Int, indices: [Int], events: [PipelineEvent])] = [:]
         var groupOrder: [String] = []
         var chunks: [(index: Int, chunk: SchedulerStore.ConsoleChunkRecord)] = []
+        var abandoned: [JobAttempt] = []
+        defer {
+            // Heartbeats may have waited too: agents are not judged silent meanwhile.
+            if outcomes.contains(where: { if case .retry = $0 { true } else { false } }) { noteEventIntakeTrouble() }
+        }
         for (index, event) in events.enumerated() {
             switch event {
             case .accepted(let attempt, let agent):
-                // A higher attempt than recorded is the broker's redelivery: the state machine
-                // restarts the job at that attempt by itself.
                 let runID = attempt.jobRunID
                 add(.jobAccepted(job: runID.key, attempt: attempt.attempt, agent: agent.uuid), runID, index, &groups, &groupOrder)
             case .started(let attempt, let agent):
@@ -36,7 +39,15 @@ extension SchedulerEngine {
             case .taskStarted(let attempt, let task):
                 guard task == 0 else { continue }
                 add(.jobStarted(job: attempt.jobRunID.key, attempt: attempt.attempt), attempt.jobRunID, index, &groups, &groupOrder)
-            case .finished(let attempt, let result, let tail):
+            case .redelivered(let attempt, let agent):
+                // The attempt's message came back from the broker: whoever held it is gone (or
+                // gave it back); the worker that got it again did not run it.
+                let runID = attempt.jobRunID
+                abandoned.append(attempt)
+                add(.jobAbandoned(job: runID.key, attempt: attempt.attempt,
+                                  reason: "its message came back from the broker (the worker holding it disconnected or gave it back) and went to \(agent.name)"),
+                    runID, index, &groups, &groupOrder)
+            case .finished(let attempt, let result, let tail, let agent):
                 let runID = attempt.jobRunID
                 if let tail {
                     chunks.append((index, SchedulerStore.ConsoleChunkRecord(text: tail.text, sequence: tail.sequence, attempt: attempt.attempt,
@@ -44,7 +55,7 @@ extension SchedulerEngine {
                                                                             counter: runID.pipelineCounter)))
                 }
                 // The state machine refuses `unknown` (not a way to end): the event is dead-lettered.
-                add(.jobFinished(job: runID.key, attempt: attempt.attempt, result: result), runID, index, &groups, &groupOrder)
+                add(.jobFinished(job: runID.key, attempt: attempt.attempt, result: result, agent: agent), runID, index, &groups, &groupOrder)
             case .console(let attempt, let sequence, let text):
                 let runID = attempt.jobRunID
                 chunks.append((index, SchedulerStore.ConsoleChunkRecord(text: text, sequence: sequence, attempt: attempt.attempt,
@@ -64,7 +75,7 @@ extension SchedulerEngine {
         defer {
             consoleSignal.notify(Set(events.compactMap { event -> JobRunID? in
                 switch event {
-                case .console(let attempt, _, _), .finished(let attempt, _, _): attempt.jobRunID
+                case .console(let attempt, _, _), .finished(let attempt, _, _, _): attempt.jobRunID
                 default: nil
                 }
             }))
@@ -107,7 +118,23 @@ extension SchedulerEngine {
                        job.state == .completed, job.result == .cancelled {
                         await sendCancel(JobRunID(pipeline: run.pipelineName, counter: run.counter, key: key), user: "scheduler")
                     }
-                case .failure(let error): outcomes[index] = Self.outcome(of: error)
+                case .failure(let error):
+                    if case .jobAccepted(let key, let attempt, let agent) = group.events[position], let run,
+                       error.scheduling?.code == .conflictingEvent {
+                        // A second delivery of one attempt (a dispatch published twice): the
+                        // first agent to accept it keeps it; this one is told to stop.
+                        logger.warning("attempt taken by a second agent; telling it to stop", metadata: [
+                            "job": "\(key)#\(attempt)", "agent": "\(agent)", "holder": "\(run.job(key)?.agentID ?? "")"])
+                        await sendCancel(JobRunID(pipeline: run.pipelineName, counter: run.counter, key: key), user: "scheduler",
+                                         attempt: attempt, agent: agent)
+                        continue
+                    }
+                    outcomes[index] = Self.outcome(of: error)
+                }
+            }
+            if let run {
+                for attempt in abandoned where attempt.jobRunID.pipeline == run.pipelineName && attempt.jobRunID.pipelineCounter == run.counter {
+                    _ = await recordAbandon(of: attempt, in: run, at: now)
                 }
             }
             if let run, !actions.isEmpty { await perform(actions, run: run) }

@@ -32,6 +32,8 @@ actor SchedulerEngine {
     private let management: BrokerManagement?
     /// Wakes console streams when a job's output or result is stored.
     nonisolated let consoleSignal = ConsoleSignal()
+    /// Since when worker events have been applied without trouble (see ``noteEventIntakeTrouble()``).
+    var eventIntakeClearSince = Date()
 
     init(config: ConfigSnapshot, store: SchedulerStore, publisher: any MessagePublisher, git: GitClient, serverURL: String,
          artifactToken: @escaping @Sendable (ArtifactLocator) -> String, management: BrokerManagement? = nil, logger: Logger) {
@@ -257,10 +259,12 @@ actor SchedulerEngine {
         }
     }
 
-    /// Tells every worker to stop `jobRunID` (the one running it does).
-    func sendCancel(_ jobRunID: JobRunID, user: String) async {
+    /// Tells every worker to stop `jobRunID` (the one running it does): only `attempt` of it, and
+    /// only on `agent`, when given.
+    func sendCancel(_ jobRunID: JobRunID, user: String, attempt: Int? = nil, agent: String? = nil) async {
         do {
-            try await publisher.publish(MessageCodec.encode(JobCancel(jobRunID: jobRunID, user: user)), exchange: QueueCatalog.catalogExchange,
+            try await publisher.publish(MessageCodec.encode(JobCancel(jobRunID: jobRunID, user: user, attempt: attempt, agent: agent)),
+                                        exchange: QueueCatalog.catalogExchange,
                                         routingKey: "", properties: MessageProperties(contentType: "application/json", type: JobCancel.messageType))
         } catch {
             logger.warning("cancel not sent", metadata: ["job": "\(jobRunID)", "error": "\(error)"])

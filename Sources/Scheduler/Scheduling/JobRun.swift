@@ -3,9 +3,10 @@ import Foundation
 
 /// One copy of one job in one stage run, across all its attempts (GoCD's job instance).
 ///
-/// Its transitions enforce the attempt rules: an event from an older attempt is stale and
-/// ignored; an event from a newer attempt means the broker redelivered the job, so the run
-/// starts over at that attempt first; once completed, the result is final.
+/// Attempts are the scheduler's: it dispatches attempt 1, and a new attempt only when it abandons
+/// the current one (its agent was lost, the broker handed its message back). Its transitions
+/// enforce the attempt rules: an event from an older (abandoned) attempt is stale and ignored;
+/// an event from an attempt never dispatched is refused; once completed, the result is final.
 struct JobRun: Sendable, Equatable, Codable {
     /// The job's name as configured.
     var name: String
@@ -33,6 +34,12 @@ struct JobRun: Sendable, Equatable, Codable {
     /// jobs" / "run selected jobs"): the counter of the stage run it really ran in, where its
     /// console and artifacts are. `nil` for a job that ran in this stage run.
     var originalStageCounter: Int? = nil
+    /// The attempts given up before the current one, oldest first, each with why.
+    var abandoned: [AbandonedAttempt] = []
+
+    /// How many attempts a job gets: once this many have been abandoned, the job fails instead
+    /// of being dispatched again (a job that kills its worker every time must end).
+    static let maximumAttempts = 5
 
     /// Whether this is a copy of a run from an earlier run of its stage.
     var isCopy: Bool { originalStageCounter != nil }
@@ -47,7 +54,7 @@ struct JobRun: Sendable, Equatable, Codable {
     /// An agent accepted `attempt`. Returns whether anything changed.
     mutating func accept(attempt: Int, agent: String, key: JobKey, at now: Date) throws(SchedulingError) -> Bool {
         let before = self
-        guard try admit(attempt: attempt, key: key, at: now) else { return false }
+        guard try admit(attempt: attempt, key: key) else { return false }
         switch state {
         case .scheduled:
             state = .assigned
@@ -70,7 +77,7 @@ struct JobRun: Sendable, Equatable, Codable {
     /// The agent started `attempt`'s tasks. Returns whether anything changed.
     mutating func start(attempt: Int, key: JobKey, at now: Date) throws(SchedulingError) -> Bool {
         let before = self
-        guard try admit(attempt: attempt, key: key, at: now) else { return false }
+        guard try admit(attempt: attempt, key: key) else { return false }
         if state == .scheduled || state == .assigned {
             state = .building
             startedAt = now
@@ -78,9 +85,12 @@ struct JobRun: Sendable, Equatable, Codable {
         return self != before
     }
 
-    /// `attempt` finished with `result`. Returns whether anything changed; the same result
-    /// reported again is a duplicate, another result for the same attempt is a conflict.
-    mutating func finish(attempt: Int, result: JobResult, key: JobKey, at now: Date) throws(SchedulingError) -> Bool {
+    /// `attempt` finished with `result`, as `agent` reports (nil: the scheduler). Returns whether
+    /// anything changed; the same result reported again is a duplicate, another result for the
+    /// same attempt is a conflict, and a result from another agent than the one that accepted
+    /// the attempt (a duplicate delivery it was told to stop) is stale.
+    mutating func finish(attempt: Int, result: JobResult, agent: String? = nil, key: JobKey, at now: Date) throws(SchedulingError) -> Bool {
+        if let agent, let holder = agentID, agent != holder { return false }
         guard result != .unknown else {
             throw SchedulingError(
                 code: .invalidResult, message: "job \(key) attempt \(attempt) finished without a result")
@@ -92,18 +102,27 @@ struct JobRun: Sendable, Equatable, Codable {
                     + "already recorded \(self.result.rawValue)")
         }
         let before = self
-        guard try admit(attempt: attempt, key: key, at: now) else { return false }
+        guard try admit(attempt: attempt, key: key) else { return false }
         state = .completed
         self.result = result
         completedAt = now
         return self != before
     }
 
-    /// The broker handed the job to another worker as `attempt`. Returns whether anything changed.
-    mutating func redeliver(attempt: Int, key: JobKey, at now: Date) throws(SchedulingError) -> Bool {
-        try Self.check(attempt: attempt, key: key)
-        guard state != .completed, attempt > self.attempt else { return false }
-        restart(attempt: attempt, at: now)
+    /// Gives up `attempt` for `reason` (recorded with its agent): the job is scheduled again as
+    /// the next attempt, or, once ``maximumAttempts`` attempts have been given up, fails.
+    /// Returns whether anything changed; a stale or repeated abandon changes nothing.
+    mutating func abandon(attempt: Int, reason: String, key: JobKey, at now: Date) throws(SchedulingError) -> Bool {
+        try Self.check(attempt: attempt, current: self.attempt, key: key)
+        guard state != .completed, attempt == self.attempt else { return false }
+        abandoned.append(AbandonedAttempt(attempt: attempt, agentID: agentID, reason: reason, at: now))
+        if abandoned.count >= Self.maximumAttempts {
+            state = .completed
+            result = .failed
+            completedAt = now
+        } else {
+            restart(attempt: attempt + 1, at: now)
+        }
         return true
     }
 
@@ -116,13 +135,10 @@ struct JobRun: Sendable, Equatable, Codable {
         return true
     }
 
-    /// Whether an event of `attempt` applies: `false` for a stale attempt or a completed job;
-    /// a newer attempt first restarts the job at that attempt.
-    private mutating func admit(attempt: Int, key: JobKey, at now: Date) throws(SchedulingError) -> Bool {
-        try Self.check(attempt: attempt, key: key)
-        guard state != .completed, attempt >= self.attempt else { return false }
-        if attempt > self.attempt { restart(attempt: attempt, at: now) }
-        return true
+    /// Whether an event of `attempt` applies: `false` for a stale attempt or a completed job.
+    private func admit(attempt: Int, key: JobKey) throws(SchedulingError) -> Bool {
+        try Self.check(attempt: attempt, current: self.attempt, key: key)
+        return state != .completed && attempt == self.attempt
     }
 
     private mutating func restart(attempt: Int, at now: Date) {
@@ -134,9 +150,23 @@ struct JobRun: Sendable, Equatable, Codable {
         scheduledAt = now
     }
 
-    private static func check(attempt: Int, key: JobKey) throws(SchedulingError) {
+    /// Refuses an attempt below 1, or above `current`: the scheduler never dispatched it.
+    private static func check(attempt: Int, current: Int, key: JobKey) throws(SchedulingError) {
         guard attempt >= 1 else {
             throw SchedulingError(code: .invalidAttempt, message: "job \(key): attempt \(attempt) is below 1")
         }
+        guard attempt <= current else {
+            throw SchedulingError(code: .invalidAttempt,
+                                  message: "job \(key): attempt \(attempt) was never dispatched (the current attempt is \(current))")
+        }
     }
+}
+
+/// An attempt the scheduler gave up, and why (shown on the job's page and in the API).
+struct AbandonedAttempt: Sendable, Equatable, Codable {
+    var attempt: Int
+    /// The agent that held it, if one had accepted it.
+    var agentID: String?
+    var reason: String
+    var at: Date
 }

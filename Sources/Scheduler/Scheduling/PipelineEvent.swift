@@ -2,8 +2,8 @@ import Shared
 
 /// Something that happened to a pipeline run; the input of its state machine.
 ///
-/// Job events carry the attempt they belong to, so that events from a delivery the broker has
-/// since handed to another worker are recognised as stale.
+/// Job events carry the attempt they belong to, so that events of an attempt the scheduler has
+/// since abandoned are recognised as stale.
 enum PipelineEvent: Sendable, Equatable, Codable, CustomStringConvertible {
     /// The run was just created: start its first stage, or wait for its approval.
     case created
@@ -11,10 +11,13 @@ enum PipelineEvent: Sendable, Equatable, Codable, CustomStringConvertible {
     case jobAccepted(job: JobKey, attempt: Int, agent: String)
     /// The agent started running `attempt`'s tasks.
     case jobStarted(job: JobKey, attempt: Int)
-    /// `attempt` of the job ended with `result` (`passed`, `failed` or `cancelled`).
-    case jobFinished(job: JobKey, attempt: Int, result: JobResult)
-    /// The broker gave the job to another worker as `attempt`.
-    case jobRedelivered(job: JobKey, attempt: Int)
+    /// `attempt` of the job ended with `result` (`passed`, `failed` or `cancelled`), reported
+    /// by `agent` (nil: by the scheduler itself). A result from another agent than the one that
+    /// accepted the attempt is stale.
+    case jobFinished(job: JobKey, attempt: Int, result: JobResult, agent: String? = nil)
+    /// The scheduler gave up `attempt` of the job for `reason` (its agent was lost, the broker
+    /// handed its message back): the next attempt is dispatched.
+    case jobAbandoned(job: JobKey, attempt: Int, reason: String)
     /// A person approved a manual stage.
     case approve(stage: String, user: String)
     /// A person cancelled the run.
@@ -28,8 +31,9 @@ enum PipelineEvent: Sendable, Equatable, Codable, CustomStringConvertible {
         case .created: "created"
         case .jobAccepted(let job, let attempt, let agent): "jobAccepted \(job)#\(attempt) by \(agent)"
         case .jobStarted(let job, let attempt): "jobStarted \(job)#\(attempt)"
-        case .jobFinished(let job, let attempt, let result): "jobFinished \(job)#\(attempt) \(result.rawValue)"
-        case .jobRedelivered(let job, let attempt): "jobRedelivered \(job)#\(attempt)"
+        case .jobFinished(let job, let attempt, let result, let agent):
+            "jobFinished \(job)#\(attempt) \(result.rawValue)" + (agent.map { " by \($0)" } ?? "")
+        case .jobAbandoned(let job, let attempt, let reason): "jobAbandoned \(job)#\(attempt) (\(reason))"
         case .approve(let stage, let user): "approve \(stage) by \(user)"
         case .cancel(let user): "cancel by \(user)"
         case .rerun(let stage, let jobs, let user): "rerun \(stage) (\(jobs)) by \(user)"

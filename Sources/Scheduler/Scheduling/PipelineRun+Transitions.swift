@@ -33,14 +33,22 @@ extension PipelineRun {
             return try updateJob(key, event: event, at: now) { job throws(SchedulingError) in
                 try job.start(attempt: attempt, key: key, at: now)
             }
-        case .jobFinished(let key, let attempt, let result):
+        case .jobFinished(let key, let attempt, let result, let agent):
             return try updateJob(key, event: event, at: now) { job throws(SchedulingError) in
-                try job.finish(attempt: attempt, result: result, key: key, at: now)
+                try job.finish(attempt: attempt, result: result, agent: agent, key: key, at: now)
             }
-        case .jobRedelivered(let key, let attempt):
-            return try updateJob(key, event: event, at: now) { job throws(SchedulingError) in
-                try job.redeliver(attempt: attempt, key: key, at: now)
+        case .jobAbandoned(let key, let attempt, let reason):
+            let attemptBefore = job(key)?.attempt
+            var actions = try updateJob(key, event: event, at: now) { job throws(SchedulingError) in
+                try job.abandon(attempt: attempt, reason: reason, key: key, at: now)
             }
+            // The next attempt goes out, unless the job has had its last one.
+            if let stageIndex = stageIndex(named: key.stage, counter: key.stageCounter),
+               let jobIndex = stages[stageIndex].jobIndex(named: key.job, runIndex: key.runIndex),
+               case let job = stages[stageIndex].jobs[jobIndex], attemptBefore == attempt, job.state == .scheduled, job.attempt == attempt + 1 {
+                actions.insert(.dispatch(self.attempt(of: job, in: stages[stageIndex])), at: 0)
+            }
+            return actions
         case .approve(let stage, let user):
             return try approve(stage: stage, user: user, at: now)
         case .cancel:

@@ -13,6 +13,8 @@ struct EventConsumerService: Service {
 
     func run() async throws {
         await LastingConsumer(client: client, queue: QueueCatalog.schedulerEventsQueue, prefetch: 64, logger: logger).run { consumer in
+            // Heartbeats may have been missed while the consumer was down.
+            await engine.noteEventIntakeTrouble()
             try await consumeInBatches(consumer)
         }
     }

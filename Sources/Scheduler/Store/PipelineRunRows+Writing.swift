@@ -52,7 +52,7 @@ extension PipelineRunRows {
             for job in stage.jobs {
                 let key = key(of: job, in: stage)
                 if let jobID = stored.jobIDs[key] {
-                    if job != oldJobs[key] { try update(job, id: jobID, in: db) }
+                    if let before = oldJobs[key], job != before { try update(job, from: before, id: jobID, in: db) }
                 } else {
                     stored.jobIDs[key] = try insert(job, stageID: stageID, in: db)
                 }
@@ -106,18 +106,25 @@ extension PipelineRunRows {
         try db.execute(
             cached: """
                 INSERT INTO job_instances (stage_instance_id, name, run_index, run_count, state, result, agent_id,
-                    attempt, scheduled_at, assigned_at, started_at, completed_at, original_stage_counter)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    attempt, scheduled_at, assigned_at, started_at, completed_at, original_stage_counter, abandoned_attempts)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 stageID, job.name, job.runIndex, job.runCount, job.state.rawValue, job.result.rawValue, job.agentID,
                 job.attempt, StorageDate.text(job.scheduledAt), StorageDate.text(job.assignedAt), StorageDate.text(job.startedAt),
-                StorageDate.text(job.completedAt), job.originalStageCounter,
+                StorageDate.text(job.completedAt), job.originalStageCounter, try abandonedColumn(job),
             ])
         return db.lastInsertedRowID
     }
 
-    private static func update(_ job: JobRun, id: Int64, in db: Database) throws {
+    /// A new attempt has not been published yet: its dispatch mark is cleared, so that the
+    /// reconcile pass publishes it if the dispatch that follows the commit does not.
+    private static func update(_ job: JobRun, from before: JobRun, id: Int64, in db: Database) throws {
+        if job.attempt != before.attempt || job.abandoned != before.abandoned {
+            try db.execute(
+                cached: "UPDATE job_instances SET abandoned_attempts = ?, dispatched_at = NULL WHERE id = ?",
+                arguments: [try abandonedColumn(job), id])
+        }
         try db.execute(
             cached: """
                 UPDATE job_instances SET state = ?, result = ?, agent_id = ?, attempt = ?, scheduled_at = ?,
@@ -128,5 +135,9 @@ extension PipelineRunRows {
                 job.state.rawValue, job.result.rawValue, job.agentID, job.attempt, StorageDate.text(job.scheduledAt),
                 StorageDate.text(job.assignedAt), StorageDate.text(job.startedAt), StorageDate.text(job.completedAt), id,
             ])
+    }
+
+    private static func abandonedColumn(_ job: JobRun) throws -> String? {
+        job.abandoned.isEmpty ? nil : try JSONColumn.encode(job.abandoned)
     }
 }

@@ -71,7 +71,8 @@ enum PipelineRunRows {
             agentID: try row.value("agent_id"), attempt: try row.value("attempt"),
             scheduledAt: try row.value("scheduled_at"), assignedAt: try row.value("assigned_at"),
             startedAt: try row.value("started_at"), completedAt: try row.value("completed_at"),
-            originalStageCounter: try row.value("original_stage_counter"))
+            originalStageCounter: try row.value("original_stage_counter"),
+            abandoned: try (row.value("abandoned_attempts") as String?).map { try JSONColumn.decode([AbandonedAttempt].self, from: $0) } ?? [])
     }
 
     private static func stage(from row: Row, jobs: [JobRun]) throws -> StageRun {

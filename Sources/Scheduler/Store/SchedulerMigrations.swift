@@ -81,6 +81,10 @@ enum SchedulerMigrations {
                 )
                 """)
         }
+        // The attempts the scheduler gave up for each job run, and why (JSON; NULL: none).
+        migrator.registerMigration("v9-abandoned-attempts") { db in
+            try db.execute(sql: "ALTER TABLE job_instances ADD COLUMN abandoned_attempts TEXT")
+        }
         return migrator
     }
 

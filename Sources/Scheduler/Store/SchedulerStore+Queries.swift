@@ -102,6 +102,31 @@ extension SchedulerStore {
         }
     }
 
+    /// Job runs accepted (assigned or building) by an agent that has lost contact, with the agent.
+    func jobsHeldByLostAgents() async throws(StoreError) -> [(job: InFlightJob, agent: Agent)] {
+        try await read("list jobs held by lost agents") { db in
+            let rows = try Row.fetchAll(
+                db,
+                cached: """
+                    SELECT j.*, s.name AS stage_name, s.counter AS stage_counter,
+                        p.pipeline_name, p.counter AS pipeline_counter,
+                        a.name AS holder_name, a.last_heartbeat_at AS holder_last_heartbeat_at
+                    FROM job_instances j
+                    JOIN stage_instances s ON s.id = j.stage_instance_id
+                    JOIN pipeline_instances p ON p.id = s.pipeline_instance_id
+                    JOIN agents a ON a.uuid = j.agent_id
+                    WHERE j.state IN ('assigned', 'building') AND a.state = 'lostContact'
+                    ORDER BY j.scheduled_at, j.id
+                    """)
+            return try rows.map { row in
+                let job = try PipelineRunRows.job(from: row)
+                let agent = Agent(uuid: try row.value("agent_id"), name: try row.value("holder_name"), state: .lostContact,
+                                  lastHeartbeatAt: try row.value("holder_last_heartbeat_at"))
+                return (InFlightJob(attempt: try currentAttempt(of: job, row: row), job: job), agent)
+            }
+        }
+    }
+
     /// Records that the broker confirmed the messages of these job runs of one pipeline instance.
     func markDispatched(_ jobs: [JobKey], pipeline: String, counter: Int, at now: Date) async throws(StoreError) {
         try await write("mark \(jobs.count) jobs of \(pipeline)/\(counter) dispatched") { db in

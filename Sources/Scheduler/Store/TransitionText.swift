@@ -11,8 +11,8 @@ enum TransitionText {
             #"{"jobAccepted":{"agent":"# + string(agent) + #","attempt":"# + String(attempt) + #","job":"# + key(job) + "}}"
         case .jobStarted(let job, let attempt):
             #"{"jobStarted":{"attempt":"# + String(attempt) + #","job":"# + key(job) + "}}"
-        case .jobFinished(let job, let attempt, let result):
-            #"{"jobFinished":{"attempt":"# + String(attempt) + #","job":"# + key(job) + #","result":"# + string(result.rawValue) + "}}"
+        case .jobFinished(let job, let attempt, let result, let agent):
+            #"{"jobFinished":{"# + (agent.map { #""agent":"# + string($0) + "," } ?? "") + #""attempt":"# + String(attempt) + #","job":"# + key(job) + #","result":"# + string(result.rawValue) + "}}"
         default:
             try JSONColumn.encode(event)
         }

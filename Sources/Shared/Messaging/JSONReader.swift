@@ -204,10 +204,14 @@ extension WorkerEvent {
         guard let top = JSONValue.parse(body)?.object, top.count == 1, let (kind, value) = top.first,
               let fields = value.object else { return nil }
         switch kind {
-        case "accepted", "started":
+        case "accepted", "started", "redelivered":
             guard let attempt = fields["_0"].flatMap(JobAttempt.init(json:)),
                   let agent = fields["agent"].flatMap(AgentIdentity.init(json:)) else { return nil }
-            self = kind == "accepted" ? .accepted(attempt, agent: agent) : .started(attempt, agent: agent)
+            switch kind {
+            case "accepted": self = .accepted(attempt, agent: agent)
+            case "started": self = .started(attempt, agent: agent)
+            default: self = .redelivered(attempt, agent: agent)
+            }
         case "taskStarted":
             guard let attempt = fields["_0"].flatMap(JobAttempt.init(json:)), let index = fields["index"]?.integer else { return nil }
             self = .taskStarted(attempt, index: index)
@@ -225,7 +229,8 @@ extension WorkerEvent {
                 guard let chunk = chunk.object, let sequence = chunk["sequence"]?.integer, let text = chunk["text"]?.string else { return nil }
                 console = ConsoleChunk(sequence: sequence, text: text)
             }
-            self = .finished(attempt, result: result, console: console)
+            guard let agent = JSONValue.optional(fields["agent"], \.string) else { return nil }
+            self = .finished(attempt, result: result, console: console, agent: agent)
         case "heartbeat":
             guard let agent = fields["_0"].flatMap(AgentIdentity.init(json:)), let busyJobs = fields["busyJobs"]?.map(JobRunID.init(json:)),
                   let catalogVersion = fields["catalogVersion"]?.integer else { return nil }
@@ -284,6 +289,7 @@ extension JobMessage {
     public init?(directJSON body: [UInt8]) {
         guard let fields = JSONValue.parse(body)?.object,
               let version = fields["version"]?.integer, let jobRunID = fields["jobRunID"].flatMap(JobRunID.init(json:)),
+              let attempt = fields["attempt"]?.integer,
               let pipelineLabel = fields["pipelineLabel"]?.string, let runCount = fields["runCount"]?.integer,
               let environment = JSONValue.optional(fields["environment"], \.string),
               let resources = fields["resources"]?.strings,
@@ -295,7 +301,7 @@ extension JobMessage {
               let inactivityTimeoutSeconds = JSONValue.optional(fields["inactivityTimeoutSeconds"], \.integer),
               let serverURL = fields["serverURL"]?.string, let artifactToken = fields["artifactToken"]?.string
         else { return nil }
-        self.init(jobRunID: jobRunID, pipelineLabel: pipelineLabel, runCount: runCount,
+        self.init(jobRunID: jobRunID, attempt: attempt, pipelineLabel: pipelineLabel, runCount: runCount,
                   environment: environment, resources: resources, materials: materials, cleanWorkspace: cleanWorkspace,
                   fetchMaterials: fetchMaterials, tasks: tasks, environmentVariables: variables, artifacts: artifacts,
                   inactivityTimeoutSeconds: inactivityTimeoutSeconds, serverURL: serverURL, artifactToken: artifactToken)

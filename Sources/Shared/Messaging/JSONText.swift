@@ -42,13 +42,16 @@ extension WorkerEvent {
             #"{"accepted":{"_0":"# + attempt.jsonText + #","agent":"# + agent.jsonText + "}}"
         case .started(let attempt, let agent):
             #"{"started":{"_0":"# + attempt.jsonText + #","agent":"# + agent.jsonText + "}}"
+        case .redelivered(let attempt, let agent):
+            #"{"redelivered":{"_0":"# + attempt.jsonText + #","agent":"# + agent.jsonText + "}}"
         case .taskStarted(let attempt, let index):
             #"{"taskStarted":{"_0":"# + attempt.jsonText + #","index":"# + String(index) + "}}"
         case .console(let attempt, let sequence, let text):
             #"{"console":{"_0":"# + attempt.jsonText + #","sequence":"# + String(sequence) + #","text":"# + JSONText.quoted(text) + "}}"
-        case .finished(let attempt, let result, let console):
+        case .finished(let attempt, let result, let console, let agent):
             #"{"finished":{"_0":"# + attempt.jsonText + #","result":"# + JSONText.quoted(result.rawValue)
                 + (console.map { #","console":{"sequence":"# + String($0.sequence) + #","text":"# + JSONText.quoted($0.text) + "}" } ?? "")
+                + (agent.map { #","agent":"# + JSONText.quoted($0) } ?? "")
                 + "}}"
         case .heartbeat(let agent, let busyJobs, let catalogVersion):
             #"{"heartbeat":{"_0":"# + agent.jsonText + #","busyJobs":"# + JSONText.array(busyJobs.map(\.description)) + #","catalogVersion":"#

@@ -9,10 +9,16 @@ public struct JobCancel: Sendable, Equatable, Codable {
     public var jobRunID: JobRunID
     /// Who asked (a person, or `scheduler`).
     public var user: String
+    /// Only this attempt (an abandoned one); nil: whichever attempt runs.
+    public var attempt: Int?
+    /// Only on the agent with this uuid; nil: on any agent.
+    public var agent: String?
 
-    public init(jobRunID: JobRunID, user: String) {
+    public init(jobRunID: JobRunID, user: String, attempt: Int? = nil, agent: String? = nil) {
         self.jobRunID = jobRunID
         self.user = user
+        self.attempt = attempt
+        self.agent = agent
     }
 }
 

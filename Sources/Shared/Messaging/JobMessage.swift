@@ -1,13 +1,18 @@
 /// Everything a worker needs to run one job run, sent by the scheduler to the job's queue.
 /// Versioned: a worker refuses (dead-letters) a version it does not know.
 public struct JobMessage: Sendable, Equatable, Codable {
-    /// The contract version this type encodes. Version 2 names the job run by its typed id alone
-    /// (version 1 also carried the id's six parts as separate fields).
-    public static let currentVersion = 2
+    /// The contract version this type encodes. Version 3 carries the scheduler's attempt number
+    /// (version 2 left it to the broker's delivery count); version 2 named the job run by its
+    /// typed id alone (version 1 also carried the id's six parts as separate fields).
+    public static let currentVersion = 3
 
     public var version: Int
-    /// The job run this message runs (the attempt is the worker's to tell, from the delivery).
+    /// The job run this message runs.
     public var jobRunID: JobRunID
+    /// Which attempt at the job run this message is, from 1: the scheduler's number, new each
+    /// time it dispatches the job again. A worker that receives it a second time (the broker
+    /// redelivered it) does not run it but tells the scheduler, which decides.
+    public var attempt: Int
     /// The pipeline run's label (GoCD's `GO_PIPELINE_LABEL`).
     public var pipelineLabel: String
     /// How many copies of the job its stage runs (`run_instances`; 1 for an ordinary job).
@@ -32,13 +37,14 @@ public struct JobMessage: Sendable, Equatable, Codable {
     /// Authorises this job run's artifact uploads (to ``artifactLocator``) and nothing else.
     public var artifactToken: String
 
-    public init(jobRunID: JobRunID, pipelineLabel: String, runCount: Int = 1, environment: String? = nil,
+    public init(jobRunID: JobRunID, attempt: Int = 1, pipelineLabel: String, runCount: Int = 1, environment: String? = nil,
                 resources: [String] = [], materials: [MaterialCheckout] = [], cleanWorkspace: Bool = false,
                 fetchMaterials: Bool = true, tasks: [TaskDefinition], environmentVariables: [EnvironmentVariable] = [],
                 artifacts: [ArtifactDefinition] = [], inactivityTimeoutSeconds: Int? = nil, serverURL: String,
                 artifactToken: String) {
         self.version = Self.currentVersion
         self.jobRunID = jobRunID
+        self.attempt = attempt
         self.pipelineLabel = pipelineLabel
         self.runCount = runCount
         self.environment = environment
@@ -53,6 +59,9 @@ public struct JobMessage: Sendable, Equatable, Codable {
         self.serverURL = serverURL
         self.artifactToken = artifactToken
     }
+
+    /// This message's attempt at its job run.
+    public var jobAttempt: JobAttempt { JobAttempt(jobRunID: jobRunID, attempt: attempt) }
 
     /// Where this job run's artifacts are stored.
     public var artifactLocator: ArtifactLocator { jobRunID.artifactLocator(runCount: runCount) }

@@ -6,13 +6,19 @@ public enum WorkerEvent: Sendable, Equatable, Codable {
     /// The worker took the job run and starts its first task now: `accepted` and `taskStarted`
     /// of task 0 in one message, for a job with nothing to prepare (no material to fetch).
     case started(JobAttempt, agent: AgentIdentity)
+    /// The broker delivered this attempt to the worker a second time (its first holder's
+    /// connection closed, or it was handed back): the worker did not run it, and the scheduler
+    /// decides whether the job runs again as a new attempt.
+    case redelivered(JobAttempt, agent: AgentIdentity)
     /// Task `index` (0-based) started.
     case taskStarted(JobAttempt, index: Int)
     /// Console output, numbered from 0 per attempt so that duplicates are stored once.
     case console(JobAttempt, sequence: Int, text: String)
     /// The job run ended with `result`; `console` is the end of its console output, numbered
-    /// like a `console` event (sent along so that a short job costs one message less).
-    case finished(JobAttempt, result: JobResult, console: ConsoleChunk? = nil)
+    /// like a `console` event (sent along so that a short job costs one message less). `agent`
+    /// is the uuid of the agent that ran it: a result from any other agent than the one that
+    /// accepted the attempt is ignored.
+    case finished(JobAttempt, result: JobResult, console: ConsoleChunk? = nil, agent: String? = nil)
     /// The agent is alive; sent periodically. `catalogVersion` is the queue catalogue the agent
     /// follows, so the scheduler can send a newer one.
     case heartbeat(AgentIdentity, busyJobs: [JobRunID], catalogVersion: Int)
@@ -22,6 +28,7 @@ public enum WorkerEvent: Sendable, Equatable, Codable {
         switch self {
         case .accepted: return "event.accepted"
         case .started: return "event.started"
+        case .redelivered: return "event.redelivered"
         case .taskStarted: return "event.task"
         case .console: return "event.console"
         case .finished: return "event.finished"

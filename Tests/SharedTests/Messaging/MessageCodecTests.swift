@@ -51,11 +51,11 @@ import Testing
 
     @Test func anUnknownVersionIsRefused() throws {
         var job = sampleJob()
-        job.version = 3
+        job.version = 4
         #expect {
             _ = try MessageCodec.decodeJob(MessageCodec.encode(job))
         } throws: { error in
-            (error as? MessageCodec.DecodingFailure)?.description.contains("version 3 is not supported") == true
+            (error as? MessageCodec.DecodingFailure)?.description.contains("version 4 is not supported") == true
         }
     }
 
