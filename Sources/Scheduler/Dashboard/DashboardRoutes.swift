@@ -194,7 +194,7 @@ struct DashboardRoutes {
                 let link = "/jobs/\(name)/\(run.counter)/\(HTML.segment(stage.name))/\(ranIn)/\(HTML.segment(job.name))?run_index=\(job.runIndex)"
                 let copy = job.originalStageCounter.map { " <span class=\"muted\">(copied from run \($0))</span>" } ?? ""
                 html += "<tr><td><a href=\"\(link)\">\(HTML.escape(jobName))</a>\(copy)</td><td><span class=\"stage \(job.state.rawValue)\">\(job.state.rawValue)</span></td>"
-                html += "<td>\(job.result.rawValue)</td><td class=\"mono\">\(HTML.escape(String((job.agentID ?? "").prefix(8))))</td><td>\(job.attempt)</td><td>\(HTML.time(job.completedAt))</td></tr>"
+                html += "<td>\(job.result.rawValue)</td><td class=\"mono\">\(HTML.escape(String((job.agentID ?? "").prefix(8))))</td><td>\(job.attempt)\(job.abandoned.isEmpty ? "" : " <span class=\"muted\" title=\"\(HTML.escape(job.abandoned.map { "attempt \($0.attempt): \($0.reason)" }.joined(separator: "; ")))\">(\(job.abandoned.count) abandoned)</span>")</td><td>\(HTML.time(job.completedAt))</td></tr>"
             }
             html += "</table>"
         }
@@ -243,6 +243,13 @@ struct DashboardRoutes {
         html += "<p data-job-state=\"\(job.state.rawValue)\">State <span class=\"stage \(job.state.rawValue)\">\(job.state.rawValue)</span> · result <b>\(job.result.rawValue)</b>"
         html += " · agent <span class=\"mono\">\(HTML.escape(job.agentID ?? "—"))</span> · attempt \(job.attempt)"
         html += " · scheduled \(HTML.time(job.scheduledAt)) · started \(HTML.time(job.startedAt)) · completed \(HTML.time(job.completedAt))</p>"
+        if !job.abandoned.isEmpty {
+            html += "<h2>Abandoned attempts</h2><ul>"
+            for given in job.abandoned {
+                html += "<li>attempt \(given.attempt) on <span class=\"mono\">\(HTML.escape(String((given.agentID ?? "—").prefix(8))))</span> at \(HTML.time(given.at)): \(HTML.escape(given.reason))</li>"
+            }
+            html += "</ul>"
+        }
         let locator = ArtifactLocator(pipeline: pipeline, pipelineCounter: counter, stage: stageName, stageCounter: stageCounter,
                                       job: ArtifactLocator.jobName(jobName, runIndex: job.runIndex, runCount: job.runCount))
         let entries = (try? artifacts.entries(of: locator)) ?? []

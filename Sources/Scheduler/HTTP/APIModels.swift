@@ -91,6 +91,8 @@ struct JobRunJSON: Encodable {
     let completed_at: Date?
     /// For a job copied into a re-run without running again: the stage counter it ran in.
     let original_stage_counter: Int?
+    /// The attempts the scheduler gave up before the current one, and why.
+    let abandoned_attempts: [AbandonedAttemptJSON]
     /// GoCD's: milliseconds since 1970 when the job was scheduled; whether it ran in a re-run.
     let scheduled_date: Int64
     var rerun: Bool
@@ -108,6 +110,7 @@ struct JobRunJSON: Encodable {
         started_at = job.startedAt
         completed_at = job.completedAt
         original_stage_counter = job.originalStageCounter
+        abandoned_attempts = job.abandoned.map(AbandonedAttemptJSON.init)
         scheduled_date = Int64((job.scheduledAt.timeIntervalSince1970 * 1000).rounded())
         rerun = false
     }
@@ -116,6 +119,20 @@ struct JobRunJSON: Encodable {
     init(_ job: JobRun, in stage: StageRun) {
         self.init(job)
         rerun = stage.rerunOfCounter != nil && !job.isCopy
+    }
+}
+
+struct AbandonedAttemptJSON: Encodable {
+    let attempt: Int
+    let agent_uuid: String?
+    let reason: String
+    let abandoned_at: Date
+
+    init(_ abandoned: AbandonedAttempt) {
+        attempt = abandoned.attempt
+        agent_uuid = abandoned.agentID
+        reason = abandoned.reason
+        abandoned_at = abandoned.at
     }
 }
 
