@@ -32,15 +32,18 @@ final class BenchCluster: @unchecked Sendable {
         broker = try await PrivateBroker.start(root: repository, directory: root.appendingPathComponent("broker"))
     }
 
-    /// Starts the scheduler on a free port and waits until its API answers.
-    func startScheduler() async throws {
+    /// Starts the scheduler (on a free port the first time, on the same port again after a
+    /// stop) and waits until its API answers. `extraArguments` are added to `serve`'s.
+    func startScheduler(_ extraArguments: [String] = []) async throws {
         guard let broker else { throw BenchError("start the scheduler", "no broker") }
-        port = try freePort()
-        api = SchedulerAPI(port: port)
+        if port == 0 {
+            port = try freePort()
+            api = SchedulerAPI(port: port)
+        }
         let process = try ChildProcess.start(binaries.appendingPathComponent("relevo-scheduler"), [
             "serve", "--broker-url", broker.url, "--data-dir", dataDirectory.path, "--config-dir", configDirectory.path,
             "--host", "127.0.0.1", "--port", String(port), "--server-url", "http://127.0.0.1:\(port)/go",
-        ], name: "scheduler", directory: root)
+        ] + extraArguments, name: "scheduler", directory: root)
         scheduler = process
         let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {
@@ -56,7 +59,21 @@ final class BenchCluster: @unchecked Sendable {
         scheduler = nil
     }
 
+    /// SIGKILLs the scheduler (the fault suite); start it again with ``startScheduler(_:)``.
+    func killScheduler() {
+        scheduler?.kill()
+        scheduler = nil
+    }
+
+    /// Restarts the broker on the same ports with its data: gracefully, or after a SIGKILL.
+    func restartBroker(hard: Bool) async throws {
+        guard let broker else { throw BenchError("restart the broker", "no broker") }
+        try await broker.restart(hard: hard)
+    }
+
     /// Starts a worker with `slots` slots and waits until the scheduler lists it as an agent.
+    /// A name started before gets its work directory, and so its agent identity, back.
+    @discardableResult
     func startWorker(name: String, slots: Int) async throws -> ChildProcess {
         guard let broker else { throw BenchError("start worker \(name)", "no broker") }
         let process = try ChildProcess.start(binaries.appendingPathComponent("relevo-worker"), [
@@ -64,6 +81,7 @@ final class BenchCluster: @unchecked Sendable {
             "--slots", String(slots), "--work-dir", root.appendingPathComponent("agents/\(name)").path,
             "--server-url", "http://127.0.0.1:\(port)/go",
         ], name: name, directory: root)
+        workers.removeAll { $0.name == name && !$0.isRunning }
         workers.append(process)
         let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {

@@ -83,17 +83,31 @@ final class ChildProcess: @unchecked Sendable {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// Sends `signal` (SIGKILL, SIGSTOP, SIGCONT… for the fault suite).
+    func signal(_ signal: Int32) {
+        guard process.isRunning else { return }
+        Glibc.kill(pid, signal)
+    }
+
+    /// SIGKILL, and waits for the process to be gone.
+    func kill() {
+        defer { Teardown.shared.unregister(pid: pid) }
+        guard process.isRunning else { return }
+        Glibc.kill(pid, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// SIGTERM (graceful shutdown), then SIGKILL if it is still running after `grace`. Safe to repeat.
     func stop(grace: Duration = .seconds(10)) async {
         defer { Teardown.shared.unregister(pid: pid) }
         guard process.isRunning else { return }
-        kill(pid, SIGTERM)
+        Glibc.kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + grace
         while process.isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
         if process.isRunning {
-            kill(pid, SIGKILL)
+            Glibc.kill(pid, SIGKILL)
             process.waitUntilExit()
         }
     }

@@ -38,6 +38,16 @@ struct PrivateBroker: Sendable {
         _ = try await Self.run(script, ["stop", "--dir", directory, "--kill"], scratch: URL(fileURLWithPath: directory))
     }
 
+    /// Stops the node (gracefully, or with SIGKILL) and starts it again on the same ports, with
+    /// its data (`scripts/broker` keeps both in the directory).
+    func restart(hard: Bool) async throws {
+        _ = try await Self.run(script, ["stop", "--dir", directory] + (hard ? ["--kill"] : []), scratch: URL(fileURLWithPath: directory))
+        let output = try await Self.run(script, ["start", "--dir", directory], scratch: URL(fileURLWithPath: directory))
+        guard output.trimmingCharacters(in: .whitespacesAndNewlines) == url else {
+            throw BenchError("restart the broker", "it came back as '\(output)', not \(url)")
+        }
+    }
+
     /// Runs the script to its end with its output in files (the node it starts runs on in the
     /// background and would hold a pipe open).
     private static func run(_ script: URL, _ arguments: [String], scratch: URL) async throws -> String {

@@ -7,7 +7,7 @@ import Foundation
 struct RelevoBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relevo-bench",
-        abstract: "Measure Relevo's dispatch latency, stage gap, throughput and memory next to this machine's floor.")
+        abstract: "Measure Relevo's dispatch latency, stage gap, throughput and memory next to this machine's floor; with --faults, run the fault suite.")
 
     @Flag(help: "Small sizes, for CI (figures are printed, never asserted).")
     var quick = false
@@ -18,8 +18,29 @@ struct RelevoBench: AsyncParsableCommand {
     @Option(name: .customLong("poll-ms"), help: "How often the dispatch measurement polls an instance, in milliseconds.")
     var pollMilliseconds = 2
 
+    @Flag(help: "Run the fault suite instead: inject faults at random moments into a running Relevo and check that no job is lost, stuck, doubled or overlapped.")
+    var faults = false
+    @Option(help: "Fault suite: how many rounds (one fault each; 8 rounds = each kind of fault once).")
+    var rounds = 8
+    @Option(help: "Fault suite: the seed of the random moments and targets (printed by every run; default: random).")
+    var seed: UInt64?
+    @Option(name: .customLong("lock-seconds"), help: "Fault suite: how long the database lock is held.")
+    var lockSeconds = 60.0
+    @Option(name: .customLong("freeze-seconds"), help: "Fault suite: how long a SIGSTOPped worker stays frozen.")
+    var freezeSeconds = 12.0
+    @Option(name: .customLong("instances-per-round"), help: "Fault suite: instances of the soak pipeline triggered per round.")
+    var instancesPerRound = 3
+
     func run() async throws {
         let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        if faults {
+            let suite = FaultSuite(options: .init(rounds: max(rounds, 1), seed: seed ?? UInt64.random(in: 1...UInt64(UInt32.max)),
+                                                  lockSeconds: lockSeconds, freezeSeconds: freezeSeconds,
+                                                  instancesPerRound: max(instancesPerRound, 1)),
+                                   repository: URL(fileURLWithPath: root), binaries: binaries)
+            guard try await suite.run() else { throw ExitCode(1) }
+            return
+        }
         let benchmark = Benchmark(sizes: quick ? .quick : .full, quick: quick,
                                   repository: URL(fileURLWithPath: root), binaries: binaries,
                                   poll: .milliseconds(max(pollMilliseconds, 1)))

@@ -37,6 +37,7 @@ struct SchedulerAPI: Sendable {
 
     struct Job: Decodable, Sendable {
         let name: String
+        let runIndex: Int
         let state: String
         let result: String
         let attempt: Int
@@ -53,7 +54,25 @@ struct SchedulerAPI: Sendable {
 
     private struct Agents: Decodable {
         struct Embedded: Decodable { let agents: [Agent] }
-        struct Agent: Decodable { let hostname: String }
+        let _embedded: Embedded
+    }
+
+    /// An agent as `GET /go/api/agents` lists it.
+    struct Agent: Decodable, Sendable {
+        let uuid: String
+        let hostname: String
+        let agentState: String
+    }
+
+    /// A message the scheduler read from `relevo.dead`.
+    struct DeadLetter: Decodable, Sendable {
+        let kind: String
+        let reason: String
+        let outcome: String
+    }
+
+    private struct DeadLetters: Decodable {
+        struct Embedded: Decodable { let deadLetters: [DeadLetter] }
         let _embedded: Embedded
     }
 
@@ -116,9 +135,30 @@ struct SchedulerAPI: Sendable {
 
     /// The names of the registered agents.
     func agentNames() async throws -> [String] {
+        try await agents().map(\.hostname)
+    }
+
+    /// The registered agents.
+    func agents() async throws -> [Agent] {
         let reply = try await request("GET", "/go/api/agents")
         guard reply.status == 200 else { return [] }
-        return try Self.decoder.decode(Agents.self, from: reply.body)._embedded.agents.map(\.hostname)
+        return try Self.decoder.decode(Agents.self, from: reply.body)._embedded.agents
+    }
+
+    /// Enables or disables an agent (GoCD's agent edit).
+    func setAgent(_ uuid: String, enabled: Bool) async throws {
+        let reply = try await request("PATCH", "/go/api/agents/\(uuid)",
+                                      body: #"{"agent_config_state": "\#(enabled ? "Enabled" : "Disabled")"}"#)
+        guard reply.status == 200 else {
+            throw BenchError("\(enabled ? "enable" : "disable") agent \(uuid)", "HTTP \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")
+        }
+    }
+
+    /// What the scheduler read from `relevo.dead`.
+    func deadLetters() async throws -> [DeadLetter] {
+        let reply = try await request("GET", "/go/api/dead_letters")
+        guard reply.status == 200 else { throw BenchError("list dead letters", "HTTP \(reply.status)") }
+        return try Self.decoder.decode(DeadLetters.self, from: reply.body)._embedded.deadLetters
     }
 
     static let decoder: JSONDecoder = {

@@ -73,6 +73,12 @@ struct JobRunner: Sendable {
             logger.error("job could not run", metadata: ["job": "\(job.jobRunID)", "error": "\(error)"])
         }
         await workspaces.release(workspace)
+        if await running.isAbandoned(job.jobRunID) {
+            await console.write("[relevo] Job stopped on \(agent.name): its delivery was lost; it runs again elsewhere\n")
+            _ = await console.finishKeepingTail()
+            logger.warning("job stopped without a result; it runs again elsewhere", metadata: ["job": "\(attempt)"])
+            return false
+        }
         await console.write("[relevo] Job completed \(job.jobRunID) on \(agent.name): \(result.rawValue)\n")
         let tail = await console.finishKeepingTail()
         do {

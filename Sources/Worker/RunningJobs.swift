@@ -9,6 +9,8 @@ import Shared
 actor RunningJobs {
     private struct Job {
         var attempt: Int
+        /// Stopped here without a result: the broker hands the job to another worker.
+        var abandoned = false
         var execution: TaskSequenceRunner?
         var cancelRequested = false
     }
@@ -55,6 +57,16 @@ actor RunningJobs {
     func end(_ id: JobRunID) {
         jobs[id] = nil
     }
+
+    /// Stops job run `id` here without a result (its delivery was lost, so it runs elsewhere).
+    func abandon(_ id: JobRunID) async {
+        guard jobs[id] != nil else { return }
+        jobs[id]?.abandoned = true
+        _ = await cancel(id)
+    }
+
+    /// Whether job run `id` was stopped here without a result.
+    func isAbandoned(_ id: JobRunID) -> Bool { jobs[id]?.abandoned == true }
 
     /// Cancels job run `id` if it is here (at `attempt`, if given): its tasks stop now, or, while
     /// it is being prepared, as soon as they would start. Returns whether the job is here.

@@ -197,8 +197,10 @@ final class WorkerService: Service, Sendable {
                 // handed back would come straight back to this consumer, and each return counts
                 // towards the queue's delivery limit. The channel stays open until the running jobs
                 // are acked (closing it would hand them out again), then closes.
+                let hold = entry.serial ? SerialHold() : nil
                 let watcher = Task {
                     await self.state.waitUntilNotTakingJobs(from: entry.queue, generation: generation)
+                    await hold?.waitUntilFree()
                     await consumer.pause()
                     await self.state.jobs.waitUntilIdle()
                     await consumer.cancel()
@@ -206,16 +208,22 @@ final class WorkerService: Service, Sendable {
                 defer { watcher.cancel() }
                 for try await delivery in consumer {
                     await state.slots.acquire()
+                    await hold?.take()
                     if await !state.takesJobs(from: entry.queue, generation: generation) {
                         // Sent before the pause reached the broker, or prefetched: handed back
                         // once, to go to another worker (this consumer gets no more).
+                        await hold?.release()
                         await state.slots.release()
                         do { try await delivery.nack(requeue: true) } catch { logger.debug("hand-back failed", metadata: ["error": "\(error)"]) }
                         continue
                     }
                     let id = UUID()
                     let job = Task {
-                        await self.handle(delivery, queue: entry.queue, serial: entry.serial, events: events)
+                        await self.handle(delivery, queue: entry.queue, serial: entry.serial, events: events) {
+                            // A serial queue's consumer stops before the job is acked, if it must.
+                            if hold != nil, await !self.state.takesJobs(from: entry.queue, generation: generation) { await consumer.pause() }
+                        }
+                        await hold?.release()
                         await self.state.slots.release()
                         await self.state.jobs.untrack(id)
                     }
@@ -230,8 +238,10 @@ final class WorkerService: Service, Sendable {
         }
     }
 
-    /// Runs one delivered job and settles the delivery after the result is confirmed.
-    private func handle(_ delivery: AMQPDelivery, queue: String, serial: Bool, events: EventPublisher) async {
+    /// Runs one delivered job and settles the delivery after the result is confirmed (and after
+    /// `beforeSettle`).
+    private func handle(_ delivery: AMQPDelivery, queue: String, serial: Bool, events: EventPublisher,
+                        beforeSettle: () async -> Void = {}) async {
         let job: JobMessage
         do {
             job = try MessageCodec.decodeJob(delivery.body)
@@ -260,9 +270,25 @@ final class WorkerService: Service, Sendable {
             return
         }
         await state.jobs.begin(attempt)
+        // A serial job whose delivery is lost (the channel closed: a broker restart, a network
+        // cut) will be handed to another worker: it stops here at once, without a result, so
+        // that the two never overlap. The scheduler learns of it from the redelivery.
+        let guardian = serial ? Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+                if Task.isCancelled { return }
+                if await !delivery.isLive() {
+                    logger.warning("serial job's delivery lost; stopping it here, it runs again elsewhere", metadata: ["job": "\(attempt)"])
+                    await state.jobs.abandon(job.jobRunID)
+                    return
+                }
+            }
+        } : nil
         let reported = await executor.execute(job, attempt: attempt, agent: identity, events: events, running: state.jobs,
                                               supervised: serial)
+        guardian?.cancel()
         await state.jobs.end(job.jobRunID)
+        await beforeSettle()
         do {
             if reported {
                 try await delivery.ack()
