@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 import Shared
 
 /// `relevo-bench --faults`: a real broker, scheduler and three workers run the `soak` pipeline
@@ -53,7 +54,7 @@ struct FaultSuite {
         var records: [Record] = []
         var counters: [Int] = []
         let started = ContinuousClock.now
-        print("fault suite: seed \(options.seed), \(options.rounds) rounds, \(Self.workerNames.count) workers × \(Self.slots) slots, "
+        say("fault suite: seed \(options.seed), \(options.rounds) rounds, \(Self.workerNames.count) workers × \(Self.slots) slots, "
               + "\(options.instancesPerRound) instances of '\(SoakPipeline.name)' per round; repeat with --seed \(options.seed)")
         do {
             try await cluster.startBroker()
@@ -76,20 +77,20 @@ struct FaultSuite {
                 if !stuck.isEmpty { record.note += " still running after \(Self.roundTimeout): \(stuck.map(String.init).joined(separator: ", "))" }
                 records.append(record)
                 let recovered = record.recovery.map { String(format: "%6.2f s", $0.seconds) } ?? "     —"
-                print("round \(pad(round, 3))/\(order.count)  \(fault.rawValue.padding(toLength: 17, withPad: " ", startingAt: 0)) "
+                say("round \(pad(round, 3))/\(order.count)  \(fault.rawValue.padding(toLength: 17, withPad: " ", startingAt: 0)) "
                       + "\(record.target.padding(toLength: 9, withPad: " ", startingAt: 0)) victims \(record.victims)  recovered \(recovered)  "
                       + "instances \(fresh.first ?? 0)–\(fresh.last ?? 0)\(record.note)")
             }
             let report = try await check(cluster, counters: counters, journal: journal)
-            print("")
-            print(report.text(records: records, elapsed: ContinuousClock.now - started, seed: options.seed))
+            say("")
+            say(report.text(records: records, elapsed: ContinuousClock.now - started, seed: options.seed))
             let problems = await cluster.shutDown()
-            for problem in problems { print("teardown: \(problem)") }
+            for problem in problems { say("teardown: \(problem)") }
             return report.passed && problems.isEmpty
         } catch {
-            print("fault suite stopped: \(error)")
+            say("fault suite stopped: \(error)")
             for worker in cluster.workers { worker.signal(SIGCONT) }
-            for line in cluster.scheduler?.logTail(30).split(separator: "\n") ?? [] { print("scheduler| \(line)") }
+            for line in cluster.scheduler?.logTail(30).split(separator: "\n") ?? [] { say("scheduler| \(line)") }
             _ = await cluster.shutDown()
             throw error
         }
@@ -136,8 +137,14 @@ struct FaultSuite {
     private func inject(_ fault: Fault, round: Int, cluster: BenchCluster, random: inout SeededGenerator) async throws -> Record {
         let agents = (try? await cluster.api.agents()) ?? []
         if fault.hitsAWorker {
-            // Preferably a worker that is running something, so that the fault has victims.
-            let inFlight = await jobsInFlight(cluster)
+            // Preferably a worker that is running something, so that the fault has victims: if
+            // none is at this moment, the next moment one is (within 10 s).
+            var inFlight = await jobsInFlight(cluster)
+            let patience = ContinuousClock.now + .seconds(10)
+            while inFlight.isEmpty, ContinuousClock.now < patience {
+                try await Task.sleep(for: .milliseconds(50))
+                inFlight = await jobsInFlight(cluster)
+            }
             let busy = Self.workerNames.filter { name in
                 guard let uuid = agents.first(where: { $0.hostname == name })?.uuid else { return false }
                 return inFlight.contains { $0.agent == uuid }
@@ -395,7 +402,9 @@ struct FaultSuite {
     /// Messages still ready in Relevo's queues (a passive declare counts them at once).
     private func leftInQueues(_ cluster: BenchCluster) async throws -> [String: Int] {
         guard let url = cluster.broker?.url else { return [:] }
-        let client = try await AMQPClient.connect(try AMQPSettings(url: url, connectionName: "relevo-bench:faults"))
+        var quiet = Logger(label: "relevo-bench")
+        quiet.logLevel = .warning
+        let client = try await AMQPClient.connect(try AMQPSettings(url: url, connectionName: "relevo-bench:faults"), logger: quiet)
         defer { Task { await client.close() } }
         let names = [QueueCatalog.schedulerEventsQueue, QueueCatalog.deadLetterQueue,
                      JobQueueKey(environment: nil, resources: []).queueName, QueueCatalog.serialQueue(key: SoakPipeline.serialKey)]
@@ -419,4 +428,10 @@ extension Duration {
 private func pad(_ value: Int, _ width: Int) -> String {
     let text = String(value)
     return String(repeating: " ", count: max(0, width - text.count)) + text
+}
+
+/// Writes a line at once (unbuffered, unlike `print` into a pipe): the suite's progress shows
+/// as it goes, also through `scripts/test`'s `tee`.
+func say(_ line: String = "") {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
