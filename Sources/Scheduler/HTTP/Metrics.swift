@@ -63,7 +63,7 @@ struct MetricsRoutes {
             for queue in queues { text += "relevo_queue_consumers{queue=\"\(queue.name)\"} \(queue.consumers)\n" }
 
             let dead = try await engine.queries.deadLetterCounts()
-            family("relevo_dead_letters_total", "counter", "Messages read from relevo.dead, by kind (a dead job message fails its job).")
+            family("relevo_dead_letters_total", "counter", "Messages read from relevo.dead, by kind (a dead job message's attempt is abandoned and the job dispatched again, or failed after its last attempt).")
             for kind in [DeadLetter.Kind.job, .event, .other] {
                 text += "relevo_dead_letters_total{kind=\"\(kind.rawValue)\"} \(dead[kind] ?? 0)\n"
             }
