@@ -53,6 +53,8 @@ import Testing
             let outcomes = Set(letters.compactMap { $0["outcome"] as? String })
             #expect(outcomes.contains("job doomed/1/build/1/only/1 dispatched again as attempt 2"), "\(outcomes)")
             #expect(outcomes.contains("job doomed/1/build/1/only/1 failed: attempt 5 was its last"), "\(outcomes)")
+            let queuesPage = try await cluster.api.get("/queues").text
+            #expect(queuesPage.contains("Dead letters") && queuesPage.contains("dispatched again as attempt 2"), "\(queuesPage)")
             let metrics = try await cluster.api.get("/metrics").text
             #expect(metrics.contains("relevo_dead_letters_total{kind=\"job\"} 5"))
             await client.close()

@@ -84,4 +84,49 @@ import Testing
             try await Self.expectNoDeadLetters(cluster)
         }
     }
+
+    /// A serial queue has one active consumer: a worker that stops consuming it while its
+    /// serial job still runs (here on SIGTERM) would let the broker start the next serial job on
+    /// another worker beside it. Each job takes a lock without waiting (`flock -n`): a job that
+    /// finds it taken records an overlap.
+    @Test func aStoppingWorkerKeepsTheNextSerialJobUntilItsOwnHasEnded() async throws {
+        try await RelevoCluster.with { cluster in
+            let overlaps = cluster.root.appendingPathComponent("overlaps")
+            let lock = cluster.root.appendingPathComponent("serial.lock")
+            func job(_ name: String) -> String {
+                ["\(name):", "  serial: repo", "  tasks:",
+                 "    - exec: {command: /bin/sh, arguments: [\"-c\", \"flock -n \(lock.path) -c 'sleep 3' || { echo \(name) >> \(overlaps.path); exit 1; }\"]}"]
+                    .map { String(repeating: " ", count: 12) + $0 }.joined(separator: "\n")
+            }
+            try cluster.writeConfig("serial.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              serial:
+                materials:
+                  src: {git: "file:///nonexistent", auto_update: false}
+                stages:
+                  - run:
+                      fetch_materials: false
+                      jobs:
+            \(job("first"))
+            \(job("second"))
+            """)
+            try await cluster.startScheduler()
+            let w1 = try await cluster.startWorker(.init(name: "w1", slots: 2))
+            #expect(try await cluster.api.post("/go/api/pipelines/serial/schedule", body: Self.pinned).status == 202)
+            try await eventually(60, "a serial job building on w1") {
+                let jobs = try await cluster.api.instance("serial", 1)?.jobs(ofStage: "run") ?? []
+                return jobs.contains { $0["state"] as? String == "building" }
+            }
+            // w2 waits as the queue's next consumer; w1 is told to stop while its job runs.
+            try await cluster.startWorker(.init(name: "w2", slots: 2))
+            await w1.stop(grace: .seconds(30))
+            #expect(w1.exitedCleanly)
+            let done = try await cluster.api.waitFor("serial", 1, states: ["passed", "failed"], seconds: 60)
+            #expect(done["state"] as? String == "passed", "\(done)")
+            #expect(!FileManager.default.fileExists(atPath: overlaps.path),
+                    "serial jobs overlapped: \((try? String(contentsOf: overlaps, encoding: .utf8)) ?? "")")
+            try await Self.expectNoDeadLetters(cluster)
+        }
+    }
 }

@@ -113,3 +113,19 @@ import Testing
         }
     }
 }
+
+extension JobLivenessTests {
+    @Test func anAgentTakingAnAbandonedAttemptIsToldToStopIt() async throws {
+        try await SchedulerEngineTests.withEngine { engine, store, publisher in
+            _ = try await SchedulerEngineTests.start(engine, store)
+            _ = await engine.handle([.started(Self.first, agent: Self.holder), .redelivered(Self.first, agent: Self.other)])
+            let before = try await Self.cancels(on: publisher).count
+            // Attempt 1's message was still in hand somewhere, and a worker takes it now.
+            let outcomes = await engine.handle([.accepted(Self.first, agent: Self.other)])
+            #expect(outcomes.allSatisfy { if case .done = $0 { true } else { false } })
+            let cancels = try await Self.cancels(on: publisher).dropFirst(before)
+            #expect(cancels.map { [$0.attempt, $0.agent] as [AnyHashable?] } == [[1, "agent-2"]])
+            #expect(try await store.pipelineRun("app", counter: 1)?.job(Self.compile.key)?.attempt == 2)
+        }
+    }
+}

@@ -307,7 +307,26 @@ struct DashboardRoutes {
             let active = queue.singleActiveConsumer ? HTML.escape(Self.workerName(queue.activeConsumer) ?? (managed ? "none" : "?")) : "<span class=\"muted\">every consumer</span>"
             html += "<tr data-queue=\"\(HTML.escape(queue.name))\"><td class=\"mono\">\(HTML.escape(queue.name))</td><td>\(queue.ready)</td><td>\(unacked)</td><td>\(queue.consumers)</td><td data-active=\"\(HTML.escape(queue.activeConsumer ?? ""))\">\(active)</td></tr>"
         }
-        return html + "</table>"
+        html += "</table>"
+        // Dead letters are never silent: the newest, with why and what the scheduler did.
+        html += "<h2>Dead letters</h2>"
+        do {
+            let letters = try await engine.queries.deadLetters(limit: 20)
+            if letters.isEmpty {
+                html += "<p class=\"muted\">none: no message has been dead-lettered</p>"
+            } else {
+                html += "<p class=\"muted\">The newest 20 messages read from <code>relevo.dead</code> (all: <code>GET /go/api/dead_letters</code>).</p>"
+                html += "<table class=\"dead-letters\"><tr><th>Received</th><th>Kind</th><th>From</th><th>Why</th><th>What the scheduler did</th></tr>"
+                for record in letters {
+                    html += "<tr><td>\(HTML.time(record.receivedAt))</td><td>\(record.letter.kind.rawValue)</td><td class=\"mono\">\(HTML.escape(record.letter.originalQueue))</td>"
+                    html += "<td>\(HTML.escape(record.letter.reason))</td><td>\(HTML.escape(record.outcome))</td></tr>"
+                }
+                html += "</table>"
+            }
+        } catch {
+            html += "<p class=\"muted\">dead letters unavailable: \(HTML.escape("\(error)"))</p>"
+        }
+        return html
     }
 
     /// `linux-1` from the connection name `relevo-worker linux-1 (consume)`; other names as they are.

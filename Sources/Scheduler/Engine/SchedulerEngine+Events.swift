@@ -118,6 +118,15 @@ extension SchedulerEngine {
                        job.state == .completed, job.result == .cancelled {
                         await sendCancel(JobRunID(pipeline: run.pipelineName, counter: run.counter, key: key), user: "scheduler")
                     }
+                    // A worker took an attempt that had been abandoned (its message was still in
+                    // hand somewhere): it must not run beside the current one.
+                    if case .jobAccepted(let key, let attempt, let agent) = group.events[position], let run, let job = run.job(key),
+                       attempt < job.attempt {
+                        logger.warning("an abandoned attempt was taken; telling its agent to stop it", metadata: [
+                            "job": "\(key)#\(attempt)", "agent": "\(agent)", "current": "\(job.attempt)"])
+                        await sendCancel(JobRunID(pipeline: run.pipelineName, counter: run.counter, key: key), user: "scheduler",
+                                         attempt: attempt, agent: agent)
+                    }
                 case .failure(let error):
                     if case .jobAccepted(let key, let attempt, let agent) = group.events[position], let run,
                        error.scheduling?.code == .conflictingEvent {

@@ -10,7 +10,7 @@ struct PatientEventApplier: Sendable {
     /// Applies events; one outcome per event (the engine's `handle`).
     let apply: @Sendable ([WorkerEvent]) async -> [SchedulerEngine.EventOutcome]
     /// Pauses between tries (from 100 ms up to `maximum`).
-    var policy = AMQPSettings.ReconnectPolicy(initial: .milliseconds(100), maximum: .seconds(10))
+    var policy = AMQPSettings.ReconnectPolicy(initial: .milliseconds(100), maximum: .seconds(2))
     /// Waits; throws when the wait is cut short (shutdown), which ends the retrying.
     var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     let logger: Logger
