@@ -43,7 +43,11 @@ struct ArtifactStore: Sendable {
             var key = [UInt8](repeating: 0, count: 32)
             var generator = SystemRandomNumberGenerator()
             for index in key.indices { key[index] = UInt8.random(in: .min ... .max, using: &generator) }
-            FileManager.default.createFile(atPath: keyFile.path, contents: Data(key), attributes: [.posixPermissions: 0o600])
+            // A key that cannot be kept would change at the next start and void every token
+            // given out: refuse to start instead.
+            guard FileManager.default.createFile(atPath: keyFile.path, contents: Data(key), attributes: [.posixPermissions: 0o600]) else {
+                throw ArtifactStoreError(description: "cannot write the artifact token key \(keyFile.path)")
+            }
             tokenKey = key
         }
     }
@@ -187,4 +191,9 @@ struct ArtifactStore: Sendable {
         }
         return result
     }
+}
+
+/// Why the artifact store cannot open.
+struct ArtifactStoreError: Error, CustomStringConvertible {
+    let description: String
 }

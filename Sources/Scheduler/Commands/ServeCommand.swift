@@ -72,6 +72,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        // The database, the artifacts and the token key are the scheduler's alone.
+        chmod(settings.dataDirectory, 0o700)
         let lock: Int32
         do {
             lock = try DataDirectoryLock.acquire(settings.dataDirectory)
@@ -79,7 +81,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         defer { close(lock) }
-        let store = try SchedulerStore(path: URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("relevo.sqlite").path)
+        let databasePath = URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("relevo.sqlite").path
+        let store = try SchedulerStore(path: databasePath)
+        for file in [databasePath, databasePath + "-wal", databasePath + "-shm"] { chmod(file, 0o600) }
         var broker = try AMQPSettings(url: settings.brokerURL, connectionName: "relevo-scheduler (publish)")
         let publisher = try await AMQPClient.connect(broker, logger: logger, waitUpTo: .seconds(120))
         broker.connectionName = "relevo-scheduler (consume)"

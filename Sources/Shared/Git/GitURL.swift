@@ -3,19 +3,27 @@ import Foundation
 /// What the git client derives from a repository URL: a form safe to print and the name of its
 /// mirror directory.
 public enum GitURL {
-    /// `text` with the password of every URL in it replaced by `******`
-    /// (`https://user:******@host/repo.git`), for error messages and logs.
+    /// `text` with the secret of every URL in it replaced by `******`, for error messages and
+    /// logs: the password (`https://user:******@host/repo.git`), and for any scheme but SSH a
+    /// user part that stands alone, which is a token (`https://******@github.com/repo.git`); an
+    /// SSH user name (`ssh://git@host`, `git@host:repo`) is not a secret and stays.
     public static func redacted(_ text: String) -> String {
         var result = ""
         var rest = Substring(text)
         while let scheme = rest.range(of: "://") {
+            let schemeName = rest[..<scheme.lowerBound].reversed().prefix { $0.isLetter || $0.isNumber || "+-.".contains($0) }
+            let isSSH = String(schemeName.reversed()).lowercased().hasSuffix("ssh")
             result += rest[..<scheme.upperBound]
             rest = rest[scheme.upperBound...]
             let authorityEnd = rest.firstIndex { "/ \t\n'\"".contains($0) } ?? rest.endIndex
-            guard let at = rest[..<authorityEnd].lastIndex(of: "@"),
-                let colon = rest[..<at].firstIndex(of: ":")
-            else { continue }
-            result += rest[..<colon] + ":******"
+            guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { continue }
+            if let colon = rest[..<at].firstIndex(of: ":") {
+                result += rest[..<colon] + ":******"
+            } else if isSSH {
+                continue
+            } else {
+                result += "******"
+            }
             rest = rest[at...]
         }
         return result + rest

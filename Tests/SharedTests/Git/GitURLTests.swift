@@ -12,6 +12,17 @@ import Testing
                 == "fatal: unable to access 'https://u:******@h/r.git/': 403; see http://x:******@z")
     }
 
+    /// A token alone in an HTTP URL's user part (`https://<token>@host`, GitHub's and GitLab's
+    /// form) is a secret too; an SSH user name (`ssh://git@host`) is not.
+    @Test func redactsTokensInTheUserPartOfHTTPURLs() {
+        #expect(GitURL.redacted("https://ghp_abc123@github.com/a/b.git") == "https://******@github.com/a/b.git")
+        #expect(GitURL.redacted("HTTP://glpat-xyz@gitlab.example/a.git") == "HTTP://******@gitlab.example/a.git")
+        #expect(GitURL.redacted("clone of https://t0ken@h/r.git failed") == "clone of https://******@h/r.git failed")
+        #expect(GitURL.redacted("ssh://git@host/r.git") == "ssh://git@host/r.git")
+        #expect(GitURL.redacted("git+ssh://deploy@host/r.git") == "git+ssh://deploy@host/r.git")
+        #expect(GitURL.redacted("https://oauth2:glpat-xyz@gitlab.example/a.git") == "https://oauth2:******@gitlab.example/a.git")
+    }
+
     @Test func mirrorNamesAreReadableStableAndDistinct() {
         let name = GitURL.mirrorDirectoryName(for: "https://git.example.org/team/relevo.git")
         #expect(name.hasPrefix("relevo-"))

@@ -1,0 +1,31 @@
+import Foundation
+import Shared
+import Testing
+
+@testable import Scheduler
+
+/// The key that signs artifact tokens is kept across restarts, readable by the owner only; a
+/// key that cannot be written stops the scheduler instead of changing at every start (which
+/// would void every token given out).
+@Suite struct ArtifactStoreKeyTests {
+    @Test func theKeyIsKeptAndOnlyTheOwnerReadsIt() async throws {
+        try await TemporaryDatabase.withPath { path in
+            let data = URL(fileURLWithPath: path).deletingLastPathComponent()
+            let first = try ArtifactStore(dataDirectory: data.path)
+            let locator = ArtifactLocator(pipeline: "app", pipelineCounter: 1, stage: "build", stageCounter: 1, job: "compile")
+            let again = try ArtifactStore(dataDirectory: data.path)
+            #expect(first.token(for: locator) == again.token(for: locator))
+            let attributes = try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("artifact-token.key").path)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        }
+    }
+
+    @Test func aKeyThatCannotBeWrittenStopsTheStore() async throws {
+        try await TemporaryDatabase.withPath { path in
+            let data = URL(fileURLWithPath: path).deletingLastPathComponent()
+            // A folder where the key file would go: the key can be neither read nor written.
+            try FileManager.default.createDirectory(at: data.appendingPathComponent("artifact-token.key"), withIntermediateDirectories: true)
+            #expect(throws: ArtifactStoreError.self) { try ArtifactStore(dataDirectory: data.path) }
+        }
+    }
+}
