@@ -18,6 +18,7 @@ import Testing
         try await SchedulerEngineTests.withEngine { engine, _, publisher in
             let router = Router(context: RelevoRequestContext.self)
             router.add(middleware: JSONErrorMiddleware(logger: Logger(label: "test")))
+            router.add(middleware: SameOriginMiddleware())
             let data = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-api-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: data) }
             router.add(middleware: AuthMiddleware(tokens: tokens, artifacts: try ArtifactStore(dataDirectory: data), queries: engine.queries, logger: Logger(label: "test")))
@@ -56,6 +57,32 @@ import Testing
                 #expect(response.status == .badRequest)
                 #expect(Self.message(response)?.contains("the body is not valid") == true)
             }
+        }
+    }
+
+    /// A page on another site cannot make a signed-in browser change anything: a state-changing
+    /// request whose `Origin` is not the server's (or marked `Sec-Fetch-Site: cross-site`) is
+    /// refused; the server's own pages, scripts and the CLI (no `Origin`) are not.
+    @Test func crossSiteRequestsThatChangeStateAreRefused() async throws {
+        try await Self.withAPI { client, _ in
+            for headers: HTTPFields in [[.origin: "https://evil.example", SameOriginMiddleware.forwardedHost: "ci.example.org:8153"],
+                                        [.origin: "null", SameOriginMiddleware.forwardedHost: "ci.example.org:8153"],
+                                        [SameOriginMiddleware.secFetchSite: "cross-site"]] {
+                try await client.execute(uri: "/go/api/pipelines/app/pause", method: .post, headers: headers) { response in
+                    #expect(response.status == .forbidden, "\(headers)")
+                    #expect(Self.message(response)?.contains("cross-site request refused") == true)
+                }
+            }
+            // Reading is not refused; nothing was paused (the pause from the server's own origin
+            // below would be a 409).
+            try await client.execute(uri: "/go/api/pipelines/app/history", method: .get, headers: [.origin: "https://evil.example"]) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/go/api/pipelines/app/pause", method: .post,
+                                     headers: [.origin: "http://ci.example.org:8153", SameOriginMiddleware.forwardedHost: "ci.example.org:8153"]) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/go/api/pipelines/app/unpause", method: .post) { response in #expect(response.status == .ok) }
         }
     }
 

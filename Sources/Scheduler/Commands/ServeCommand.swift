@@ -105,6 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let router = Router(context: RelevoRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(logger: logger))
+        router.add(middleware: SameOriginMiddleware())
         router.add(middleware: AuthMiddleware(tokens: tokens, artifacts: artifacts, queries: engine.queries, logger: logger))
         if let tokens {
             logger.info("API tokens loaded", metadata: ["tokens": "\(tokens.count)", "file": "\(settings.tokensFile ?? "")"])
