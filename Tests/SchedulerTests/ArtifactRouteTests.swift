@@ -57,4 +57,39 @@ import Testing
             }
         }
     }
+
+    /// Files jobs wrote are served on the dashboard's origin: an XHTML file in a repository or an
+    /// artifact must not run script with the signed-in user's cookie.
+    @Test func jobWrittenFilesCannotRunInTheBrowser() async throws {
+        try await SchedulerEngineTests.withEngine { engine, store, _ in
+            _ = try await SchedulerEngineTests.start(engine, store)
+            let data = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-art-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: data) }
+            let artifacts = try ArtifactStore(dataDirectory: data)
+            let repositories = URL(fileURLWithPath: data).appendingPathComponent("repos")
+            try FileManager.default.createDirectory(at: repositories.appendingPathComponent("dev"), withIntermediateDirectories: true)
+            try Data("<html xmlns='http://www.w3.org/1999/xhtml'><script>alert(document.cookie)</script></html>".utf8)
+                .write(to: repositories.appendingPathComponent("dev/evil.xml"))
+            let router = Router(context: RelevoRequestContext.self)
+            router.add(middleware: JSONErrorMiddleware(logger: Logger(label: "test")))
+            router.add(middleware: AuthMiddleware(tokens: nil, artifacts: artifacts, queries: engine.queries, logger: Logger(label: "test")))
+            ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: repositories, serverURL: "http://scheduler/go",
+                           logger: Logger(label: "test")).register(on: router)
+            let compile = Self.compile.jobRunID.artifactLocator(runCount: 1)
+            try await Application(router: router).test(.router) { client async throws in
+                _ = await engine.handle([.started(Self.compile, agent: Self.agent)])
+                #expect(try await Self.upload(compile, artifacts, client) == .created)
+                for uri in ["/repos/dev/evil.xml", "/repos/dev/", compile.fileURL(server: "/go", path: ["dist", "a.rpm"])] {
+                    try await client.execute(uri: uri, method: .get) { response in
+                        #expect(response.status == .ok, "\(uri)")
+                        #expect(response.headers[ArtifactRoutes.contentTypeOptions] == "nosniff", "\(uri)")
+                        #expect(response.headers[ArtifactRoutes.contentSecurityPolicy]?.hasPrefix("sandbox") == true, "\(uri)")
+                    }
+                }
+                try await client.execute(uri: compile.fileURL(server: "/go", path: ["dist", "a.rpm"]), method: .get) { response in
+                    #expect(response.headers[.contentDisposition] == "attachment; filename=\"a.rpm\"")
+                }
+            }
+        }
+    }
 }

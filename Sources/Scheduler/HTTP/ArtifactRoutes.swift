@@ -66,7 +66,7 @@ struct ArtifactRoutes {
                 throw APIError(.notFound, "no artifact '\(path)' in \(locator)")
             }
             let body = Self.stream(file.url.path, size: file.size)
-            var headers = HTTPFields()
+            var headers = Self.untrustedFileHeaders(download: path.segments.last)
             headers[.contentType] = "application/octet-stream"
             headers[.contentLength] = String(file.size)
             if let sha = file.sha256 { headers[Self.checksumHeader] = sha }
@@ -113,13 +113,13 @@ struct ArtifactRoutes {
                     _ = FileManager.default.fileExists(atPath: real + "/" + name, isDirectory: &child)
                     return child.boolValue ? name + "/" : name
                 }
-                var headers = HTTPFields()
+                var headers = Self.untrustedFileHeaders(download: nil)
                 headers[.contentType] = "text/plain; charset=utf-8"
                 return Response(status: .ok, headers: headers,
                                 body: ResponseBody(byteBuffer: ByteBuffer(string: lines.map { $0 + "\n" }.joined())))
             }
             let size = ((try? FileManager.default.attributesOfItem(atPath: real))?[.size] as? NSNumber)?.int64Value ?? 0
-            var headers = HTTPFields()
+            var headers = Self.untrustedFileHeaders(download: nil)
             headers[.contentType] = Self.contentType(of: real)
             return Response(status: .ok, headers: headers, body: Self.stream(real, size: size))
         }
@@ -182,6 +182,24 @@ struct ArtifactRoutes {
             throw APIError(.badRequest, error.description)
         }
     }
+
+    /// Headers for a file a job wrote, served on the dashboard's origin: the browser must not
+    /// guess its type (`nosniff`) nor run anything in it with the signed-in user's cookie (a
+    /// sandbox without scripts or same-origin rights); an artifact downloads as `name` rather
+    /// than being shown. (`yum` and `dnf` ignore all three.)
+    static func untrustedFileHeaders(download name: String?) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[Self.contentTypeOptions] = "nosniff"
+        headers[Self.contentSecurityPolicy] = "sandbox; default-src 'none'"
+        if let name {
+            let safe = name.unicodeScalars.filter { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" }
+            headers[.contentDisposition] = "attachment; filename=\"\(String(String.UnicodeScalarView(safe)))\""
+        }
+        return headers
+    }
+
+    static let contentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    static let contentSecurityPolicy = HTTPField.Name("Content-Security-Policy")!
 
     private static func contentType(of path: String) -> String {
         switch (path as NSString).pathExtension {
