@@ -60,6 +60,7 @@ struct ArtifactCollector {
             guard let kind = Self.kind(real) else {
                 throw Refusal(description: "artifact source '\(source)' does not exist in \(root)")
             }
+            try Self.refuseSpecial(kind, path, source: source)
             let name = segments[segments.count - 1]
             let target = destination.appending(Self.path([name]))
             if kind == .folder {
@@ -103,6 +104,7 @@ struct ArtifactCollector {
         for name in names where fnmatch(first, name, FNM_PERIOD) == 0 {
             let real = try checkInside(folder + "/" + name, realRoot: realRoot, source: source)
             let kind = Self.kind(real)
+            if pattern.count == 1 { try Self.refuseSpecial(kind, folder + "/" + name, source: source) }
             if pattern.count == 1 {
                 if kind == .file {
                     if !matches.contains(where: { $0.file == real && $0.path == destination.appending(Self.path(relative + [name])) }) {
@@ -126,11 +128,13 @@ struct ArtifactCollector {
         var result: [Upload] = []
         for name in ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() {
             let real = try checkInside(folder + "/" + name, realRoot: realRoot, source: source, shown: shown + "/" + name)
-            switch Self.kind(real) {
+            let kind = Self.kind(real)
+            try Self.refuseSpecial(kind, shown + "/" + name, source: source)
+            switch kind {
             case .file: result.append(Upload(file: real, path: target.appending(Self.path([name])), size: Self.size(real)))
             case .folder: result += try walk(real, shownAs: shown + "/" + name, into: target.appending(Self.path([name])),
                                             realRoot: realRoot, source: source, depth: depth + 1)
-            case nil: continue
+            case .special, nil: continue
             }
         }
         return result
@@ -147,12 +151,31 @@ struct ArtifactCollector {
 
     // MARK: File system
 
-    enum Kind { case file, folder }
+    enum Kind: Equatable {
+        case file, folder
+        /// A named pipe, socket or device: reading one could block the worker for ever or
+        /// never end, so it is refused.
+        case special(String)
+    }
 
     static func kind(_ path: String) -> Kind? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
-        return isDirectory.boolValue ? .folder : .file
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .file
+        case S_IFDIR: return .folder
+        case S_IFIFO: return .special("a named pipe (FIFO)")
+        case S_IFSOCK: return .special("a socket")
+        case S_IFCHR, S_IFBLK: return .special("a device")
+        default: return .special("not a regular file")
+        }
+    }
+
+    /// Refuses a file that is not a regular file or folder.
+    private static func refuseSpecial(_ kind: Kind?, _ path: String, source: String) throws(Refusal) {
+        if case .special(let what)? = kind {
+            throw Refusal(description: "artifact source '\(source)': \(path) is \(what), not a file; it is not uploaded")
+        }
     }
 
     static func size(_ path: String) -> Int64 {

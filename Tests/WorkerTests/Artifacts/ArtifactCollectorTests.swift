@@ -34,6 +34,23 @@ import Testing
         #expect(try collect(root, "./build/app.jar", "libs/") == ["libs/app.jar"])
     }
 
+    /// A named pipe listed as an artifact (alone, in a folder, or matched by a glob) would block
+    /// the worker reading it for ever: it is refused with a clear error instead.
+    @Test func namedPipesAreRefusedNotRead() throws {
+        let root = try workDirectory(["out/a.txt"])
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(mkfifo(root.appendingPathComponent("out/pipe").path, 0o600) == 0)
+        for source in ["out/pipe", "out", "out/*"] {
+            #expect(throws: ArtifactCollector.Refusal.self, "\(source)") { try collect(root, source) }
+            do {
+                _ = try collect(root, source)
+            } catch {
+                #expect("\(error)".contains("is a named pipe (FIFO), not a file"), "\(error)")
+            }
+        }
+        #expect(try collect(root, "out/a.txt") == ["a.txt"])
+    }
+
     @Test func aFolderKeepsItsNameAndTree() throws {
         let root = try workDirectory(["out/a.txt", "out/sub/b.txt"])
         defer { try? FileManager.default.removeItem(at: root) }
