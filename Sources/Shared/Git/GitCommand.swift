@@ -19,7 +19,8 @@ struct GitCommand: Sendable {
     }
 
     /// Options given to every command: allow local clones from the mirror, keep output quiet and
-    /// stable, and keep git from starting background work that would outlive the command.
+    /// stable, keep git from starting background work that would outlive the command, and run
+    /// nothing a repository's own files name.
     static let configuration = [
         "protocol.file.allow=always",
         "uploadpack.allowAnySHA1InWant=true",
@@ -28,6 +29,10 @@ struct GitCommand: Sendable {
         "gc.autoDetach=false",
         "maintenance.auto=false",
         "credential.interactive=false",
+        // No hook and no file-system monitor command ever runs: a job's tree is reused by later
+        // jobs, and a job could have planted either in its `.git`.
+        "core.hooksPath=/dev/null",
+        "core.fsmonitor=false",
     ]
 
     let runner: ProcessRunner

@@ -18,7 +18,7 @@ struct WorkingTree: Sendable {
         let source = shallow ? "file://" + mirror : mirror
         let files = FileManager.default
         if files.fileExists(atPath: (path as NSString).appendingPathComponent(".git")) {
-            try await git(["config", "remote.origin.url", source])
+            try resetRepositorySettings(source: source)
         } else if try isMissingOrEmpty() {
             let parent = (path as NSString).deletingLastPathComponent
             do {
@@ -46,6 +46,31 @@ struct WorkingTree: Sendable {
         let head = try await git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         guard head == hash else {
             throw GitError(.commandFailed, operation: operation, message: "HEAD is \(head) after checking out \(hash)")
+        }
+    }
+
+    /// A tree is reused by later jobs, and a job may have changed its `.git`: its settings are
+    /// written afresh (no filter, pager, helper or command a job set survives), and its hooks and
+    /// attributes are removed, before git reads any of them.
+    private func resetRepositorySettings(source: String) throws(GitError) {
+        let gitDirectory = (path as NSString).appendingPathComponent(".git")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: gitDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw GitError(.fileSystem, operation: operation, message: "\(gitDirectory) is not a repository folder")
+        }
+        let quoted = source.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let settings = [
+            "[core]", "\trepositoryformatversion = 0", "\tfilemode = true", "\tbare = false", "\tlogallrefupdates = true",
+            "[remote \"origin\"]", "\turl = \"\(quoted)\"", "\tfetch = +refs/heads/*:refs/remotes/origin/*", "",
+        ].joined(separator: "\n")
+        do {
+            for planted in ["hooks", "info/attributes", "config.worktree"] {
+                let file = (gitDirectory as NSString).appendingPathComponent(planted)
+                if FileManager.default.fileExists(atPath: file) { try FileManager.default.removeItem(atPath: file) }
+            }
+            try settings.write(toFile: (gitDirectory as NSString).appendingPathComponent("config"), atomically: true, encoding: .utf8)
+        } catch {
+            throw GitError(.fileSystem, operation: operation, message: "cannot reset the settings of \(gitDirectory): \(error)")
         }
     }
 

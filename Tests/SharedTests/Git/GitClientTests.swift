@@ -81,6 +81,32 @@ import Testing
         #expect(try fixture.read(destination + "/app.txt") == "version 1\n")
     }
 
+    /// A work directory is reused by later jobs: a hook an earlier job planted in its `.git`
+    /// (or a hooks path it set in its config) must not run when the next job checks out.
+    @Test func hooksPlantedInAReusedTreeNeverRun() async throws {
+        let fixture = try await GitFixture.make()
+        defer { fixture.remove() }
+        let first = try await fixture.commit(["app.txt": "version 1\n"], message: "v1")
+        let destination = fixture.root + "/work/src"
+        try await fixture.client.checkout(url: fixture.url, revision: first, into: destination)
+        let marker = fixture.root + "/hook-ran"
+        for hook in ["post-checkout", "reference-transaction", "pre-auto-gc", "post-merge"] {
+            let path = destination + "/.git/hooks/" + hook
+            try "#!/bin/sh\necho \(hook) >> \(marker)\n".write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(chmod(path, 0o755) == 0)
+        }
+        // A smudge filter in the tree's own settings, applied to every file by its attributes.
+        let config = destination + "/.git/config"
+        try (try fixture.read(config) + "[filter \"evil\"]\n\tsmudge = sh -c 'echo filter >> \(marker); cat'\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: destination + "/.git/info", withIntermediateDirectories: true)
+        try "* filter=evil\n".write(toFile: destination + "/.git/info/attributes", atomically: true, encoding: .utf8)
+        let second = try await fixture.commit(["app.txt": "version 2\n"], message: "v2")
+        try await fixture.client.checkout(url: fixture.url, revision: second, into: destination)
+        #expect(try fixture.read(destination + "/app.txt") == "version 2\n")
+        #expect(!FileManager.default.fileExists(atPath: marker), "\((try? String(contentsOfFile: marker, encoding: .utf8)) ?? "")")
+    }
+
     @Test func updateMirrorCreatesThenUpdatesOneMirrorPerURL() async throws {
         let fixture = try await GitFixture.make()
         defer { fixture.remove() }
