@@ -78,7 +78,18 @@ struct ArtifactStore: Sendable {
         path.segments.reduce(try directory(of: locator)) { $0.appendingPathComponent($1) }
     }
 
+    /// Where a file's checksum is kept: `<folder>.d/…/<name>.sha256`. Folders and checksum
+    /// files end differently, so a file `a` (`a.sha256`) and a folder `a.sha256/` (`a.sha256.d/`)
+    /// never meet.
     private func checksumURL(of locator: ArtifactLocator, path: ArtifactPath) -> URL {
+        let base = locator.components.reduce(checksums) { $0.appendingPathComponent($1) }
+        return path.segments.dropLast().reduce(base) { $0.appendingPathComponent($1 + ".d") }
+            .appendingPathComponent((path.segments.last ?? "") + ".sha256")
+    }
+
+    /// Where a checksum was kept before folders got their `.d` (read only, for artifacts stored
+    /// by an earlier version).
+    private func legacyChecksumURL(of locator: ArtifactLocator, path: ArtifactPath) -> URL {
         let base = locator.components.reduce(checksums) { $0.appendingPathComponent($1) }
         return path.segments.dropLast().reduce(base) { $0.appendingPathComponent($1) }
             .appendingPathComponent((path.segments.last ?? "") + ".sha256")
@@ -151,7 +162,8 @@ struct ArtifactStore: Sendable {
         let url = try url(of: locator, path: path)
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
               attributes[.type] as? FileAttributeType == .typeRegular else { return nil }
-        let sha = (try? String(contentsOf: checksumURL(of: locator, path: path), encoding: .utf8))?
+        let sha = ((try? String(contentsOf: checksumURL(of: locator, path: path), encoding: .utf8))
+            ?? (path.segments.count > 1 ? try? String(contentsOf: legacyChecksumURL(of: locator, path: path), encoding: .utf8) : nil))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return (url, (attributes[.size] as? NSNumber)?.int64Value ?? 0, sha)
     }
