@@ -51,8 +51,14 @@ public struct AMQPDelivery: Sendable {
 
     /// Quorum queues count deliveries in the `x-delivery-count` header: absent (0) on the first
     /// delivery, 1 on the first redelivery, and so on.
-    public var deliveryCount: Int {
-        properties.headers["x-delivery-count"]?.intValue.map { Int($0) } ?? 0
+    public var deliveryCount: Int { Self.deliveryCount(in: properties.headers) }
+
+    /// The `x-delivery-count` of `headers`, kept within 0…1,000,000: a publisher can set the
+    /// header to anything (the broker sets it only on redelivery), and arithmetic on a huge
+    /// value would trap.
+    public static func deliveryCount(in headers: [String: AMQPValue]) -> Int {
+        guard let value = headers["x-delivery-count"]?.intValue else { return 0 }
+        return Int(max(0, min(value, 1_000_000)))
     }
 
     /// The headers of the message.
