@@ -30,6 +30,11 @@ final class ChildProcess: @unchecked Sendable {
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        // The benchmark's scheduler takes this registration key and its workers present it.
+        var environment = ProcessInfo.processInfo.environment
+        environment["RELEVO_SCHEDULER_AGENT_REGISTRATION_KEY"] = Self.registrationKey
+        environment["RELEVO_WORKER_REGISTRATION_KEY"] = Self.registrationKey
+        process.environment = environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = handle
         process.standardError = handle
@@ -43,6 +48,8 @@ final class ChildProcess: @unchecked Sendable {
         Teardown.shared.register(pid: process.processIdentifier)
         return ChildProcess(name: name, process: process, logFile: logFile)
     }
+
+    static let registrationKey = "relevo-bench-" + String(UInt64.random(in: 1...UInt64.max), radix: 16)
 
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }

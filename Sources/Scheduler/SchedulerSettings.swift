@@ -25,6 +25,9 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
     /// The shared secret of the GitHub (HMAC-SHA256 signature) and GitLab (token) webhooks;
     /// without one, those webhooks are refused.
     var webhookSecret: String?
+    /// GoCD's auto-register key: an agent that presents it gets its credential at once; without
+    /// it (or without one set here) an agent waits as pending until an administrator approves it.
+    var agentRegistrationKey: String?
     /// RabbitMQ's management API, e.g. `http://guest:guest@127.0.0.1:15699`: when given, the
     /// queues page shows unacked messages and the active consumer of each serial queue.
     var brokerManagementURL: String?
@@ -36,6 +39,7 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
         case brokerURL = "broker_url", dataDirectory = "data_dir", configDirectory = "config_dir", host, port
         case serverURL = "server_url", pollSeconds = "poll_seconds", agentLostSeconds = "agent_lost_seconds"
         case tokensFile = "tokens_file", webhookSecret = "webhook_secret", brokerManagementURL = "broker_management_url"
+        case agentRegistrationKey = "agent_registration_key"
 
         var environmentVariable: String {
             switch self {
@@ -63,6 +67,11 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
             pollInterval = .milliseconds(Int(number * 1000))
         case .tokensFile: tokensFile = value.isEmpty ? nil : value
         case .webhookSecret: webhookSecret = value.isEmpty ? nil : value
+        case .agentRegistrationKey:
+            guard value.isEmpty || value.count >= 16 else {
+                throw SettingsError("\(source): agent_registration_key must be at least 16 characters (or empty: agents wait for approval)")
+            }
+            agentRegistrationKey = value.isEmpty ? nil : value
         case .brokerManagementURL:
             guard value.isEmpty || BrokerManagement(url: value, virtualHost: "/") != nil else {
                 throw SettingsError("\(source): broker_management_url must be an http(s) URL such as http://guest:guest@127.0.0.1:15672, not '\(value)'")

@@ -7,6 +7,9 @@ import Shared
 struct EventPublisher: Sendable {
     let client: AMQPClient
     let logger: Logger
+    /// The agent's UUID and credential: every event is signed (see ``EventSignature``).
+    let agent: String
+    let credential: [UInt8]
 
     /// Publishes `event`, retrying retriable failures with backoff for at most `patience`.
     func publish(_ event: WorkerEvent, patience: Duration = .seconds(300)) async throws(AMQPError) {
@@ -15,9 +18,11 @@ struct EventPublisher: Sendable {
         while true {
             attempt += 1
             do throws(AMQPError) {
-                try await client.publish(MessageCodec.encodeEvent(event), exchange: QueueCatalog.eventsExchange,
-                                         routingKey: event.routingKey,
-                                         properties: MessageProperties(contentType: "application/json", type: event.routingKey))
+                let body = MessageCodec.encodeEvent(event)
+                let signature: [String: AMQPValue] = [EventSignature.agentHeader: .string(agent),
+                                                      EventSignature.signatureHeader: .string(EventSignature.sign(body, credential: credential))]
+                try await client.publish(body, exchange: QueueCatalog.eventsExchange, routingKey: event.routingKey,
+                                         properties: MessageProperties(contentType: "application/json", headers: signature, type: event.routingKey))
                 return
             } catch {
                 guard error.isRetriable, ContinuousClock.now < deadline, !Task.isCancelled else { throw error }

@@ -13,7 +13,7 @@ struct RelevoWorker: AsyncParsableCommand {
         commandName: "relevo-worker",
         abstract: "A Relevo agent: takes jobs from RabbitMQ, runs them, reports their results.")
 
-    @Option(help: "A YAML settings file (keys: broker_url, name, resources, environments, slots, work_dir, server_url, heartbeat_seconds).")
+    @Option(help: "A YAML settings file (keys: broker_url, name, resources, environments, slots, work_dir, server_url, heartbeat_seconds, registration_key).")
     var config: String?
     @Option(name: .customLong("broker-url"), help: "amqp://user:pass@host:port/vhost (env RELEVO_BROKER_URL).")
     var brokerURL: String?
@@ -50,7 +50,13 @@ struct RelevoWorker: AsyncParsableCommand {
         var logger = Logger(label: "relevo.worker")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let identity = try AgentIdentityFile.identity(for: settings)
-        let service = WorkerService(settings: settings, identity: identity,
+        let credential: [UInt8]
+        do {
+            credential = try await AgentRegistration(settings: settings, identity: identity, logger: logger).credential()
+        } catch let failure as AgentRegistration.Failure {
+            throw ValidationError(failure.description)
+        }
+        let service = WorkerService(settings: settings, identity: identity, credential: credential,
                                     executor: JobRunner(workDirectory: settings.workDirectory, serverURL: settings.serverURL, logger: logger),
                                     logger: logger)
         let group = ServiceGroup(configuration: .init(

@@ -13,9 +13,13 @@ final class WorkerService: Service, Sendable {
     let logger: Logger
     private let state: AgentRuntime
 
-    init(settings: WorkerSettings, identity: AgentIdentity, executor: JobRunner, logger: Logger) {
+    /// Signs the agent's events (see ``AgentRegistration``).
+    let credential: [UInt8]
+
+    init(settings: WorkerSettings, identity: AgentIdentity, credential: [UInt8], executor: JobRunner, logger: Logger) {
         self.settings = settings
         self.identity = identity
+        self.credential = credential
         self.executor = executor
         self.logger = logger
         self.state = AgentRuntime(slots: settings.slots, resources: identity.resources, environments: identity.environments)
@@ -32,7 +36,7 @@ final class WorkerService: Service, Sendable {
             await publisher.close()
             throw error
         }
-        let events = EventPublisher(client: publisher, logger: logger)
+        let events = EventPublisher(client: publisher, logger: logger, agent: identity.uuid, credential: credential)
         logger.info("worker started", metadata: ["name": "\(identity.name)", "uuid": "\(identity.uuid)",
                                                  "resources": "\(identity.resources)", "environments": "\(identity.environments)",
                                                  "slots": "\(identity.slots)"])

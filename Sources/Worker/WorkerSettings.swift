@@ -18,6 +18,10 @@ struct WorkerSettings: LayeredSettings, Sendable, Equatable {
     var serverURL: String = "http://127.0.0.1:8153/go"
     /// How often the agent tells the scheduler it is alive.
     var heartbeatInterval: Duration = .seconds(2)
+    /// The server's agent registration key (settings file or `RELEVO_WORKER_REGISTRATION_KEY`;
+    /// never a flag, so that it is on no command line); without it the agent waits for an
+    /// administrator's approval when it first registers.
+    var registrationKey: String?
 
     static func environmentVariable(of key: Key) -> String { key.environmentVariable }
     static func takesList(_ key: Key) -> Bool { key == .resources || key == .environments }
@@ -26,6 +30,7 @@ struct WorkerSettings: LayeredSettings, Sendable, Equatable {
     enum Key: String, CaseIterable {
         case brokerURL = "broker_url", name, resources, environments, slots
         case workDirectory = "work_dir", serverURL = "server_url", heartbeatSeconds = "heartbeat_seconds"
+        case registrationKey = "registration_key"
 
         var environmentVariable: String {
             self == .brokerURL ? "RELEVO_BROKER_URL" : "RELEVO_WORKER_\(rawValue.uppercased())"
@@ -59,6 +64,8 @@ struct WorkerSettings: LayeredSettings, Sendable, Equatable {
                 throw SettingsError("\(source): heartbeat_seconds must be a positive number, not '\(value)'")
             }
             heartbeatInterval = .milliseconds(Int(number * 1000))
+        case .registrationKey:
+            registrationKey = value.isEmpty ? nil : value
         }
     }
 }

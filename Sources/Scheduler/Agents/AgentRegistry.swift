@@ -9,6 +9,61 @@ struct AgentRegistry: Sendable {
     let store: SchedulerStore
     let publisher: any MessagePublisher
     let logger: Logger
+    /// The credentials that sign agents' events.
+    let credentials: AgentCredentials
+    /// GoCD's auto-register key; nil: every new agent waits for approval.
+    let registrationKey: String?
+
+    init(store: SchedulerStore, publisher: any MessagePublisher, logger: Logger, registrationKey: String? = nil) {
+        self.store = store
+        self.publisher = publisher
+        self.logger = logger
+        self.registrationKey = registrationKey
+        self.credentials = AgentCredentials(store: store)
+    }
+
+    /// What became of a registration.
+    enum Registration: Sendable, Equatable {
+        /// The agent's credential: it signs its events with it.
+        case approved(credential: String)
+        /// Waiting for an administrator to approve the agent.
+        case pending
+    }
+
+    /// Registers an agent (GoCD's agent registration). With the right registration key it is
+    /// approved at once, with a new credential. Without one it waits as pending; once an
+    /// administrator approves it, the registration with the same `nonce` (only the agent that
+    /// registered knows it) gets the credential. An agent that has a credential already is not
+    /// taken over without the key.
+    func register(_ agent: Agent, key: String?, nonce: String) async throws -> Registration {
+        if let key {
+            guard let registrationKey, SHA256.constantTimeEquals(key, registrationKey) else {
+                logger.warning("agent registration refused: wrong registration key", metadata: ["agent": "\(agent.name)", "uuid": "\(agent.uuid)"])
+                throw SchedulerEngine.RequestError(code: .forbidden, description: registrationKey == nil
+                    ? "this server takes no registration key: agents wait for an administrator's approval (register without one)"
+                    : "the registration key is wrong")
+            }
+            let credential = AgentCredentials.make()
+            try await store.registerAgent(agent, credential: credential, nonceHash: nil)
+            await credentials.changed(agent.uuid)
+            logger.info("agent registered", metadata: ["agent": "\(agent.name)", "uuid": "\(agent.uuid)"])
+            return .approved(credential: credential)
+        }
+        let nonceHash = SHA256.hex(of: Array(nonce.utf8))
+        if let record = try await store.credentialRecord(of: agent.uuid) {
+            if record.nonceHash == nonceHash {
+                if let credential = record.credential { return .approved(credential: credential) }
+                return .pending
+            }
+            if record.credential != nil {
+                throw SchedulerEngine.RequestError(code: .conflict, description:
+                    "agent \(agent.uuid) is registered already; register it with the registration key, or ask an administrator")
+            }
+        }
+        try await store.registerAgent(agent, credential: nil, nonceHash: nonceHash)
+        logger.notice("agent waits for approval", metadata: ["agent": "\(agent.name)", "uuid": "\(agent.uuid)"])
+        return .pending
+    }
 
     /// Records a heartbeat of `agent`, busy with `busyJobs`. A disabled or reconfigured agent is
     /// told again until it shows it (it may have restarted since, or missed the message).
@@ -31,9 +86,16 @@ struct AgentRegistry: Sendable {
         guard let agent = try await store.agents().first(where: { $0.uuid == uuid }) else {
             throw SchedulerEngine.RequestError(code: .notFound, description: "no agent \(uuid)")
         }
-        if let enabled, enabled != (agent.state != .disabled) {
+        if let enabled, enabled != (agent.state != .disabled && agent.state != .pending) {
             try await store.setState(enabled ? .idle : .disabled, ofAgent: uuid)
             logger.info(enabled ? "agent enabled" : "agent disabled", metadata: ["agent": "\(agent.name)", "uuid": "\(uuid)"])
+        }
+        // Approval: an agent enabled for the first time gets its credential (handed over at its
+        // next registration with its own nonce).
+        if enabled == true, try await store.credentialRecord(of: uuid)?.credential == nil {
+            try await store.setCredential(AgentCredentials.make(), ofAgent: uuid)
+            await credentials.changed(uuid)
+            logger.info("agent approved", metadata: ["agent": "\(agent.name)", "uuid": "\(uuid)"])
         }
         let normalizedResources = resources.map { $0.map(JobDefinition.normalizedResources) }
         let normalizedEnvironments = environments.map { $0.map { $0.map { $0.lowercased() }.sorted() } }
@@ -65,7 +127,8 @@ struct AgentRegistry: Sendable {
     /// Marks the agents silent since `cutoff` (neither lost nor disabled already) as lost.
     func markSilent(since cutoff: Date) async {
         do {
-            for agent in try await store.agents(silentSince: cutoff) where agent.state != .lostContact && agent.state != .disabled {
+            for agent in try await store.agents(silentSince: cutoff)
+            where agent.state != .lostContact && agent.state != .disabled && agent.state != .pending {
                 try await store.setState(.lostContact, ofAgent: agent.uuid)
                 logger.warning("agent lost contact", metadata: ["agent": "\(agent.name)", "uuid": "\(agent.uuid)"])
             }

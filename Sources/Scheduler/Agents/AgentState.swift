@@ -8,4 +8,7 @@ enum AgentState: String, Sendable, Codable, CaseIterable {
     case lostContact
     /// Switched off by an administrator; takes no jobs.
     case disabled
+    /// Registered without the registration key: waits for an administrator to approve it, and
+    /// has no credential (its events are refused) until then.
+    case pending
 }

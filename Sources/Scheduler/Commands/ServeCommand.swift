@@ -98,7 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
         let engine = SchedulerEngine(config: ConfigSnapshot(), store: store, publisher: publisher, git: git,
                                      serverURL: settings.serverURL, artifactToken: { artifacts.token(for: $0) },
                                      management: settings.brokerManagementURL.flatMap { BrokerManagement(url: $0, virtualHost: broker.virtualHost) },
-                                     logger: logger)
+                                     registrationKey: settings.agentRegistrationKey, logger: logger)
         let reloader = ConfigReloader(directory: URL(fileURLWithPath: settings.configDirectory), engine: engine, logger: logger)
         await reloader.reloadIfChanged()
         await engine.dispatchUnconfirmedJobs()

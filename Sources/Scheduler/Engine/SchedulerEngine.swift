@@ -36,13 +36,14 @@ actor SchedulerEngine {
     var eventIntakeClearSince = Date()
 
     init(config: ConfigSnapshot, store: SchedulerStore, publisher: any MessagePublisher, git: GitClient, serverURL: String,
-         artifactToken: @escaping @Sendable (ArtifactLocator) -> String, management: BrokerManagement? = nil, logger: Logger) {
+         artifactToken: @escaping @Sendable (ArtifactLocator) -> String, management: BrokerManagement? = nil,
+         registrationKey: String? = nil, logger: Logger) {
         self.management = management
         self.config = config
         self.store = store
         self.publisher = publisher
         self.gitClient = git
-        self.agents = AgentRegistry(store: store, publisher: publisher, logger: logger)
+        self.agents = AgentRegistry(store: store, publisher: publisher, logger: logger, registrationKey: registrationKey)
         self.dispatcher = Dispatcher(builder: JobMessageBuilder(serverURL: serverURL, token: artifactToken), runs: store)
         self.logger = logger
     }

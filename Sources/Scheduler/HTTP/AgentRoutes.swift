@@ -19,6 +19,29 @@ struct AgentRoutes {
             return APIRoutes.json(Embedded(key: "dead_letters", items: records, extra: [:]))
         }
 
+        // An agent registers (open: the registration key, or an administrator's approval,
+        // decides): 200 with its credential, or 202 while it waits for approval.
+        router.post("/go/api/agents/register") { request, _ in
+            guard let body = try await APIRoutes.decodeBody(AgentRegistrationRequest.self, from: request, allowEmpty: false) else {
+                throw APIError(.badRequest, "expected {\"uuid\", \"hostname\", \"resources\", \"environments\", \"nonce\", \"registration_key\"?}")
+            }
+            guard UUID(uuidString: body.uuid) != nil else { throw APIError(.badRequest, "uuid '\(body.uuid)' is not a UUID") }
+            guard !body.hostname.trimmingCharacters(in: .whitespaces).isEmpty, body.hostname.count <= 255 else {
+                throw APIError(.badRequest, "hostname must be 1–255 characters")
+            }
+            guard body.nonce.count >= 32, body.nonce.count <= 256 else { throw APIError(.badRequest, "nonce must be 32–256 characters") }
+            let agent = Agent(uuid: body.uuid.lowercased(), name: body.hostname, resources: JobDefinition.normalizedResources(body.resources ?? []),
+                              environments: (body.environments ?? []).map { $0.lowercased() }.sorted())
+            switch try await engine.agents.register(agent, key: body.registration_key, nonce: body.nonce) {
+            case .approved(let credential):
+                return APIRoutes.json(AgentRegistrationJSON(uuid: agent.uuid, state: "approved", credential: credential, message: nil))
+            case .pending:
+                return APIRoutes.json(AgentRegistrationJSON(uuid: agent.uuid, state: "pending", credential: nil,
+                                                            message: "agent \(agent.name) (\(agent.uuid)) waits for an administrator to approve it"),
+                                      status: .accepted)
+            }
+        }
+
         router.get("/go/api/queues") { _, _ in
             let queues = await engine.queueStatuses().map(QueueJSON.init)
             return APIRoutes.json(Embedded(key: "queues", items: queues, extra: [:]))
@@ -52,4 +75,20 @@ struct AgentRoutes {
             return APIRoutes.json(Embedded(key: "agents", items: agents.map(AgentJSON.init), extra: [:]))
         }
     }
+}
+
+struct AgentRegistrationRequest: Decodable {
+    let uuid: String
+    let hostname: String
+    let resources: [String]?
+    let environments: [String]?
+    let nonce: String
+    let registration_key: String?
+}
+
+struct AgentRegistrationJSON: Encodable {
+    let uuid: String
+    let state: String
+    let credential: String?
+    let message: String?
 }

@@ -78,6 +78,8 @@ struct AuthMiddleware: RouterMiddleware {
         path == "/go/api/v1/health" || path == "/repos" || path.hasPrefix("/repos/") || path.hasPrefix("/go/api/webhooks/github/")
             || path.hasPrefix("/go/api/webhooks/gitlab/") || (method == .put && path.hasPrefix("/go/files/"))
             || path == "/login" || path.hasPrefix("/assets/")
+            // Agents register with the registration key, or wait for an administrator's approval.
+            || (method == .post && path == "/go/api/agents/register")
     }
 
     /// Reading needs a viewer; changing things an operator; agents an admin.

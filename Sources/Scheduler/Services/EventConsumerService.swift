@@ -44,11 +44,29 @@ struct EventConsumerService: Service {
     private func process(_ deliveries: [AMQPDelivery]) async {
         var decoded: [(delivery: AMQPDelivery, event: WorkerEvent)] = []
         for delivery in deliveries {
+            // Only an agent's own signed events count: anyone else who can publish to the
+            // broker cannot report a result, accept a job or speak for an agent.
+            let signer: String
+            switch await authenticate(delivery) {
+            case .success(let agent): signer = agent
+            case .failure(let refusal):
+                logger.error("unauthenticated event dead-lettered", metadata: ["reason": "\(refusal.description)"])
+                await deadLetter(delivery, reason: refusal.description, originalQueue: true)
+                continue
+            }
+            let event: WorkerEvent
             do {
-                decoded.append((delivery, try MessageCodec.decodeEvent(delivery.body)))
+                event = try MessageCodec.decodeEvent(delivery.body)
             } catch {
                 logger.error("poison event dead-lettered", metadata: ["reason": "\(error.description)"])
                 await deadLetter(delivery, reason: error.description, originalQueue: true)
+                continue
+            }
+            switch EventAuthentication.check(event, signer: signer) {
+            case .success(let checked): decoded.append((delivery, checked))
+            case .failure(let refusal):
+                logger.error("event refused: it names another agent than its signer", metadata: ["reason": "\(refusal.description)"])
+                await deadLetter(delivery, reason: refusal.description, originalQueue: true)
             }
         }
         guard !decoded.isEmpty else { return }
@@ -81,6 +99,21 @@ struct EventConsumerService: Service {
         for error in await AMQPDelivery.ackThrough(done).compactMap({ $0 }) {
             logger.warning("event ack failed; it will come again", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// The agent that signed `delivery`, if its signature is that agent's.
+    private func authenticate(_ delivery: AMQPDelivery) async -> Result<String, EventAuthentication.Refusal> {
+        guard let agent = delivery.headers[EventSignature.agentHeader]?.stringValue,
+              let signature = delivery.headers[EventSignature.signatureHeader]?.stringValue else {
+            return .failure(.init(description: "unauthenticated: the event is not signed by an agent"))
+        }
+        guard let credential = await engine.agents.credentials.credential(of: agent) else {
+            return .failure(.init(description: "unauthenticated: agent \(agent) has no credential (not registered, or not approved)"))
+        }
+        guard SHA256.constantTimeEquals(EventSignature.sign(delivery.body, credential: credential), signature) else {
+            return .failure(.init(description: "unauthenticated: the signature is not agent \(agent)'s"))
+        }
+        return .success(agent)
     }
 
     private func deadLetter(_ delivery: AMQPDelivery, reason: String, originalQueue: Bool) async {

@@ -85,6 +85,15 @@ enum SchedulerMigrations {
         migrator.registerMigration("v9-abandoned-attempts") { db in
             try db.execute(sql: "ALTER TABLE job_instances ADD COLUMN abandoned_attempts TEXT")
         }
+        // Agent identities: the credential that signs an agent's events (hex; NULL: none yet),
+        // and the SHA-256 of the nonce a pending agent registered with (only that agent gets the
+        // credential once approved).
+        migrator.registerMigration("v10-agent-credentials") { db in
+            try db.execute(sql: """
+                ALTER TABLE agents ADD COLUMN credential TEXT;
+                ALTER TABLE agents ADD COLUMN registration_nonce TEXT;
+                """)
+        }
         return migrator
     }
 

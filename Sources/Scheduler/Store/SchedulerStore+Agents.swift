@@ -97,3 +97,56 @@ extension SchedulerStore {
             configuredEnvironments: try (row.value("configured_environments") as String?).map { try JSONColumn.decode([String].self, from: $0) })
     }
 }
+
+extension SchedulerStore {
+    /// What the scheduler holds about an agent's identity.
+    struct AgentCredentialRecord: Sendable, Equatable {
+        var state: AgentState
+        /// Hex credential, or nil while the agent has none (pending, or never registered).
+        var credential: String?
+        /// SHA-256 (hex) of the nonce of its pending registration, if any.
+        var nonceHash: String?
+    }
+
+    /// The identity record of agent `uuid`, or nil for an agent never seen.
+    func credentialRecord(of uuid: String) async throws(StoreError) -> AgentCredentialRecord? {
+        try await read("read the credential of agent \(uuid)") { db in
+            guard let row = try Row.fetchOne(db, cached: "SELECT state, credential, registration_nonce FROM agents WHERE uuid = ?",
+                                             arguments: [uuid]) else { return nil }
+            return AgentCredentialRecord(state: try row.enumValue("state"), credential: try row.value("credential"),
+                                         nonceHash: try row.value("registration_nonce"))
+        }
+    }
+
+    /// Registers agent `agent` (name, resources, environments): with `credential`, it is
+    /// approved (idle, unless an administrator disabled it); without, it waits as pending for
+    /// the registration with nonce hash `nonceHash`. A disabled agent stays disabled.
+    func registerAgent(_ agent: Agent, credential: String?, nonceHash: String?) async throws(StoreError) {
+        try await write("register agent \(agent.uuid)") { db in
+            try db.execute(
+                cached: """
+                    INSERT INTO agents (uuid, name, resources, environments, state, last_heartbeat_at, current_job,
+                        credential, registration_nonce)
+                    VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)
+                    ON CONFLICT (uuid) DO UPDATE SET name = excluded.name, resources = excluded.resources,
+                        environments = excluded.environments,
+                        state = CASE WHEN agents.state = 'disabled' THEN 'disabled' ELSE excluded.state END,
+                        credential = excluded.credential, registration_nonce = excluded.registration_nonce
+                    """,
+                arguments: [
+                    agent.uuid, agent.name, try JSONColumn.encode(agent.resources), try JSONColumn.encode(agent.environments),
+                    (credential == nil ? AgentState.pending : AgentState.idle).rawValue, credential, nonceHash,
+                ])
+        }
+    }
+
+    /// Gives agent `uuid` its credential (an administrator approved it).
+    func setCredential(_ credential: String, ofAgent uuid: String) async throws(StoreError) {
+        try await write("set the credential of agent \(uuid)") { db in
+            try db.execute(cached: "UPDATE agents SET credential = ? WHERE uuid = ?", arguments: [credential, uuid])
+            guard db.changesCount > 0 else {
+                throw StoreError(code: .notFound, operation: "set agent credential", message: "no agent \(uuid)")
+            }
+        }
+    }
+}

@@ -25,6 +25,11 @@ final class RelevoProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = try builtProduct(product)
         process.arguments = arguments
+        // Every test scheduler takes this registration key and every test worker presents it.
+        var environment = ProcessInfo.processInfo.environment
+        environment["RELEVO_SCHEDULER_AGENT_REGISTRATION_KEY"] = testRegistrationKey
+        environment["RELEVO_WORKER_REGISTRATION_KEY"] = testRegistrationKey
+        process.environment = environment
         let handle = try FileHandle(forWritingTo: logFile)
         process.standardOutput = handle
         process.standardError = handle
@@ -58,6 +63,9 @@ final class RelevoProcess: @unchecked Sendable {
 }
 
 /// A free TCP port on loopback (see `LoopbackPort`).
+/// The agent registration key of the test clusters.
+let testRegistrationKey = "relevo-test-registration-key"
+
 func freePort() -> Int {
     LoopbackPort.unused() ?? 18153
 }
