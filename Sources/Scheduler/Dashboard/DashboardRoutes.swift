@@ -288,8 +288,9 @@ struct DashboardRoutes {
                 html += "<td data-\(field)=\"\(HTML.escape(shown))\">\(HTML.escape(shown))\(note) <button class=\"edit\" data-method=\"PATCH\" data-post=\"\(path)\" data-prompt=\"\(field)\" data-value=\"\(HTML.escape(shown))\" title=\"\(field.capitalized) of \(HTML.escape(agent.name)), comma-separated\">✎</button></td>"
             }
             html += "<td class=\"mono\">\(HTML.escape(agent.currentJob ?? ""))</td><td>\(HTML.time(agent.lastHeartbeatAt))</td>"
-            let enable = agent.state == .disabled
-            html += "<td><button data-method=\"PATCH\" data-post=\"\(path)\" data-body='{\"agent_config_state\": \"\(enable ? "Enabled" : "Disabled")\"}'>\(enable ? "Enable" : "Disable")</button></td></tr>"
+            let enable = agent.state == .disabled || agent.state == .pending
+            let label = agent.state == .pending ? "Approve" : enable ? "Enable" : "Disable"
+            html += "<td><button data-method=\"PATCH\" data-post=\"\(path)\" data-body='{\"agent_config_state\": \"\(enable ? "Enabled" : "Disabled")\"}'>\(label)</button></td></tr>"
         }
         return html + "</table>"
     }
