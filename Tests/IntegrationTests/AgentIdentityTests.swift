@@ -6,24 +6,11 @@ import Testing
 /// forge a "passed" for any job; agents register with the registration key or wait for an
 /// administrator's approval, and get a credential that signs their events.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct AgentIdentityTests {
-    static let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
-
     @Test func forgedEventsAreRefusedAndTheRealResultStands() async throws {
         try await RelevoCluster.with { cluster in
-            try cluster.writeConfig("a.gocd.yaml", """
-            format_version: 10
-            pipelines:
-              prod:
-                materials:
-                  src: {git: "file:///nonexistent", auto_update: false}
-                stages:
-                  - deploy:
-                      fetch_materials: false
-                      jobs:
-                        only: {tasks: [{exec: {command: /bin/false}}]}
-            """)
+            try cluster.writeUnfetchedPipeline("prod", stage: "deploy", jobs: [("only", "tasks: [{exec: {command: /bin/false}}]")])
             try await cluster.startScheduler()
-            #expect(try await cluster.api.post("/go/api/pipelines/prod/schedule", body: Self.pinned).status == 202)
+            #expect(try await cluster.api.post("/go/api/pipelines/prod/schedule", body: RelevoCluster.pinnedSchedule).status == 202)
             // No worker yet: a forger publishes "started" and "passed" for the job, unsigned,
             // then signed with a key of its own under a made-up agent, then under a real
             // agent's UUID (registered below) with the wrong key.

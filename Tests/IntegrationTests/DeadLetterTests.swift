@@ -8,22 +8,10 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3))) struct DeadLetterTests {
     @Test func aJobHandedBackPastTheDeliveryLimitRunsAgainThenFailsWithTheReason() async throws {
         try await RelevoCluster.with { cluster in
-            try cluster.writeConfig("a.gocd.yaml", """
-            format_version: 10
-            pipelines:
-              doomed:
-                materials:
-                  src: {git: "file:///nonexistent", auto_update: false}
-                stages:
-                  - build:
-                      fetch_materials: false
-                      jobs:
-                        only: {tasks: [{exec: {command: /bin/true}}]}
-            """)
+            try cluster.writeUnfetchedPipeline("doomed", stage: "build", jobs: [("only", "tasks: [{exec: {command: /bin/true}}]")])
             // No worker: the test plays a broken one that hands the job back again and again.
             try await cluster.startScheduler()
-            let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
-            #expect(try await cluster.api.post("/go/api/pipelines/doomed/schedule", body: pinned).status == 202)
+            #expect(try await cluster.api.post("/go/api/pipelines/doomed/schedule", body: RelevoCluster.pinnedSchedule).status == 202)
             let client = try await AMQPClient.connect(try AMQPSettings(url: cluster.brokerURL, connectionName: "test:hand-back"))
             let queue = "relevo.jobs.default.any"
             let consumer = try await client.consume(queue: queue, prefetch: 1)

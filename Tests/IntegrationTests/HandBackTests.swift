@@ -24,7 +24,7 @@ import Testing
                 q3: {tasks: [{exec: {command: /bin/true}}]}
                 q4: {tasks: [{exec: {command: /bin/true}}]}
     """
-    static let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
+    static let pinned = RelevoCluster.pinnedSchedule
 
     /// Starts `busy/1` on a 2-slot worker `w1` and waits until `short` and `long` are building.
     static func startBusy(_ cluster: RelevoCluster) async throws {
@@ -93,24 +93,10 @@ import Testing
         try await RelevoCluster.with { cluster in
             let overlaps = cluster.root.appendingPathComponent("overlaps")
             let lock = cluster.root.appendingPathComponent("serial.lock")
-            func job(_ name: String) -> String {
-                ["\(name):", "  serial: repo", "  tasks:",
-                 "    - exec: {command: /bin/sh, arguments: [\"-c\", \"flock -n \(lock.path) -c 'sleep 3' || { echo \(name) >> \(overlaps.path); exit 1; }\"]}"]
-                    .map { String(repeating: " ", count: 12) + $0 }.joined(separator: "\n")
+            func job(_ name: String) -> (name: String, body: String) {
+                (name, "serial: repo\ntasks:\n  - exec: {command: /bin/sh, arguments: [\"-c\", \"flock -n \(lock.path) -c 'sleep 3' || { echo \(name) >> \(overlaps.path); exit 1; }\"]}")
             }
-            try cluster.writeConfig("serial.gocd.yaml", """
-            format_version: 10
-            pipelines:
-              serial:
-                materials:
-                  src: {git: "file:///nonexistent", auto_update: false}
-                stages:
-                  - run:
-                      fetch_materials: false
-                      jobs:
-            \(job("first"))
-            \(job("second"))
-            """)
+            try cluster.writeUnfetchedPipeline("serial", stage: "run", jobs: [job("first"), job("second")])
             try await cluster.startScheduler()
             let w1 = try await cluster.startWorker(.init(name: "w1", slots: 2))
             #expect(try await cluster.api.post("/go/api/pipelines/serial/schedule", body: Self.pinned).status == 202)

@@ -9,24 +9,13 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3))) struct LivenessTests {
     @Test func aFrozenWorkersJobRunsAgainOnAnotherWorker() async throws {
         try await RelevoCluster.with { cluster in
-            try cluster.writeConfig("a.gocd.yaml", """
-            format_version: 10
-            pipelines:
-              hang:
-                materials:
-                  src: {git: "file:///nonexistent", auto_update: false}
-                stages:
-                  - build:
-                      fetch_materials: false
-                      jobs:
-                        only:
-                          tasks:
-                            - exec: {command: /bin/sh, arguments: ["-c", "echo attempt=$RELEVO_JOB_ATTEMPT on $GO_AGENT_NAME; if [ $RELEVO_JOB_ATTEMPT = 1 ]; then sleep 40; fi; echo finished"]}
-            """)
+            try cluster.writeUnfetchedPipeline("hang", stage: "build", jobs: [("only", """
+                tasks:
+                  - exec: {command: /bin/sh, arguments: ["-c", "echo attempt=$RELEVO_JOB_ATTEMPT on $GO_AGENT_NAME; if [ $RELEVO_JOB_ATTEMPT = 1 ]; then sleep 40; fi; echo finished"]}
+                """)])
             try await cluster.startScheduler()
             let first = try await cluster.startWorker(.init(name: "first"))
-            let pinned = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
-            #expect(try await cluster.api.post("/go/api/pipelines/hang/schedule", body: pinned).status == 202)
+            #expect(try await cluster.api.post("/go/api/pipelines/hang/schedule", body: RelevoCluster.pinnedSchedule).status == 202)
             try await eventually(30, "attempt 1 to start on the first worker") {
                 try await cluster.api.console("hang", 1, "build", "only").contains("attempt=1 on first")
             }

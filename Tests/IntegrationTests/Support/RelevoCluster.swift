@@ -63,6 +63,23 @@ final class RelevoCluster: @unchecked Sendable {
         try text.write(to: configDirectory.appendingPathComponent(name), atomically: true, encoding: .utf8)
     }
 
+    /// Writes `<pipeline>.gocd.yaml`: one stage `stage` whose jobs are `jobs` (name → the job's
+    /// YAML body, indented from 0), and a git material that is never fetched; schedule it with
+    /// ``pinnedSchedule`` as the body.
+    func writeUnfetchedPipeline(_ pipeline: String, stage: String, jobs: [(name: String, body: String)]) throws {
+        var lines = ["format_version: 10", "pipelines:", "  \(pipeline):", "    materials:",
+                     "      src: {git: \"file:///nonexistent\", auto_update: false}", "    stages:", "      - \(stage):",
+                     "          fetch_materials: false", "          jobs:"]
+        for job in jobs {
+            lines.append("            \(job.name):")
+            lines += job.body.split(separator: "\n").map { "              " + $0 }
+        }
+        try writeConfig("\(pipeline).gocd.yaml", lines.joined(separator: "\n") + "\n")
+    }
+
+    /// The schedule body that pins ``writeUnfetchedPipeline(_:stage:jobs:)``'s material.
+    static let pinnedSchedule = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
+
     func startScheduler(_ extraArguments: [String] = []) async throws {
         let process = try RelevoProcess.start("relevo-scheduler", name: "scheduler", arguments: [
             "serve", "--broker-url", brokerURL, "--data-dir", root.appendingPathComponent("data").path,
