@@ -295,12 +295,12 @@ struct FaultSuite {
         }
     }
 
-    /// The instances not yet ended (at most the last 50).
-    private func recentInstances(_ cluster: BenchCluster) async throws -> [SchedulerAPI.Instance] {
+    /// The instances not yet ended (at most the last 50), or all of those 50 with `ended`.
+    private func recentInstances(_ cluster: BenchCluster, ended: Bool = false) async throws -> [SchedulerAPI.Instance] {
         let reply = try await cluster.api.request("GET", "/go/api/pipelines/\(SoakPipeline.name)/history?page_size=50")
         guard reply.status == 200 else { throw BenchError("read history", "HTTP \(reply.status)") }
         struct History: Decodable { let pipelines: [SchedulerAPI.Instance] }
-        return try SchedulerAPI.decoder.decode(History.self, from: reply.body).pipelines.filter { !$0.isCompleted }
+        return try SchedulerAPI.decoder.decode(History.self, from: reply.body).pipelines.filter { ended || !$0.isCompleted }
     }
 
     /// Waits until every victim runs again (a newer attempt building or ended) or has ended;
@@ -327,11 +327,12 @@ struct FaultSuite {
     private func waitForFirstStart(_ cluster: BenchCluster, after: Date, timeout: Duration) async -> Duration? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let instances = try? await recentInstances(cluster) {
+            // Ended ones too: under load the first answer may come after the work is done.
+            if let instances = try? await recentInstances(cluster, ended: true) {
                 let starts = instances.flatMap(\.jobs).compactMap(\.startedAt).filter { $0 > after }
                 if let first = starts.min() { return .milliseconds(Int(first.timeIntervalSince(after) * 1000)) }
                 // Nothing left to start: nothing to measure.
-                if instances.isEmpty { return nil }
+                if instances.allSatisfy(\.isCompleted) { return nil }
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
