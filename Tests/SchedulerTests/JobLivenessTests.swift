@@ -129,3 +129,25 @@ extension JobLivenessTests {
         }
     }
 }
+
+extension JobLivenessTests {
+    /// A job waits in its queue as long as it must; one whose message is gone from the queue
+    /// (purged) before any agent took it is dispatched again.
+    @Test func aDispatchedJobWhoseMessageLeftItsQueueUntakenRunsAgain() async throws {
+        try await SchedulerEngineTests.withEngine { engine, store, publisher in
+            _ = try await SchedulerEngineTests.start(engine, store)
+            try await Task.sleep(for: .milliseconds(30))
+            // Still in its queue: left alone, however long it waits.
+            #expect(await engine.abandonUndeliveredJobs(olderThan: 0.01) == 0)
+            await publisher.purge(SchedulerEngineTests.anyQueue)
+            #expect(await engine.abandonUndeliveredJobs(olderThan: 60) == 0)
+            #expect(await engine.abandonUndeliveredJobs(olderThan: 0.01) == 1)
+            #expect(try await SchedulerEngineTests.jobs(on: publisher).map(\.jobAttempt) == [Self.first, Self.second])
+            let job = try #require(try await store.pipelineRun("app", counter: 1)?.job(Self.compile.key))
+            #expect(job.abandoned.first?.reason.contains("holds no message") == true)
+            // Attempt 2 is in the queue now: nothing more to do.
+            try await Task.sleep(for: .milliseconds(30))
+            #expect(await engine.abandonUndeliveredJobs(olderThan: 0.01) == 0)
+        }
+    }
+}

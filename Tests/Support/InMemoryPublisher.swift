@@ -17,6 +17,8 @@ public actor InMemoryPublisher: MessagePublisher {
     public private(set) var declaredQueues: Set<String> = []
     /// While set, every publish fails with this error (the broker is down).
     public var failure: AMQPError?
+    /// Messages taken out of each queue (consumed, or purged by an operator).
+    private var taken: [String: Int] = [:]
 
     public init() {}
 
@@ -50,6 +52,11 @@ public actor InMemoryPublisher: MessagePublisher {
 
     public func queueStatus(_ name: String) async throws(AMQPError) -> (messages: Int, consumers: Int) {
         if let failure { throw failure }
-        return (published.filter { $0.routingKey == name }.count, 0)
+        return (max(0, published.filter { $0.routingKey == name }.count - taken[name, default: 0]), 0)
+    }
+
+    /// Empties a queue as `rabbitmqctl purge_queue` does (its messages stay in ``published``).
+    public func purge(_ queue: String) {
+        taken[queue] = published.filter { $0.routingKey == queue }.count
     }
 }

@@ -25,6 +25,14 @@ struct Dispatcher: Sendable {
         case missingFromConfig(JobAttempt)
     }
 
+    /// The queue job run `id` of `run` is published to, or nil if the config no longer has it.
+    func queue(of id: JobRunID, run: PipelineRun, config: ConfigSnapshot) -> String? {
+        guard let definition = config.pipeline(named: run.pipelineName), let job = definition.stage(named: id.stage)?.job(named: id.job)
+        else { return nil }
+        if let serial = job.serial { return QueueCatalog.serialQueue(key: serial) }
+        return JobQueueKey(environment: definition.environment, resources: job.resources).queueName
+    }
+
     /// A plan for each of `attempts` (jobs of `run`), in order.
     func plan(_ attempts: [JobAttempt], run: PipelineRun, config: ConfigSnapshot) async -> [Plan] {
         guard let definition = config.pipeline(named: run.pipelineName) else { return attempts.map { .missingFromConfig($0) } }

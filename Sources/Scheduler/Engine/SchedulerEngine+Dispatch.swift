@@ -100,10 +100,12 @@ extension SchedulerEngine {
     }
 
     /// The periodic pass: retries deferred triggers and dispatches that were not confirmed,
-    /// marks agents that fell silent as lost and dispatches their jobs again.
+    /// marks agents that fell silent as lost and dispatches their jobs again, and dispatches
+    /// again jobs whose message has left their queue untaken.
     func reconcile(lostAfter: Duration) async {
         await retryDeferredTriggers()
         await dispatchUnconfirmedJobs(olderThan: Self.dispatchGrace)
         await checkAgents(lostAfter: Double(lostAfter.components.seconds) + Double(lostAfter.components.attoseconds) / 1e18)
+        await abandonUndeliveredJobs()
     }
 }

@@ -85,6 +85,46 @@ extension SchedulerEngine {
         return count
     }
 
+    /// How long a dispatched job may wait untaken before the scheduler asks the broker whether
+    /// its message is still in its queue.
+    static let undeliveredAfter: TimeInterval = 120
+
+    /// Abandons attempts dispatched longer than `olderThan` ago, never taken, whose queue holds
+    /// no ready message: the message is gone (purged by an operator, lost with a broker's
+    /// disk). A job waiting behind others, or for a worker that can take it, is still in its
+    /// queue and is left alone. Returns how many it abandoned.
+    @discardableResult
+    func abandonUndeliveredJobs(olderThan: TimeInterval = undeliveredAfter) async -> Int {
+        let waiting: [InFlightJob]
+        do {
+            waiting = try await store.jobsDispatched(before: Date().addingTimeInterval(-olderThan))
+        } catch {
+            logger.warning("cannot list dispatched jobs", metadata: ["error": "\(error)"])
+            return 0
+        }
+        var byQueue: [String: [JobAttempt]] = [:]
+        for job in waiting {
+            let id = job.attempt.jobRunID
+            guard let run = try? await store.pipelineRun(id.pipeline, counter: id.pipelineCounter),
+                  let queue = dispatcher.queue(of: id, run: run, config: config) else { continue }
+            byQueue[queue, default: []].append(job.attempt)
+        }
+        var count = 0
+        for (queue, attempts) in byQueue.sorted(by: { $0.key < $1.key }) {
+            guard let status = try? await publisher.queueStatus(queue), status.messages == 0 else { continue }
+            for attempt in attempts {
+                let reason = "dispatched over \(Int(olderThan)) s ago and never taken, and its queue \(queue) holds no message "
+                    + "(purged, or lost by the broker)"
+                do {
+                    if try await abandon(attempt, reason: reason) { count += 1 }
+                } catch {
+                    logger.warning("cannot abandon an undelivered job", metadata: ["job": "\(attempt)", "error": "\(error)"])
+                }
+            }
+        }
+        return count
+    }
+
     /// Something kept worker events from being applied (the store failed, the events consumer
     /// restarted, the scheduler just started): agents are not judged silent until heartbeats
     /// have had a full `agent_lost_seconds` to arrive again.

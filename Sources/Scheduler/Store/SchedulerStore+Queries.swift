@@ -127,6 +127,29 @@ extension SchedulerStore {
         }
     }
 
+    /// Scheduled job runs whose message the broker confirmed before `cutoff` and no agent has
+    /// taken since, oldest first.
+    func jobsDispatched(before cutoff: Date) async throws(StoreError) -> [InFlightJob] {
+        try await read("list jobs dispatched and not taken") { db in
+            let rows = try Row.fetchAll(
+                db,
+                cached: """
+                    SELECT j.*, s.name AS stage_name, s.counter AS stage_counter,
+                        p.pipeline_name, p.counter AS pipeline_counter
+                    FROM job_instances j
+                    JOIN stage_instances s ON s.id = j.stage_instance_id
+                    JOIN pipeline_instances p ON p.id = s.pipeline_instance_id
+                    WHERE j.state = 'scheduled' AND j.dispatched_at IS NOT NULL AND j.dispatched_at < ?
+                    ORDER BY j.scheduled_at, j.id
+                    """,
+                arguments: [StorageDate.text(cutoff)])
+            return try rows.map { row in
+                let job = try PipelineRunRows.job(from: row)
+                return InFlightJob(attempt: try currentAttempt(of: job, row: row), job: job)
+            }
+        }
+    }
+
     /// Records that the broker confirmed the messages of these job runs of one pipeline instance.
     func markDispatched(_ jobs: [JobKey], pipeline: String, counter: Int, at now: Date) async throws(StoreError) {
         try await write("mark \(jobs.count) jobs of \(pipeline)/\(counter) dispatched") { db in
