@@ -269,7 +269,9 @@ final class WorkerService: Service, Sendable {
                 try await delivery.ack()
                 logger.info("redelivered job handed to the scheduler", metadata: ["job": "\(attempt)", "deliveries": "\(delivery.deliveryCount + 1)"])
             } catch {
-                logger.warning("redelivered job not reported; the broker will hand it out again", metadata: ["job": "\(attempt)", "error": "\(error)"])
+                // Given back (not left unacked): the next worker to get it reports it.
+                logger.warning("redelivered job not reported; handing it back", metadata: ["job": "\(attempt)", "error": "\(error)"])
+                do { try await delivery.nack(requeue: true) } catch { logger.debug("hand-back failed", metadata: ["error": "\(error)"]) }
             }
             return
         }
