@@ -42,14 +42,15 @@ public struct AMQPSettings: Sendable, Equatable {
         }
     }
 
-    /// Exponential backoff with jitter: `initial`, doubling up to `maximum`, each delay spread
+    /// Exponential backoff with jitter: `initial`, doubling up to `maximum` (2 s: after a broker
+    /// restart dispatch resumes within seconds; a reconnect attempt is cheap), each delay spread
     /// by ±`jitter` (a fraction) so that a fleet of workers does not reconnect in lockstep.
     public struct ReconnectPolicy: Sendable, Equatable {
         public var initial: Duration
         public var maximum: Duration
         public var jitter: Double
 
-        public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(5), jitter: Double = 0.25) {
+        public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(2), jitter: Double = 0.25) {
             self.initial = initial
             self.maximum = maximum
             self.jitter = jitter
