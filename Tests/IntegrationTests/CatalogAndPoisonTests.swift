@@ -108,9 +108,9 @@ import Testing
             }
             // The consumer is still alive and its acks in order: a job's events still apply.
             let attempt = JobAttempt(jobRunID: JobRunID(pipeline: "ok", pipelineCounter: 1, stage: "build", job: "only"), attempt: 1)
-            let agent = AgentIdentity(uuid: "played-agent", name: "played", resources: [], environments: [], slots: 1)
-            for event in [WorkerEvent.started(attempt, agent: agent), .finished(attempt, result: .passed)] {
-                try await client.publish(MessageCodec.encodeEvent(event), exchange: QueueCatalog.eventsExchange, routingKey: event.routingKey)
+            let agent = try await cluster.registerPlayedAgent(name: "played")
+            for event in [WorkerEvent.started(attempt, agent: agent.identity), .finished(attempt, result: .passed)] {
+                try await RelevoCluster.publishSigned(event, by: agent, on: client)
             }
             #expect(try await cluster.api.waitFor("ok", 1, states: ["passed", "failed"], seconds: 30)["state"] as? String == "passed")
             await client.close()

@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// A whole Relevo on this machine for one test: a virtual host of its own on the test broker
 /// (so queues never clash with other tests), a scheduler and workers as real processes, config
@@ -79,6 +80,28 @@ final class RelevoCluster: @unchecked Sendable {
 
     /// The schedule body that pins ``writeUnfetchedPipeline(_:stage:jobs:)``'s material.
     static let pinnedSchedule = #"{"materials": [{"name": "src", "revision": "0000000000000000000000000000000000000000"}]}"#
+
+    /// Registers an agent the test plays itself (with the test registration key): its identity
+    /// and the credential its events must be signed with (see ``publishSigned``).
+    func registerPlayedAgent(name: String) async throws -> (identity: AgentIdentity, credential: [UInt8]) {
+        let identity = AgentIdentity(uuid: UUID().uuidString.lowercased(), name: name, resources: [], environments: [], slots: 1)
+        let body: [String: Any] = ["uuid": identity.uuid, "hostname": name, "resources": [String](), "environments": [String](),
+                                   "nonce": String(repeating: "0", count: 32), "registration_key": testRegistrationKey]
+        let reply = try await api.post("/go/api/agents/register", body: String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self))
+        guard reply.status == 200, let text = try reply.json()["credential"] as? String, let credential = EventSignature.credential(fromHex: text) else {
+            throw TestSetupError("registering played agent \(name): HTTP \(reply.status) \(reply.text)")
+        }
+        return (identity, credential)
+    }
+
+    /// Publishes `event` as the played agent `agent` would: signed with its credential.
+    static func publishSigned(_ event: WorkerEvent, by agent: (identity: AgentIdentity, credential: [UInt8]), on client: AMQPClient) async throws {
+        let body = MessageCodec.encodeEvent(event)
+        let headers: [String: AMQPValue] = [EventSignature.agentHeader: .string(agent.identity.uuid),
+                                            EventSignature.signatureHeader: .string(EventSignature.sign(body, credential: agent.credential))]
+        try await client.publish(body, exchange: QueueCatalog.eventsExchange, routingKey: event.routingKey,
+                                 properties: MessageProperties(contentType: "application/json", headers: headers))
+    }
 
     func startScheduler(_ extraArguments: [String] = []) async throws {
         let process = try RelevoProcess.start("relevo-scheduler", name: "scheduler", arguments: [
