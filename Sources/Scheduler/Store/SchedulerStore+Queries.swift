@@ -83,7 +83,20 @@ func currentAttempt(of job: JobRun, row: Row) throws -> JobAttempt {
 extension SchedulerStore {
     /// Scheduled job runs whose message was never confirmed by the broker, oldest first.
     func jobsAwaitingDispatch() async throws(StoreError) -> [InFlightJob] {
-        try await read("list jobs awaiting dispatch") { db in
+        try await scheduledJobs("list jobs awaiting dispatch", where: "j.dispatched_at IS NULL")
+    }
+
+    /// Scheduled job runs whose message the broker confirmed before `cutoff` and no agent has
+    /// taken since, oldest first.
+    func jobsDispatched(before cutoff: Date) async throws(StoreError) -> [InFlightJob] {
+        try await scheduledJobs("list jobs dispatched and not taken", where: "j.dispatched_at IS NOT NULL AND j.dispatched_at < ?",
+                                arguments: [StorageDate.text(cutoff) as String])
+    }
+
+    /// Scheduled job runs that also meet `condition` (on `job_instances j`), oldest first.
+    private func scheduledJobs(_ operation: String, where condition: String,
+                               arguments: StatementArguments = []) async throws(StoreError) -> [InFlightJob] {
+        try await read(operation) { db in
             let rows = try Row.fetchAll(
                 db,
                 cached: """
@@ -92,9 +105,10 @@ extension SchedulerStore {
                     FROM job_instances j
                     JOIN stage_instances s ON s.id = j.stage_instance_id
                     JOIN pipeline_instances p ON p.id = s.pipeline_instance_id
-                    WHERE j.state = 'scheduled' AND j.dispatched_at IS NULL
+                    WHERE j.state = 'scheduled' AND \(condition)
                     ORDER BY j.scheduled_at, j.id
-                    """)
+                    """,
+                arguments: arguments)
             return try rows.map { row in
                 let job = try PipelineRunRows.job(from: row)
                 return InFlightJob(attempt: try currentAttempt(of: job, row: row), job: job)
@@ -123,29 +137,6 @@ extension SchedulerStore {
                 let agent = Agent(uuid: try row.value("agent_id"), name: try row.value("holder_name"), state: .lostContact,
                                   lastHeartbeatAt: try row.value("holder_last_heartbeat_at"))
                 return (InFlightJob(attempt: try currentAttempt(of: job, row: row), job: job), agent)
-            }
-        }
-    }
-
-    /// Scheduled job runs whose message the broker confirmed before `cutoff` and no agent has
-    /// taken since, oldest first.
-    func jobsDispatched(before cutoff: Date) async throws(StoreError) -> [InFlightJob] {
-        try await read("list jobs dispatched and not taken") { db in
-            let rows = try Row.fetchAll(
-                db,
-                cached: """
-                    SELECT j.*, s.name AS stage_name, s.counter AS stage_counter,
-                        p.pipeline_name, p.counter AS pipeline_counter
-                    FROM job_instances j
-                    JOIN stage_instances s ON s.id = j.stage_instance_id
-                    JOIN pipeline_instances p ON p.id = s.pipeline_instance_id
-                    WHERE j.state = 'scheduled' AND j.dispatched_at IS NOT NULL AND j.dispatched_at < ?
-                    ORDER BY j.scheduled_at, j.id
-                    """,
-                arguments: [StorageDate.text(cutoff)])
-            return try rows.map { row in
-                let job = try PipelineRunRows.job(from: row)
-                return InFlightJob(attempt: try currentAttempt(of: job, row: row), job: job)
             }
         }
     }
