@@ -48,7 +48,7 @@ final class WorkerService: Service, Sendable {
             logger.warning("the task watchdog did not start: tasks of ordinary jobs may outlive a killed worker")
         }
         do {
-            try await publisher.declare(QueueCatalog.baseTopology)
+            try await publisher.declare(AMQPTopology(exchanges: QueueCatalog.workerExchanges))
             let catalogQueue = "relevo.catalog.\(identity.uuid)"
             try await consumer.declare(AMQPTopology(
                 exchanges: [ExchangeDefinition(name: QueueCatalog.catalogExchange, kind: .fanout)],
@@ -316,7 +316,7 @@ final class WorkerService: Service, Sendable {
         properties.headers["x-relevo-original-queue"] = .string(queue)
         properties.headers["x-relevo-dead-by"] = .string(identity.name)
         do {
-            try await events.client.publish(delivery.body, exchange: "", routingKey: QueueCatalog.deadLetterQueue, properties: properties)
+            try await events.client.publish(delivery.body, exchange: QueueCatalog.deadLetterExchange, routingKey: "", properties: properties)
             try await delivery.ack()
         } catch {
             logger.error("could not dead-letter; handing the message back", metadata: ["error": "\(error)"])

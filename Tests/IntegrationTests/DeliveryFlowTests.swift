@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import Testing
 
 /// The user's delivery flow with the example shipped in `config/`: nagios checks tested,
@@ -36,8 +37,8 @@ import Testing
         try await RelevoCluster.with { cluster in
             try await installExample(cluster)
             try await cluster.startScheduler()
-            try await cluster.startWorker(.init(name: "linux-1", resources: ["linux"], slots: 2))
-            try await cluster.startWorker(.init(name: "linux-2", resources: ["linux"], slots: 2))
+            try await cluster.startWorker(.init(name: "linux-1", resources: ["linux", "yum-repo"], slots: 2))
+            try await cluster.startWorker(.init(name: "linux-2", resources: ["linux", "yum-repo"], slots: 2))
 
             // The first material poll starts both checks; each runs up to its manual stage.
             for check in ["check-disk", "check-load"] {
@@ -166,6 +167,106 @@ import Testing
             let metadata = try await primaryMetadata(of: repo)
             #expect(metadata.contains("<name>check-disk</name>"), "the repository is valid afterwards")
         }
+    }
+
+    /// The same flow on a fleet (#15): the broker and the scheduler on one test host's address,
+    /// each worker on a host (network namespace) of its own, nothing between them on loopback.
+    /// Jobs go by resources to the right hosts (linux, windows, yum-repo), the RPMs travel as
+    /// artifacts over the network, the serial createrepo job is taken by whichever repository agent
+    /// is free and never runs twice at once. The scheduler and the workers log in as Relevo's two
+    /// broker users, and the worker's user cannot put a job into a queue.
+    @Test func theFlowRunsAcrossTestHostsWithEachRoleOnItsOwnBrokerUser() async throws {
+        try await TestHosts.with(name: "fleet", count: 5) { hosts in
+            try await PrivateBroker.with(host: hosts.server) { broker in
+                let workerURL = try await broker.url(user: "worker")
+                try await RelevoCluster.with(privateBrokerURL: try await broker.url(user: "scheduler"), workerBrokerURL: workerURL,
+                                             host: hosts.server) { cluster in
+                    try await installExample(cluster)
+                    try cluster.writeUnfetchedPipeline("win-build", stage: "build", jobs: [
+                        ("compile", "resources: [windows]\ntasks:\n  - exec: {command: /bin/sh, arguments: [-c, \"echo compiled on $GO_AGENT_NAME\"]}"),
+                    ])
+                    try await cluster.startScheduler()
+                    let fleet: [RelevoCluster.WorkerSpec] = [
+                        .init(name: "linux-1", resources: ["linux"], slots: 2, namespace: hosts.hosts[0].namespace),
+                        .init(name: "linux-2", resources: ["linux"], namespace: hosts.hosts[1].namespace),
+                        .init(name: "windows-1", resources: ["windows"], namespace: hosts.hosts[2].namespace),
+                        .init(name: "repo-1", resources: ["yum-repo"], namespace: hosts.hosts[3].namespace),
+                        .init(name: "repo-2", resources: ["yum-repo"], namespace: hosts.hosts[4].namespace),
+                    ]
+                    for spec in fleet { try await cluster.startWorker(spec) }
+                    var agents: [String: String] = [:]
+                    for spec in fleet { agents[try #require(try await cluster.agentUUID(spec.name))] = spec.name }
+
+                    // Each worker reached the broker from its own address, as relevo-worker; the
+                    // scheduler as relevo-scheduler; nobody over loopback.
+                    let connections = try await broker.ctl(["list_connections", "user", "peer_host", "--no-table-headers", "--quiet"])
+                    let rows = connections.split(separator: "\n").map { $0.split(whereSeparator: \.isWhitespace).map(String.init) }.filter { $0.count == 2 }
+                    let workerPeers = Set(rows.filter { $0[0] == "relevo-worker" }.map { $0[1] })
+                    #expect(workerPeers == Set(hosts.hosts.map(\.address)), "\(connections)")
+                    #expect(rows.allSatisfy { ["relevo-worker", "relevo-scheduler"].contains($0[0]) && $0[1] != "127.0.0.1" }, "\(connections)")
+                    #expect(rows.contains { $0 == ["relevo-scheduler", hosts.server] }, "\(connections)")
+
+                    // What the worker's broker user may not do, tried with its own password.
+                    try await expectWorkerUserRefusals(url: workerURL)
+
+                    // A windows job goes to the windows host.
+                    let windowsRun = try await cluster.api.post("/go/api/pipelines/win-build/schedule", body: RelevoCluster.pinnedSchedule)
+                    #expect(windowsRun.status == 202, "\(windowsRun.text)")
+                    let built = try await cluster.api.waitFor("win-build", 1, states: ["passed", "failed"], seconds: 60)
+                    #expect(built["state"] as? String == "passed")
+                    #expect(agents[built.jobs(ofStage: "build").first?["agent_uuid"] as? String ?? ""] == "windows-1")
+
+                    for check in ["check-disk", "check-load"] {
+                        let run = try await cluster.api.waitFor(check, 1, states: ["awaitingApproval", "failed", "cancelled"], seconds: 240)
+                        let packageConsole = try await cluster.api.console(check, 1, "package", "package")
+                        #expect(run["state"] as? String == "awaitingApproval", "\(check): \(packageConsole)")
+                        // Test and package ran on linux hosts, every upload on a repository host.
+                        for stage in ["test", "package", "upload_dev", "upload_int", "upload_pre"] {
+                            let agent = agents[run.jobs(ofStage: stage).first?["agent_uuid"] as? String ?? ""] ?? "none"
+                            let expected: Set<String> = stage.hasPrefix("upload") ? ["repo-1", "repo-2"] : ["linux-1", "linux-2"]
+                            #expect(expected.contains(agent), "\(check) \(stage) ran on \(agent)")
+                        }
+                    }
+                    for env in ["dev", "int", "pre"] {
+                        try await eventually(120, "two passed createrepo-\(env) runs") {
+                            let runs = try await cluster.api.history("createrepo-\(env)")
+                            return runs.count == 2 && runs.allSatisfy { $0["state"] as? String == "passed" }
+                        }
+                        let intervals = try await jobIntervals(cluster, "createrepo-\(env)")
+                        for (earlier, later) in zip(intervals, intervals.dropFirst()) {
+                            #expect(later.start >= earlier.end, "createrepo-\(env) runs overlapped: \(intervals)")
+                        }
+                        for run in try await cluster.api.history("createrepo-\(env)") {
+                            let agent = agents[run.jobs(ofStage: "createrepo").first?["agent_uuid"] as? String ?? ""] ?? "none"
+                            #expect(["repo-1", "repo-2"].contains(agent), "createrepo-\(env) ran on \(agent)")
+                        }
+                    }
+                    let dev = try await primaryMetadata(cluster, env: "dev")
+                    #expect(dev.contains("<name>check-disk</name>") && dev.contains("<name>check-load</name>"), "\(dev.prefix(2000))")
+                }
+            }
+        }
+    }
+
+    /// The broker refuses the worker's user everything but its own part: no job into a queue
+    /// (default exchange), no catalogue, no reading the scheduler's events; events it may publish.
+    private func expectWorkerUserRefusals(url: String) async throws {
+        let job = Array(#"{"version":3,"forged":true}"#.utf8)
+        for (exchange, key) in [("", "relevo.jobs.default.windows"), (QueueCatalog.catalogExchange, "")] {
+            let client = try await AMQPClient.connect(try AMQPSettings(url: url, connectionName: "test:forger"))
+            await #expect(throws: AMQPError.self, "publishing to '\(exchange)' as relevo-worker") {
+                try await client.publish(job, exchange: exchange, routingKey: key)
+            }
+            await client.close()
+        }
+        let reader = try await AMQPClient.connect(try AMQPSettings(url: url, connectionName: "test:eavesdropper"))
+        await #expect(throws: AMQPError.self, "reading relevo.scheduler.events as relevo-worker") {
+            _ = try await reader.consume(queue: QueueCatalog.schedulerEventsQueue)
+        }
+        await reader.close()
+        let allowed = try await AMQPClient.connect(try AMQPSettings(url: url, connectionName: "test:allowed"))
+        try await allowed.publish(Array("{}".utf8), exchange: QueueCatalog.eventsExchange, routingKey: "event.unknown")
+        await allowed.close()
     }
 
     // MARK: Helpers

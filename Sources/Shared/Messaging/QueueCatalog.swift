@@ -17,6 +17,10 @@ public enum QueueCatalog {
     public static let catalogExchange = "relevo.catalog"
     /// Where poison messages go, with the reason in their headers.
     public static let deadLetterQueue = "relevo.dead"
+    /// Fanout exchange into `relevo.dead`: how a worker dead-letters a message it cannot read.
+    /// Workers may write to it but not to the default exchange, through which they could
+    /// otherwise put a job of their own into any job queue (see `scripts/broker`'s users).
+    public static let deadLetterExchange = "relevo.dead-letters"
     /// How many times a job may be handed out again (worker crashes, requeues) before it is
     /// dead-lettered instead of crashing workers for ever.
     public static let jobDeliveryLimit = 10
@@ -48,16 +52,23 @@ public enum QueueCatalog {
     /// Exchanges and queues that exist whatever the pipelines are.
     public static var baseTopology: AMQPTopology {
         AMQPTopology(
-            exchanges: [
-                ExchangeDefinition(name: eventsExchange, kind: .topic),
-                ExchangeDefinition(name: catalogExchange, kind: .fanout),
-            ],
+            exchanges: workerExchanges,
             queues: [
                 QueueDefinition(name: deadLetterQueue, kind: .quorum),
                 QueueDefinition(name: schedulerEventsQueue, kind: .quorum, deadLetterExchange: "",
                                 deadLetterRoutingKey: deadLetterQueue, deliveryLimit: jobDeliveryLimit),
             ],
-            bindings: [BindingDefinition(queue: schedulerEventsQueue, exchange: eventsExchange, routingKey: "event.#")])
+            bindings: [BindingDefinition(queue: schedulerEventsQueue, exchange: eventsExchange, routingKey: "event.#"),
+                       BindingDefinition(queue: deadLetterQueue, exchange: deadLetterExchange, routingKey: "")])
+    }
+
+    /// The exchanges a worker publishes to or binds its catalogue queue to; it declares them (a
+    /// worker may start before the scheduler) but none of the scheduler's queues, which its
+    /// broker user may not configure.
+    public static var workerExchanges: [ExchangeDefinition] {
+        [ExchangeDefinition(name: eventsExchange, kind: .topic),
+         ExchangeDefinition(name: catalogExchange, kind: .fanout),
+         ExchangeDefinition(name: deadLetterExchange, kind: .fanout)]
     }
 
     /// The topology for a set of job and serial queue names.

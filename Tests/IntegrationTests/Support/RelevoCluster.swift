@@ -8,7 +8,11 @@ final class RelevoCluster: @unchecked Sendable {
     // @unchecked: the processes dictionary is only changed by the owning test, one call at a time.
     let root: URL
     let brokerURL: String
+    /// The URL workers connect with: ``brokerURL`` unless the test gives workers a user of their own.
+    let workerBrokerURL: String
     let virtualHost: String?
+    /// The address the scheduler listens on and workers reach it at.
+    let host: String
     let port: Int
     let api: RelevoAPI
     private(set) var scheduler: RelevoProcess?
@@ -19,27 +23,34 @@ final class RelevoCluster: @unchecked Sendable {
         var resources: [String] = []
         var environments: [String] = []
         var slots = 1
+        /// The test host (``TestHosts``) the worker runs on; this machine's network when nil.
+        var namespace: String?
     }
 
     var configDirectory: URL { root.appendingPathComponent("config") }
 
-    private init(root: URL, brokerURL: String, virtualHost: String?, port: Int) {
+    private init(root: URL, brokerURL: String, workerBrokerURL: String? = nil, virtualHost: String?, host: String = "127.0.0.1", port: Int) {
         self.root = root
         self.brokerURL = brokerURL
+        self.workerBrokerURL = workerBrokerURL ?? brokerURL
         self.virtualHost = virtualHost
+        self.host = host
         self.port = port
-        self.api = RelevoAPI(base: "http://127.0.0.1:\(port)")
+        self.api = RelevoAPI(base: "http://\(host):\(port)")
     }
 
     /// With `privateBrokerURL`, the cluster uses that broker's default virtual host instead of a
-    /// virtual host of its own on the shared test broker.
-    static func with<T>(privateBrokerURL: String? = nil, _ body: (RelevoCluster) async throws -> T) async throws -> T {
+    /// virtual host of its own on the shared test broker; workers use `workerBrokerURL` if given.
+    /// `host`: the address the scheduler listens on (a ``TestHosts`` server address).
+    static func with<T>(privateBrokerURL: String? = nil, workerBrokerURL: String? = nil, host: String = "127.0.0.1",
+                        _ body: (RelevoCluster) async throws -> T) async throws -> T {
         let id = UUID().uuidString.prefix(8).lowercased()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-cluster-\(id)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("config"), withIntermediateDirectories: true)
         let cluster: RelevoCluster
         if let privateBrokerURL {
-            cluster = RelevoCluster(root: root, brokerURL: privateBrokerURL, virtualHost: nil, port: freePort())
+            cluster = RelevoCluster(root: root, brokerURL: privateBrokerURL, workerBrokerURL: workerBrokerURL, virtualHost: nil,
+                                    host: host, port: freePort())
         } else {
             let virtualHost = "relevo-test-\(id)"
             try await brokerControl(["add_vhost", virtualHost])
@@ -104,12 +115,13 @@ final class RelevoCluster: @unchecked Sendable {
     }
 
     func startScheduler(_ extraArguments: [String] = []) async throws {
+        // The broker URL (with its password) in the environment, as scripts/run passes it: on no command line.
         let process = try RelevoProcess.start("relevo-scheduler", name: "scheduler", arguments: [
-            "serve", "--broker-url", brokerURL, "--data-dir", root.appendingPathComponent("data").path,
-            "--config-dir", configDirectory.path, "--port", String(port), "--server-url", "http://127.0.0.1:\(port)/go",
+            "serve", "--data-dir", root.appendingPathComponent("data").path,
+            "--config-dir", configDirectory.path, "--host", host, "--port", String(port), "--server-url", "http://\(host):\(port)/go",
             "--poll-seconds", "1",
         ] + (virtualHost != nil ? TestBroker.managementURL.map { ["--broker-management-url", $0] } ?? [] : []) + extraArguments,
-            logDirectory: root)
+            logDirectory: root, environment: ["RELEVO_BROKER_URL": brokerURL])
         scheduler = process
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
@@ -129,10 +141,10 @@ final class RelevoCluster: @unchecked Sendable {
     func startWorker(_ spec: WorkerSpec) async throws -> RelevoProcess {
         let workDirectory = root.appendingPathComponent("agents/\(spec.name)")
         let process = try RelevoProcess.start("relevo-worker", name: spec.name, arguments: [
-            "--broker-url", brokerURL, "--name", spec.name, "--resources", spec.resources.joined(separator: ","),
+            "--name", spec.name, "--resources", spec.resources.joined(separator: ","),
             "--environments", spec.environments.joined(separator: ","), "--slots", String(spec.slots),
-            "--work-dir", workDirectory.path, "--server-url", "http://127.0.0.1:\(port)/go",
-        ], logDirectory: root)
+            "--work-dir", workDirectory.path, "--server-url", "http://\(host):\(port)/go",
+        ], logDirectory: root, namespace: spec.namespace, environment: ["RELEVO_BROKER_URL": workerBrokerURL])
         workers[spec.name] = process
         try await eventually(60, "agent \(spec.name) to register") {
             guard process.isRunning else { throw TestSetupError("worker \(spec.name) exited:\n\(process.log)") }

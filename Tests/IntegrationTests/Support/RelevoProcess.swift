@@ -17,18 +17,27 @@ final class RelevoProcess: @unchecked Sendable {
         self.logFile = logFile
     }
 
-    static func start(_ product: String, name: String, arguments: [String], logDirectory: URL) throws -> RelevoProcess {
+    /// `namespace`: run it on that test host (``TestHosts``) with `ip netns exec`, which execs it
+    /// (the pid is the product's own). `environment`: added to this process's environment.
+    static func start(_ product: String, name: String, arguments: [String], logDirectory: URL,
+                      namespace: String? = nil, environment extra: [String: String] = [:]) throws -> RelevoProcess {
         let logFile = logDirectory.appendingPathComponent("\(name).log")
         guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else {
             throw TestSetupError("cannot create \(logFile.path)")
         }
         let process = Process()
-        process.executableURL = try builtProduct(product)
-        process.arguments = arguments
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", namespace, try builtProduct(product).path] + arguments
+        } else {
+            process.executableURL = try builtProduct(product)
+            process.arguments = arguments
+        }
         // Every test scheduler takes this registration key and every test worker presents it.
         var environment = ProcessInfo.processInfo.environment
         environment["RELEVO_SCHEDULER_AGENT_REGISTRATION_KEY"] = testRegistrationKey
         environment["RELEVO_WORKER_REGISTRATION_KEY"] = testRegistrationKey
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let handle = try FileHandle(forWritingTo: logFile)
         process.standardOutput = handle

@@ -53,10 +53,11 @@ final class PrivateBroker: Sendable {
 
     /// Starts a node on free ports and runs `body` with it; the node is stopped and its folder
     /// removed afterwards, whatever `body` did.
-    static func with<T>(_ body: (PrivateBroker) async throws -> T) async throws -> T {
+    /// `host`: the address AMQP listens on (a ``TestHosts`` server address), loopback by default.
+    static func with<T>(host: String? = nil, _ body: (PrivateBroker) async throws -> T) async throws -> T {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("relevo-test-broker-\(UUID().uuidString.prefix(8))").path
-        let output = try await run(["start", "--dir", directory, "--port", "auto"])
+        let output = try await run(["start", "--dir", directory, "--port", "auto"] + (host.map { ["--host", $0] } ?? []))
         let broker = PrivateBroker(directory: directory, url: output.trimmingCharacters(in: .whitespacesAndNewlines))
         do {
             let result = try await body(broker)
@@ -76,6 +77,11 @@ final class PrivateBroker: Sendable {
     /// Starts the node again on the same ports and data.
     func start() async throws {
         _ = try await Self.run(["start", "--dir", directory])
+    }
+
+    /// The URL of Relevo's broker user `user` (`scheduler` or `worker`, see `config/rabbitmq/permissions`).
+    func url(user: String) async throws -> String {
+        try await Self.run(["url", "--dir", directory, "--user", user]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Runs `rabbitmqctl` against this node.

@@ -39,10 +39,13 @@ import Testing
         #expect(QueueCatalog.jobQueueDefinition("relevo.jobs.default.any").arguments["x-single-active-consumer"] == nil)
     }
 
-    @Test func baseTopologyRoutesEveryEventToTheScheduler() {
+    @Test func baseTopologyRoutesEveryEventToTheSchedulerAndWorkerDeadLettersToTheDeadLetterQueue() {
         let topology = QueueCatalog.baseTopology
         #expect(topology.queues.map(\.name).sorted() == [QueueCatalog.deadLetterQueue, QueueCatalog.schedulerEventsQueue])
-        #expect(topology.bindings == [BindingDefinition(queue: QueueCatalog.schedulerEventsQueue, exchange: QueueCatalog.eventsExchange, routingKey: "event.#")])
+        #expect(topology.bindings == [BindingDefinition(queue: QueueCatalog.schedulerEventsQueue, exchange: QueueCatalog.eventsExchange, routingKey: "event.#"),
+                                      BindingDefinition(queue: QueueCatalog.deadLetterQueue, exchange: QueueCatalog.deadLetterExchange, routingKey: "")])
+        // A worker declares only exchanges: its broker user may not configure the scheduler's queues.
+        #expect(QueueCatalog.workerExchanges.map(\.name).sorted() == [QueueCatalog.catalogExchange, QueueCatalog.deadLetterExchange, QueueCatalog.eventsExchange])
         #expect(WorkerEvent.finished(JobAttempt(jobRunID: JobRunID(pipeline: "p", pipelineCounter: 1, stage: "s", job: "j"), attempt: 1), result: .passed).routingKey == "event.finished")
     }
 }
