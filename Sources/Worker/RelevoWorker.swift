@@ -15,7 +15,7 @@ struct RelevoWorker: AsyncParsableCommand {
 
     @Option(help: "A YAML settings file (keys: broker_url, name, resources, environments, slots, work_dir, server_url, heartbeat_seconds, registration_key).")
     var config: String?
-    @Option(name: .customLong("broker-url"), help: "amqp://user:pass@host:port/vhost (env RELEVO_BROKER_URL).")
+    @Option(name: .customLong("broker-url"), help: "amqp://user:pass@host:port/vhost (env RELEVO_BROKER_URL, which keeps the password off the command line); a cluster: the nodes separated by commas, amqp://user:pass@node1:5672/vhost,node2:5672,node3:5672.")
     var brokerURL: String?
     @Option(help: "The agent's name (env RELEVO_WORKER_NAME).")
     var name: String?

@@ -54,6 +54,14 @@ final class WorkerService: Service, Sendable {
                 exchanges: [ExchangeDefinition(name: QueueCatalog.catalogExchange, kind: .fanout)],
                 queues: [QueueDefinition(name: catalogQueue, durable: false, autoDelete: true)],
                 bindings: [BindingDefinition(queue: catalogQueue, exchange: QueueCatalog.catalogExchange, routingKey: "")]))
+            // The consumer connection came back (its broker node died, say): a heartbeat at once
+            // tells the scheduler which jobs still run here, before it gives them to another agent.
+            let recovery = Task {
+                for await event in consumer.events() where event == .recovered {
+                    await self.sendHeartbeat(events)
+                }
+            }
+            defer { recovery.cancel() }
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await self.heartbeats(events) }
@@ -77,22 +85,26 @@ final class WorkerService: Service, Sendable {
 
     private func heartbeats(_ events: EventPublisher) async {
         while await state.isAlive {
-            // Its own resources, and those an administrator set if it uses them.
-            var current = identity
-            current.appliedResources = await state.assignedResources
-            current.appliedEnvironments = await state.assignedEnvironments
-            let event = WorkerEvent.heartbeat(current, busyJobs: await state.jobs.jobRunIDs, catalogVersion: await state.catalogVersion)
-            do {
-                try await events.publish(event, patience: .seconds(1))
-            } catch {
-                logger.debug("heartbeat not sent", metadata: ["error": "\(error)"])
-            }
+            await sendHeartbeat(events)
             if await state.isStopping {
                 // Draining: keep telling the scheduler the agent is alive while its jobs finish.
                 do { try await Task.sleep(for: min(settings.heartbeatInterval, .seconds(1))) } catch { return }
             } else {
                 await state.sleepUnlessStopping(settings.heartbeatInterval)
             }
+        }
+    }
+
+    private func sendHeartbeat(_ events: EventPublisher) async {
+        // Its own resources, and those an administrator set if it uses them.
+        var current = identity
+        current.appliedResources = await state.assignedResources
+        current.appliedEnvironments = await state.assignedEnvironments
+        let event = WorkerEvent.heartbeat(current, busyJobs: await state.jobs.jobRunIDs, catalogVersion: await state.catalogVersion)
+        do {
+            try await events.publish(event, patience: .seconds(1))
+        } catch {
+            logger.debug("heartbeat not sent", metadata: ["error": "\(error)"])
         }
     }
 

@@ -51,6 +51,54 @@ import Testing
         }
     }
 
+    @Test func aRedeliveredAttemptWhoseAgentStillRunsItGoesOnThere() async throws {
+        try await SchedulerEngineTests.withEngine { engine, store, publisher in
+            _ = try await SchedulerEngineTests.start(engine, store)
+            await engine.setRedeliveryGrace(0.05)
+            // agent-1 runs the job and says so in its heartbeat; a node of the broker's cluster dies,
+            // agent-1's consumer connection with it, and the message goes to agent-2.
+            _ = await engine.handle([.started(Self.first, agent: Self.holder),
+                                     .heartbeat(Self.holder, busyJobs: [Self.compile], catalogVersion: 0)])
+            _ = await engine.handle([.redelivered(Self.first, agent: Self.other)])
+            // agent-1 reconnects and its heartbeat still names the job: it goes on there.
+            _ = await engine.handle([.heartbeat(Self.holder, busyJobs: [Self.compile], catalogVersion: 0)])
+            try await Task.sleep(for: .milliseconds(100))
+            await engine.settleRedeliveries()
+            #expect(try await SchedulerEngineTests.jobs(on: publisher).map(\.jobAttempt) == [Self.first], "not dispatched again")
+            #expect(try await Self.cancels(on: publisher).isEmpty)
+            _ = await engine.handle([.finished(Self.first, result: .passed, agent: "agent-1")])
+            #expect(try await store.pipelineRun("app", counter: 1)?.job(Self.compile.key)?.result == .passed)
+        }
+    }
+
+    @Test func aRedeliveredAttemptWhoseAgentSaysNothingMoreIsAbandonedAfterTheGrace() async throws {
+        try await SchedulerEngineTests.withEngine { engine, store, publisher in
+            _ = try await SchedulerEngineTests.start(engine, store)
+            await engine.setRedeliveryGrace(0.05)
+            // agent-1 was running it and crashed: no heartbeat comes after the redelivery.
+            _ = await engine.handle([.started(Self.first, agent: Self.holder),
+                                     .heartbeat(Self.holder, busyJobs: [Self.compile], catalogVersion: 0)])
+            _ = await engine.handle([.redelivered(Self.first, agent: Self.other)])
+            await engine.settleRedeliveries()
+            #expect(try await SchedulerEngineTests.jobs(on: publisher).count == 1, "waits for the grace")
+            try await Task.sleep(for: .milliseconds(100))
+            await engine.settleRedeliveries()
+            #expect(try await SchedulerEngineTests.jobs(on: publisher).map(\.jobAttempt) == [Self.first, Self.second])
+        }
+    }
+
+    @Test func aRedeliveredAttemptIsAbandonedAtOnceWhenItsAgentDidNotReportIt() async throws {
+        try await SchedulerEngineTests.withEngine { engine, store, publisher in
+            _ = try await SchedulerEngineTests.start(engine, store)
+            // The heartbeat names no job (only another agent's names it): abandoned at once.
+            _ = await engine.handle([.started(Self.first, agent: Self.holder),
+                                     .heartbeat(Self.holder, busyJobs: [], catalogVersion: 0),
+                                     .heartbeat(Self.other, busyJobs: [Self.compile], catalogVersion: 0)])
+            _ = await engine.handle([.redelivered(Self.first, agent: Self.other)])
+            #expect(try await SchedulerEngineTests.jobs(on: publisher).map(\.jobAttempt) == [Self.first, Self.second])
+        }
+    }
+
     @Test func theJobsOfALostAgentAreDispatchedAgainFromTheDatabase() async throws {
         try await SchedulerEngineTests.withEngine { engine, store, publisher in
             _ = try await SchedulerEngineTests.start(engine, store)

@@ -15,7 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Server settings file (default: config/relevo.yaml if it exists).")
     var settings: String?
-    @Option(name: .customLong("broker-url"), help: "amqp://user:pass@host:port/vhost (env RELEVO_BROKER_URL).")
+    @Option(name: .customLong("broker-url"), help: "amqp://user:pass@host:port/vhost (env RELEVO_BROKER_URL, which keeps the password off the command line); a cluster: the nodes separated by commas, amqp://user:pass@node1:5672/vhost,node2:5672,node3:5672.")
     var brokerURL: String?
     @Option(name: .customLong("data-dir"), help: "Where the SQLite database lives (env RELEVO_SCHEDULER_DATA_DIR).")
     var dataDirectory: String?

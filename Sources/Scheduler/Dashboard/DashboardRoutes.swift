@@ -302,11 +302,15 @@ struct DashboardRoutes {
         if !managed {
             html += "<p class=\"muted\">Without the broker's management API (<code>broker_management_url</code>) the broker tells only ready messages, and for a serial queue counts only its active consumer.</p>"
         }
-        html += "<table><tr><th>Queue</th><th>Ready</th><th>Unacked</th><th>Consumers</th><th>Active consumer</th></tr>"
+        html += "<table><tr><th>Queue</th><th>Ready</th><th>Unacked</th><th>Consumers</th><th>Active consumer</th><th>Leader</th><th>Members online</th></tr>"
         for queue in queues {
             let unacked = queue.unacknowledged.map(String.init) ?? "—"
             let active = queue.singleActiveConsumer ? HTML.escape(Self.workerName(queue.activeConsumer) ?? (managed ? "none" : "?")) : "<span class=\"muted\">every consumer</span>"
-            html += "<tr data-queue=\"\(HTML.escape(queue.name))\"><td class=\"mono\">\(HTML.escape(queue.name))</td><td>\(queue.ready)</td><td>\(unacked)</td><td>\(queue.consumers)</td><td data-active=\"\(HTML.escape(queue.activeConsumer ?? ""))\">\(active)</td></tr>"
+            html += "<tr data-queue=\"\(HTML.escape(queue.name))\"><td class=\"mono\">\(HTML.escape(queue.name))</td><td>\(queue.ready)</td><td>\(unacked)</td><td>\(queue.consumers)</td><td data-active=\"\(HTML.escape(queue.activeConsumer ?? ""))\">\(active)</td>"
+            // Replicas of a quorum queue: an offline member is named, so a lost node shows here.
+            let offline = queue.members.filter { !queue.online.contains($0) }
+            let replicas = queue.members.isEmpty ? "—" : "\(queue.online.count)/\(queue.members.count)" + (offline.isEmpty ? "" : " <span class=\"failed\">(\(HTML.escape(offline.joined(separator: ", "))) offline)</span>")
+            html += "<td class=\"mono\" data-leader=\"\(HTML.escape(queue.leader ?? ""))\">\(HTML.escape(queue.leader ?? "—"))</td><td data-members=\"\(HTML.escape(queue.members.joined(separator: " ")))\" title=\"\(HTML.escape(queue.members.joined(separator: ", ")))\">\(replicas)</td></tr>"
         }
         html += "</table>"
         // Dead letters are never silent: the newest, with why and what the scheduler did.

@@ -18,6 +18,11 @@ struct QueueReport: Sendable, Equatable {
     /// For a single-active-consumer queue: the connection of the consumer that gets the messages
     /// now (Relevo's connection names say which worker: `relevo-worker linux-1 (consume)`).
     var activeConsumer: String?
+    /// A quorum queue's replicas (management API only): the node that leads it, every member, and
+    /// the members online now. On a single node, the one node.
+    var leader: String? = nil
+    var members: [String] = []
+    var online: [String] = []
 }
 
 /// Reads queues and consumers from RabbitMQ's management plugin (its HTTP API), which knows what
@@ -53,7 +58,7 @@ struct BrokerManagement: Sendable {
     func queues() async throws -> [String: QueueReport] {
         let vhost = virtualHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? virtualHost
         let queues: [QueueJSON] = try await get(
-            "/api/queues/\(vhost)?columns=name,messages_ready,messages_unacknowledged,consumers,arguments")
+            "/api/queues/\(vhost)?columns=name,messages_ready,messages_unacknowledged,consumers,arguments,leader,members,online")
         let consumers: [ConsumerJSON] = try await get("/api/consumers/\(vhost)")
         // Consumers name their connection by address; the client's own name is on the connection.
         let connections: [ConnectionJSON] = try await get("/api/vhosts/\(vhost)/connections?columns=name,user_provided_name")
@@ -70,7 +75,7 @@ struct BrokerManagement: Sendable {
                 activeConsumer: active.map { consumer in
                     let connection = consumer.channel_details?.connection_name
                     return connection.flatMap { clientNames[$0] } ?? connection ?? consumer.consumer_tag ?? "?"
-                })
+                }, leader: queue.leader, members: queue.members ?? [], online: queue.online ?? [])
         }
         return reports
     }
@@ -96,6 +101,9 @@ struct BrokerManagement: Sendable {
         let messages_unacknowledged: Int?
         let consumers: Int?
         let arguments: [String: ArgumentValue]?
+        let leader: String?
+        let members: [String]?
+        let online: [String]?
     }
 
     /// A queue argument; only booleans matter here.

@@ -105,7 +105,9 @@ extension SchedulerEngine {
     func reconcile(lostAfter: Duration) async {
         await retryDeferredTriggers()
         await dispatchUnconfirmedJobs(olderThan: Self.dispatchGrace)
-        await checkAgents(lostAfter: Double(lostAfter.components.seconds) + Double(lostAfter.components.attoseconds) / 1e18)
+        agentLostAfter = Double(lostAfter.components.seconds) + Double(lostAfter.components.attoseconds) / 1e18
+        await settleRedeliveries()
+        await checkAgents(lostAfter: agentLostAfter)
         await abandonUndeliveredJobs()
     }
 }

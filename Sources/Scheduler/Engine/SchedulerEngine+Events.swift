@@ -41,7 +41,14 @@ extension SchedulerEngine {
                 add(.jobStarted(job: attempt.jobRunID.key, attempt: attempt.attempt), attempt.jobRunID, index, &groups, &groupOrder)
             case .redelivered(let attempt, let agent):
                 // The attempt's message came back from the broker: whoever held it is gone (or
-                // gave it back); the worker that got it again did not run it.
+                // gave it back); the worker that got it again did not run it (and acked it).
+                // Unless its holder is alive and still running it: its connection to the broker
+                // was cut (a node of the cluster died) but not the job, whose result will come.
+                // Its next heartbeat says which (``settleRedeliveries()``); a crashed agent sends none.
+                if let holder = await holderStillRunning(attempt) {
+                    pendingRedeliveries[attempt] = (holder, Date(), agent.name)
+                    continue
+                }
                 let runID = attempt.jobRunID
                 abandoned.append(attempt)
                 add(.jobAbandoned(job: runID.key, attempt: attempt.attempt,
@@ -62,6 +69,12 @@ extension SchedulerEngine {
                                                                         job: runID.key, pipeline: runID.pipeline,
                                                                         counter: runID.pipelineCounter)))
             case .heartbeat(let agent, let busyJobs, let version):
+                busyReports[agent.uuid] = (Set(busyJobs), Date())
+                for (attempt, pending) in pendingRedeliveries where pending.holder == agent.uuid && busyJobs.contains(attempt.jobRunID) {
+                    pendingRedeliveries[attempt] = nil
+                    logger.info("a job's message came back from the broker while its agent still runs it; it goes on there",
+                                metadata: ["job": "\(attempt)", "agent": "\(agent.name)", "reported by": "\(pending.reporter)"])
+                }
                 do {
                     try await agents.heartbeat(agent, busyJobs: busyJobs)
                 } catch {
@@ -165,5 +178,40 @@ extension SchedulerEngine {
 
     private static func outcome(of error: StoreError) -> EventOutcome {
         [.illegalTransition, .notFound, .corruptRow].contains(error.code) ? .refused(error) : .retry(error)
+    }
+
+    /// The agent holding `attempt`, if that attempt is still the job's current one, its job is
+    /// not `serial` (a serial job stops by itself once its delivery is lost, so that two never
+    /// overlap), and the agent's latest heartbeat, fresh, says it is running the job. Read
+    /// failures answer nil: the attempt is then abandoned and runs again, which is always safe.
+    func holderStillRunning(_ attempt: JobAttempt) async -> String? {
+        let id = attempt.jobRunID
+        guard let job = config.pipeline(named: id.pipeline)?.stage(named: id.stage)?.job(named: id.job), job.serial == nil else { return nil }
+        let run: PipelineRun?
+        do {
+            run = try await store.pipelineRun(id.pipeline, counter: id.pipelineCounter)
+        } catch {
+            logger.warning("cannot read a redelivered job's run; its attempt is abandoned", metadata: ["job": "\(attempt)", "error": "\(error)"])
+            return nil
+        }
+        guard let current = run?.job(id.key), current.attempt == attempt.attempt, current.state != .completed,
+              let holder = current.agentID, let report = busyReports[holder],
+              Date().timeIntervalSince(report.at) < agentLostAfter, report.jobs.contains(id) else { return nil }
+        return holder
+    }
+
+    /// Abandons the attempts of ``pendingRedeliveries`` whose agent did not confirm in time.
+    func settleRedeliveries() async {
+        let now = Date()
+        for (attempt, pending) in pendingRedeliveries where now.timeIntervalSince(pending.reportedAt) >= redeliveryGrace {
+            pendingRedeliveries[attempt] = nil
+            do {
+                _ = try await abandon(attempt, reason: "its message came back from the broker (the worker holding it disconnected or gave it back) and went to \(pending.reporter)")
+            } catch {
+                // Kept: the next pass tries again.
+                pendingRedeliveries[attempt] = pending
+                logger.warning("cannot abandon a redelivered attempt", metadata: ["job": "\(attempt)", "error": "\(error)"])
+            }
+        }
     }
 }

@@ -34,6 +34,20 @@ actor SchedulerEngine {
     nonisolated let consoleSignal = ConsoleSignal()
     /// Since when worker events have been applied without trouble (see ``noteEventIntakeTrouble()``).
     var eventIntakeClearSince = Date()
+    /// The jobs each agent said it was running in its latest heartbeat, and when (memory only:
+    /// after a restart it fills again within a heartbeat). See ``holderStillRunning(_:)``.
+    var busyReports: [String: (jobs: Set<JobRunID>, at: Date)] = [:]
+    /// The reconcile pass's `agent_lost_seconds`: how old a heartbeat may be and still count.
+    var agentLostAfter: TimeInterval = 6
+    /// Attempts whose message came back from the broker while their agent said it was running
+    /// them: each waits for a heartbeat of that agent, newer than the report, that still names
+    /// the job (then it goes on there), else it is abandoned (see ``settleRedeliveries()``).
+    var pendingRedeliveries: [JobAttempt: (holder: String, reportedAt: Date, reporter: String)] = [:]
+    /// How long such an attempt waits for its agent's word: a worker sends a heartbeat as soon as
+    /// its broker connection is back, so well within this; a crashed one never does.
+    var redeliveryGrace: TimeInterval = 2
+
+    func setRedeliveryGrace(_ seconds: TimeInterval) { redeliveryGrace = seconds }
 
     init(config: ConfigSnapshot, store: SchedulerStore, publisher: any MessagePublisher, git: GitClient, serverURL: String,
          artifactToken: @escaping @Sendable (ArtifactLocator) -> String, management: BrokerManagement? = nil,

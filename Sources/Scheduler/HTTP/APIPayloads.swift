@@ -109,6 +109,10 @@ struct QueueJSON: Encodable {
     let single_active_consumer: Bool
     /// The connection whose consumer is active, for a single-active-consumer queue (management API only).
     let active_consumer: String?
+    /// A quorum queue's leader, members and online members (management API only; absent without).
+    let leader: String?
+    let members: [String]?
+    let online: [String]?
 
     init(_ report: QueueReport) {
         name = report.name
@@ -117,6 +121,9 @@ struct QueueJSON: Encodable {
         consumers = report.consumers
         single_active_consumer = report.singleActiveConsumer
         active_consumer = report.activeConsumer
+        leader = report.leader
+        members = report.members.isEmpty ? nil : report.members
+        online = report.members.isEmpty ? nil : report.online
     }
 }
 

@@ -127,7 +127,7 @@ public final class AMQPClient: Sendable {
                 if mandatory { properties.headers[publishSequenceHeader] = .int(Int64(sequence)) }
                 do throws(AMQPError) {
                     try connection.publish(exchange: exchange, routingKey: routingKey, body: body, properties: properties,
-                                           mandatory: mandatory, channel: ConnectionLoop.publishChannel)
+                                           mandatory: mandatory, channel: loop.publishChannel)
                 } catch {
                     loop.confirms.fail(sequence, error)
                     loop.connectionDied(error)
@@ -176,7 +176,7 @@ public final class AMQPClient: Sendable {
                     if message.mandatory { properties.headers[publishSequenceHeader] = .int(Int64(sequence)) }
                     do throws(AMQPError) {
                         try connection.publish(exchange: message.exchange, routingKey: message.routingKey, body: message.body,
-                                               properties: properties, mandatory: message.mandatory, channel: ConnectionLoop.publishChannel)
+                                               properties: properties, mandatory: message.mandatory, channel: loop.publishChannel)
                     } catch {
                         loop.confirms.fail(sequence, error)
                         loop.connectionDied(error)

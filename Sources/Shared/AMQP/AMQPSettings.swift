@@ -23,6 +23,20 @@ public struct AMQPSettings: Sendable, Equatable {
     public var tls: TLS?
     /// Backoff between reconnection attempts.
     public var reconnect: ReconnectPolicy
+    /// Every node of the broker's cluster the client may connect to, in the order given; `host`
+    /// and `port` are the first. A client whose node goes away connects to the next one.
+    public var addresses: [Address]
+
+    /// One node of a broker cluster.
+    public struct Address: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
 
     /// TLS material for `amqps://`.
     public struct TLS: Sendable, Equatable {
@@ -74,7 +88,40 @@ public struct AMQPSettings: Sendable, Equatable {
     /// Settings for `url`, e.g. `amqp://guest:guest@127.0.0.1:5672/%2F?heartbeat=10`.
     /// Query items understood: `heartbeat` (seconds), `connection_timeout` (seconds),
     /// `cacertfile`, `certfile`, `keyfile`, `verify` (`verify_none` disables it).
+    ///
+    /// A cluster: several URLs separated by commas, or the first URL followed by `host:port` of
+    /// the other nodes (`amqp://u:p@node1:5672/%2F,node2:5672,node3:5672`). Every URL must name the
+    /// same user, password, virtual host and scheme; options are the first URL's.
     public init(url: String, connectionName: String = "relevo") throws(AMQPError) {
+        let parts = url.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard parts.count > 1 else {
+            try self.init(single: url, connectionName: connectionName)
+            return
+        }
+        try self.init(single: parts[0], connectionName: connectionName)
+        for part in parts.dropFirst() {
+            if part.contains("://") {
+                let other = try AMQPSettings(single: part, connectionName: connectionName)
+                guard other.user == user, other.password == password, other.virtualHost == virtualHost, (other.tls == nil) == (tls == nil) else {
+                    throw AMQPError(.invalidSettings, operation: "parse broker URL",
+                                    message: "every URL of a cluster must name the same user, password, virtual host and scheme ('\(Self.redacted(part))' differs from the first)")
+                }
+                addresses.append(other.addresses[0])
+            } else {
+                guard let components = URLComponents(string: "amqp://\(part)"), let host = components.host, !host.isEmpty,
+                      components.path.isEmpty, components.user == nil else {
+                    throw AMQPError(.invalidSettings, operation: "parse broker URL", message: "'\(part)' is neither a URL nor host:port")
+                }
+                let port = components.port ?? (tls == nil ? 5672 : 5671)
+                guard (1...65535).contains(port) else {
+                    throw AMQPError(.invalidSettings, operation: "parse broker URL", message: "port out of range in '\(part)'")
+                }
+                addresses.append(Address(host: host, port: port))
+            }
+        }
+    }
+
+    private init(single url: String, connectionName: String) throws(AMQPError) {
         func invalid(_ why: String) -> AMQPError {
             AMQPError(.invalidSettings, operation: "parse broker URL", message: "\(why) in '\(Self.redacted(url))'")
         }
@@ -116,6 +163,7 @@ public struct AMQPSettings: Sendable, Equatable {
         self.rpcTimeout = .seconds(15)
         self.connectionName = connectionName
         self.reconnect = ReconnectPolicy()
+        self.addresses = [Address(host: host, port: port)]
         if secure {
             guard let ca = query["cacertfile"], !ca.isEmpty else {
                 throw invalid("amqps needs ?cacertfile=PATH (librabbitmq does not read the system CA store)")
@@ -127,13 +175,22 @@ public struct AMQPSettings: Sendable, Equatable {
         }
     }
 
-    /// The URL with its password replaced, for logs and error messages.
+    /// The URL (or each URL of a cluster's list) with its password replaced, for logs and errors.
     public static func redacted(_ url: String) -> String {
+        if url.contains(",") { return url.split(separator: ",", omittingEmptySubsequences: false).map { redacted(String($0)) }.joined(separator: ",") }
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? url
     }
 
     /// `host:port/vhost`, for logs.
-    public var endpoint: String { "\(host):\(port)\(virtualHost == "/" ? "/" : "/" + virtualHost)" }
+    public var endpoint: String { "\(Address(host: host, port: port))\(virtualHost == "/" ? "/" : "/" + virtualHost)" }
+
+    /// These settings aimed at `address` (one node of ``addresses``).
+    public func at(_ address: Address) -> AMQPSettings {
+        var settings = self
+        settings.host = address.host
+        settings.port = address.port
+        return settings
+    }
 }

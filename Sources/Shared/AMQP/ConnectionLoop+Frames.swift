@@ -19,13 +19,18 @@ extension ConnectionLoop {
             deliver(channel: frame.channel, tag: basicDeliver.delivery_tag, redelivered: basicDeliver.redelivered != 0,
                     consumerTag: consumerTag, exchange: exchange, routingKey: routingKey, properties: properties, body: body)
 
-        case AMQP_BASIC_ACK_METHOD where frame.channel == Self.publishChannel:
+        case AMQP_BASIC_ACK_METHOD where frame.channel == publishChannel:
             let ack = decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             confirms.settle(tag: ack.delivery_tag, multiple: ack.multiple != 0, acked: true)
 
-        case AMQP_BASIC_NACK_METHOD where frame.channel == Self.publishChannel:
+        case AMQP_BASIC_NACK_METHOD where frame.channel == publishChannel:
             let nack = decoded.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee
             confirms.settle(tag: nack.delivery_tag, multiple: nack.multiple != 0, acked: false)
+            try replacePublishChannel(on: connection)
+
+        case AMQP_BASIC_ACK_METHOD, AMQP_BASIC_NACK_METHOD:
+            // A confirm for a publish channel that was replaced: its publishes were already failed.
+            break
 
         case AMQP_BASIC_RETURN_METHOD:
             let returned = decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
@@ -111,7 +116,7 @@ extension ConnectionLoop {
         switch channel {
         case Self.controlChannel:
             try connection.openChannel(channel)
-        case Self.publishChannel:
+        case publishChannel:
             confirms.failAll(AMQPError(.channelClosed, operation: "publish", message: error.message, replyCode: error.replyCode))
             confirms.reset()
             try connection.openChannel(channel)
@@ -125,6 +130,32 @@ extension ConnectionLoop {
             } catch where error.code == .channelClosed {
                 finishConsumer(id, error: error)
             }
+        }
+    }
+
+    /// Publishes go to a new channel after the broker refused one (`basic.nack`), at most once a
+    /// second. RabbitMQ 3.10 can keep refusing every publish of a channel to a quorum queue whose
+    /// leader died while the channel was publishing to it (the channel's queue client stays in
+    /// its rejecting state for as long as the channel lives; a new channel publishes at once):
+    /// checked with a three-node cluster, one node SIGKILLed. Publishes not yet confirmed on the
+    /// old channel fail (the broker may or may not have them), as on a lost connection.
+    func replacePublishChannel(on connection: RabbitConnection) throws(AMQPError) {
+        if let last = publishChannelReplacedAt, ContinuousClock.now - last < .seconds(1) { return }
+        publishChannelReplacedAt = .now
+        let old = publishChannel
+        let range = Self.replacementPublishChannels
+        let next = old >= range.lowerBound && old < range.upperBound ? old + 1 : range.lowerBound
+        try connection.openChannel(next)
+        try connection.confirmSelect(next)
+        publishChannel = next
+        confirms.failAll(AMQPError(.channelClosed, operation: "publish",
+                                   message: "the broker refused a publish (basic.nack); publishes now go to a new channel and this one may or may not have been delivered"))
+        confirms.reset()
+        logger.warning("AMQP publish channel replaced after a nack", metadata: ["old": "\(old)", "new": "\(next)"])
+        do throws(AMQPError) {
+            try connection.closeChannel(old)
+        } catch where error.code == .channelClosed {
+            // Already closed by the broker: nothing to release.
         }
     }
 

@@ -17,8 +17,11 @@ final class ConnectionLoop: @unchecked Sendable {
 
     /// Channel for declarations and other synchronous calls.
     static let controlChannel: UInt16 = 1
-    /// Channel for publishing, in confirm mode.
-    static let publishChannel: UInt16 = 2
+    /// Channel for publishing, in confirm mode, on a new connection.
+    static let firstPublishChannel: UInt16 = 2
+    /// Where the publish channel moves when it is replaced (see ``replacePublishChannel(on:)``):
+    /// numbers no consumer takes, so that frames still arriving for the old one are ignored.
+    static let replacementPublishChannels: ClosedRange<UInt16> = 2040...2046
     /// Consumers get channels from here on, one each.
     static let firstConsumerChannel: UInt16 = 3
 
@@ -36,6 +39,11 @@ final class ConnectionLoop: @unchecked Sendable {
     // Confined to the loop thread from here on.
     var connection: RabbitConnection?
     var connectionCount = 0
+    /// The node of `settings.addresses` connected to, or tried next.
+    var addressIndex = 0
+    /// The channel publishes go to now, and when it was last replaced.
+    var publishChannel = ConnectionLoop.firstPublishChannel
+    var publishChannelReplacedAt: ContinuousClock.Instant?
     var lastConnectError: AMQPError?
     var topology = AMQPTopology()
     var consumers: [UInt64: ConsumerRecord] = [:]
@@ -204,10 +212,11 @@ final class ConnectionLoop: @unchecked Sendable {
 
     private func connect() {
         do throws(AMQPError) {
-            let fresh = try RabbitConnection.open(settings)
+            let fresh = try RabbitConnection.open(settings.at(settings.addresses[addressIndex]))
             try fresh.openChannel(Self.controlChannel)
-            try fresh.openChannel(Self.publishChannel)
-            try fresh.confirmSelect(Self.publishChannel)
+            publishChannel = Self.firstPublishChannel
+            try fresh.openChannel(publishChannel)
+            try fresh.confirmSelect(publishChannel)
             connection = fresh
             connectionCount += 1
             lastInputAt = .now
@@ -221,7 +230,7 @@ final class ConnectionLoop: @unchecked Sendable {
                 }
             }
             reconnectAttempt = 0
-            logger.info("AMQP connected", metadata: ["endpoint": "\(settings.endpoint)", "connection": "\(settings.connectionName)", "count": "\(connectionCount)"])
+            logger.info("AMQP connected", metadata: ["endpoint": "\(endpoint)", "connection": "\(settings.connectionName)", "count": "\(connectionCount)"])
             events.send(.connected(attempt: connectionCount))
             if connectionCount > 1 { events.send(.recovered) }
             let waiters = connectWaiters
@@ -234,11 +243,21 @@ final class ConnectionLoop: @unchecked Sendable {
             let delay = settings.reconnect.delay(attempt: reconnectAttempt)
             nextConnectAt = .now + delay
             logger.warning("AMQP connection attempt failed", metadata: [
-                "endpoint": "\(settings.endpoint)", "attempt": "\(reconnectAttempt)", "error": "\(error)", "retryIn": "\(delay)"])
+                "endpoint": "\(endpoint)", "attempt": "\(reconnectAttempt)", "error": "\(error)", "retryIn": "\(delay)"])
             for waiter in connectWaiters { waiter(.failure(error)) }
             connectWaiters.removeAll()
+            nextAddress()
         }
     }
+
+    /// Where the next connection attempt goes: the next node of a cluster (a node that failed or
+    /// died is tried again only after the others).
+    private func nextAddress() {
+        addressIndex = (addressIndex + 1) % settings.addresses.count
+    }
+
+    /// The node connected to (or being tried), for logs.
+    private var endpoint: String { settings.at(settings.addresses[addressIndex]).endpoint }
 
     /// Forgets the dead connection: every unconfirmed publish fails, every delivery tag becomes
     /// stale, consumers wait for the next connection; a reconnect is scheduled.
@@ -253,7 +272,8 @@ final class ConnectionLoop: @unchecked Sendable {
         }
         confirms.failAll(AMQPError(.connectionLost, operation: "publish",
                                    message: "the connection died before the broker confirmed (\(error.message)); the message may or may not have been delivered"))
-        logger.warning("AMQP connection lost", metadata: ["endpoint": "\(settings.endpoint)", "connection": "\(settings.connectionName)", "error": "\(error)"])
+        logger.warning("AMQP connection lost", metadata: ["endpoint": "\(endpoint)", "connection": "\(settings.connectionName)", "error": "\(error)"])
+        nextAddress()
         events.send(.disconnected(error))
         reconnectAttempt = 1
         nextConnectAt = .now + settings.reconnect.delay(attempt: 1)
@@ -264,7 +284,7 @@ final class ConnectionLoop: @unchecked Sendable {
     func rpc<T>(_ body: (RabbitConnection) throws(AMQPError) -> T) throws(AMQPError) -> T {
         guard let connection else {
             if stopping { throw AMQPError(.closed, operation: "broker call", message: "the client is closed") }
-            throw AMQPError(.notConnected, operation: "broker call", message: "not connected to \(settings.endpoint); reconnecting")
+            throw AMQPError(.notConnected, operation: "broker call", message: "not connected to \(endpoint); reconnecting")
         }
         do throws(AMQPError) {
             return try body(connection)

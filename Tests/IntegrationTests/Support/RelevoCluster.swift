@@ -13,6 +13,8 @@ final class RelevoCluster: @unchecked Sendable {
     let virtualHost: String?
     /// The address the scheduler listens on and workers reach it at.
     let host: String
+    /// The broker's management API the scheduler reads (the shared test broker's by default).
+    let managementURL: String?
     let port: Int
     let api: RelevoAPI
     private(set) var scheduler: RelevoProcess?
@@ -29,12 +31,14 @@ final class RelevoCluster: @unchecked Sendable {
 
     var configDirectory: URL { root.appendingPathComponent("config") }
 
-    private init(root: URL, brokerURL: String, workerBrokerURL: String? = nil, virtualHost: String?, host: String = "127.0.0.1", port: Int) {
+    private init(root: URL, brokerURL: String, workerBrokerURL: String? = nil, virtualHost: String?, host: String = "127.0.0.1",
+                 managementURL: String? = nil, port: Int) {
         self.root = root
         self.brokerURL = brokerURL
         self.workerBrokerURL = workerBrokerURL ?? brokerURL
         self.virtualHost = virtualHost
         self.host = host
+        self.managementURL = virtualHost != nil ? TestBroker.managementURL : managementURL
         self.port = port
         self.api = RelevoAPI(base: "http://\(host):\(port)")
     }
@@ -43,14 +47,14 @@ final class RelevoCluster: @unchecked Sendable {
     /// virtual host of its own on the shared test broker; workers use `workerBrokerURL` if given.
     /// `host`: the address the scheduler listens on (a ``TestHosts`` server address).
     static func with<T>(privateBrokerURL: String? = nil, workerBrokerURL: String? = nil, host: String = "127.0.0.1",
-                        _ body: (RelevoCluster) async throws -> T) async throws -> T {
+                        managementURL: String? = nil, _ body: (RelevoCluster) async throws -> T) async throws -> T {
         let id = UUID().uuidString.prefix(8).lowercased()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-cluster-\(id)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("config"), withIntermediateDirectories: true)
         let cluster: RelevoCluster
         if let privateBrokerURL {
             cluster = RelevoCluster(root: root, brokerURL: privateBrokerURL, workerBrokerURL: workerBrokerURL, virtualHost: nil,
-                                    host: host, port: freePort())
+                                    host: host, managementURL: managementURL, port: freePort())
         } else {
             let virtualHost = "relevo-test-\(id)"
             try await brokerControl(["add_vhost", virtualHost])
@@ -120,7 +124,7 @@ final class RelevoCluster: @unchecked Sendable {
             "serve", "--data-dir", root.appendingPathComponent("data").path,
             "--config-dir", configDirectory.path, "--host", host, "--port", String(port), "--server-url", "http://\(host):\(port)/go",
             "--poll-seconds", "1",
-        ] + (virtualHost != nil ? TestBroker.managementURL.map { ["--broker-management-url", $0] } ?? [] : []) + extraArguments,
+        ] + (managementURL.map { ["--broker-management-url", $0] } ?? []) + extraArguments,
             logDirectory: root, environment: ["RELEVO_BROKER_URL": brokerURL])
         scheduler = process
         let deadline = ContinuousClock.now + .seconds(60)

@@ -138,3 +138,67 @@ func eventually(_ seconds: Double, _ what: String, _ condition: @escaping @Senda
     }
     throw TimedOut(what: what)
 }
+
+/// A RabbitMQ cluster of a test's own (`scripts/broker cluster`), on loopback, with the
+/// management API on every node. Stopped and removed afterwards, whatever the test did.
+final class PrivateBrokerCluster: Sendable {
+    let directory: String
+    let nodes: Int
+
+    private init(directory: String, nodes: Int) {
+        self.directory = directory
+        self.nodes = nodes
+    }
+
+    static func with<T>(nodes: Int = 3, _ body: (PrivateBrokerCluster) async throws -> T) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("relevo-test-broker-cluster-\(UUID().uuidString.prefix(8))").path
+        let cluster = PrivateBrokerCluster(directory: directory, nodes: nodes)
+        do {
+            _ = try await PrivateBroker.run(["cluster", "start", "--dir", directory, "--nodes", String(nodes), "--port", "auto", "--management"])
+            let result = try await body(cluster)
+            await cluster.destroy()
+            return result
+        } catch {
+            await cluster.destroy()
+            throw error
+        }
+    }
+
+    /// The cluster's URL for Relevo's broker user `user` (every node, the first first).
+    func url(user: String) async throws -> String {
+        try await PrivateBroker.run(["cluster", "url", "--dir", directory, "--user", user]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Node `index`'s (1-based) management API.
+    func managementURL(node index: Int) async throws -> String {
+        try await PrivateBroker.run(["management-url", "--dir", "\(directory)/node\(index)"]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Node `index`'s Erlang node name (`relevo-PORT@localhost`).
+    func nodeName(_ index: Int) throws -> String {
+        let state = try String(contentsOfFile: "\(directory)/node\(index)/state", encoding: .utf8)
+        guard let line = state.split(separator: "\n").first(where: { $0.hasPrefix("NODE=") }) else { throw TestSetupError("no NODE in node\(index)/state") }
+        return String(line.dropFirst("NODE=".count))
+    }
+
+    func kill(node index: Int) async throws {
+        _ = try await PrivateBroker.run(["stop", "--dir", "\(directory)/node\(index)", "--kill"])
+    }
+
+    func start(node index: Int) async throws {
+        _ = try await PrivateBroker.run(["start", "--dir", "\(directory)/node\(index)"])
+    }
+
+    /// The nodes every node agrees are running, as node `index` sees them.
+    func runningNodes(asSeenBy index: Int) async throws -> [String] {
+        let json = try await PrivateBroker.run(["ctl", "--dir", "\(directory)/node\(index)", "--", "cluster_status", "--formatter", "json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        return (object?["running_nodes"] as? [String] ?? []).sorted()
+    }
+
+    private func destroy() async {
+        _ = try? await PrivateBroker.run(["cluster", "stop", "--dir", directory, "--kill"])
+        if ProcessInfo.processInfo.environment["RELEVO_TEST_KEEP_BROKER"] == nil { try? FileManager.default.removeItem(atPath: directory) }
+    }
+}

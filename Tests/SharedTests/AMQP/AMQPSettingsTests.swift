@@ -43,6 +43,21 @@ import Testing
     @Test func redactsPasswords() {
         #expect(AMQPSettings.redacted("amqp://u:secret@h:1/v") == "amqp://u:***@h:1/v")
         #expect(AMQPSettings.redacted("amqp://h") == "amqp://h")
+        #expect(AMQPSettings.redacted("amqp://u:secret@a:1/v,amqp://u:secret@b:2/v,c:3") == "amqp://u:***@a:1/v,amqp://u:***@b:2/v,c:3")
+    }
+
+    @Test func aClusterIsTheFirstURLAndTheOtherNodesInOrder() throws {
+        let settings = try AMQPSettings(url: "amqp://u:p@node1:5701/v?heartbeat=3, amqp://u:p@node2:5702/v,node3:5703,node4")
+        #expect(settings.addresses.map(\.description) == ["node1:5701", "node2:5702", "node3:5703", "node4:5672"])
+        #expect(settings.host == "node1" && settings.user == "u" && settings.virtualHost == "v" && settings.heartbeatSeconds == 3)
+        let third = settings.at(settings.addresses[2])
+        #expect(third.host == "node3" && third.port == 5703 && third.password == "p" && third.endpoint == "node3:5703/v")
+        #expect(try AMQPSettings(url: "amqp://h:1").addresses == [AMQPSettings.Address(host: "h", port: 1)])
+    }
+
+    @Test(arguments: ["amqp://u:p@a/v,amqp://x:p@b/v", "amqp://u:p@a/v,amqp://u:p@b/w", "amqp://u:p@a/v,u:p@b", "amqp://a,b:99999", "amqp://a,amqps://b?cacertfile=/c"])
+    func refusesAClusterWhoseNodesDisagree(_ url: String) {
+        #expect(throws: AMQPError.self) { try AMQPSettings(url: url) }
     }
 
     @Test func backoffGrowsToItsMaximumWithBoundedJitter() {
