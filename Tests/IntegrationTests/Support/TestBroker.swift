@@ -54,10 +54,13 @@ final class PrivateBroker: Sendable {
     /// Starts a node on free ports and runs `body` with it; the node is stopped and its folder
     /// removed afterwards, whatever `body` did.
     /// `host`: the address AMQP listens on (a ``TestHosts`` server address), loopback by default.
-    static func with<T>(host: String? = nil, _ body: (PrivateBroker) async throws -> T) async throws -> T {
+    /// `tls`: a folder with `server.pem` and `server.key` (``TestCertificates``): the node also
+    /// listens for amqps on its AMQP port + 1.
+    static func with<T>(host: String? = nil, tls: String? = nil, _ body: (PrivateBroker) async throws -> T) async throws -> T {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("relevo-test-broker-\(UUID().uuidString.prefix(8))").path
-        let output = try await run(["start", "--dir", directory, "--port", "auto"] + (host.map { ["--host", $0] } ?? []))
+        let output = try await run(["start", "--dir", directory, "--port", "auto"] + (host.map { ["--host", $0] } ?? [])
+                                   + (tls.map { ["--tls", $0] } ?? []))
         let broker = PrivateBroker(directory: directory, url: output.trimmingCharacters(in: .whitespacesAndNewlines))
         do {
             let result = try await body(broker)
@@ -80,8 +83,9 @@ final class PrivateBroker: Sendable {
     }
 
     /// The URL of Relevo's broker user `user` (`scheduler` or `worker`, see `config/rabbitmq/permissions`).
-    func url(user: String) async throws -> String {
-        try await Self.run(["url", "--dir", directory, "--user", user]).trimmingCharacters(in: .whitespacesAndNewlines)
+    /// With `tls`, the amqps:// URL of the node's TLS listener (which names the CA file).
+    func url(user: String, tls: Bool = false) async throws -> String {
+        try await Self.run(["url", "--dir", directory, "--user", user] + (tls ? ["--tls"] : [])).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Runs `rabbitmqctl` against this node.
@@ -200,5 +204,16 @@ final class PrivateBrokerCluster: Sendable {
     private func destroy() async {
         _ = try? await PrivateBroker.run(["cluster", "stop", "--dir", directory, "--kill"])
         if ProcessInfo.processInfo.environment["RELEVO_TEST_KEEP_BROKER"] == nil { try? FileManager.default.removeItem(atPath: directory) }
+    }
+}
+
+/// A private certificate authority and a server certificate it signed (`scripts/testcerts`).
+enum TestCertificates {
+    /// Makes them in a new temporary folder for `names` (host names or addresses); returns the folder.
+    static func make(for names: [String]) async throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-test-certs-\(UUID().uuidString.prefix(8))").path
+        let result = try await runProcessAsync(TestBroker.projectRoot.appendingPathComponent("scripts/testcerts"), [directory] + names)
+        guard result.status == 0 else { throw TestSetupError("scripts/testcerts failed: \(result.standardError)") }
+        return directory
     }
 }
