@@ -31,6 +31,11 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
     /// RabbitMQ's management API, e.g. `http://guest:guest@127.0.0.1:15699`: when given, the
     /// queues page shows unacked messages and the active consumer of each serial queue.
     var brokerManagementURL: String?
+    /// HTTPS: the server's certificate chain and private key (PEM). With both, the API, the
+    /// dashboard and artifact transfers are served over TLS only, and the sign-in cookie is
+    /// `Secure`.
+    var tlsCertificateFile: String?
+    var tlsKeyFile: String?
 
     static func environmentVariable(of key: Key) -> String { key.environmentVariable }
     static func takesList(_ key: Key) -> Bool { false }
@@ -40,6 +45,7 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
         case serverURL = "server_url", pollSeconds = "poll_seconds", agentLostSeconds = "agent_lost_seconds"
         case tokensFile = "tokens_file", webhookSecret = "webhook_secret", brokerManagementURL = "broker_management_url"
         case agentRegistrationKey = "agent_registration_key"
+        case tlsCertificateFile = "tls_cert_file", tlsKeyFile = "tls_key_file"
 
         var environmentVariable: String {
             switch self {
@@ -80,6 +86,11 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
         case .agentLostSeconds:
             guard let number = Int(value), number > 0 else { throw SettingsError("\(source): agent_lost_seconds must be positive, not '\(value)'") }
             agentLostAfter = .seconds(number)
+        case .tlsCertificateFile, .tlsKeyFile:
+            guard value.isEmpty || FileManager.default.isReadableFile(atPath: value) else {
+                throw SettingsError("\(source): \(key.rawValue) '\(value)' is not a readable file")
+            }
+            if key == .tlsCertificateFile { tlsCertificateFile = value.isEmpty ? nil : value } else { tlsKeyFile = value.isEmpty ? nil : value }
         }
     }
 }

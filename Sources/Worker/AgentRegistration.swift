@@ -91,7 +91,7 @@ struct AgentRegistration {
         let body = Body(uuid: identity.uuid, hostname: identity.name, nonce: nonce, resources: identity.resources,
                         environments: identity.environments, registration_key: settings.registrationKey)
         request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await ServerHTTPClient.trusting(settings.serverCAFile).execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         let reply = try? JSONDecoder().decode(Reply.self, from: Data(bytes.readableBytesView))
         switch response.status.code {

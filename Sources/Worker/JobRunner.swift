@@ -8,6 +8,8 @@ import Shared
 struct JobRunner: Sendable {
     let workDirectory: String
     let serverURL: String
+    /// The CA that signed an https scheduler's certificate, if not a system-trusted one.
+    let serverCAFile: String?
     let logger: Logger
     /// `<work directory>/pipelines`, absolute: each job's directory is in it.
     let pipelinesDirectory: String
@@ -29,9 +31,10 @@ struct JobRunner: Sendable {
         return try? TaskWatchdog.start(executable: supervisor)
     }()
 
-    init(workDirectory: String, serverURL: String, logger: Logger) {
+    init(workDirectory: String, serverURL: String, serverCAFile: String? = nil, logger: Logger) {
         self.workDirectory = workDirectory
         self.serverURL = serverURL
+        self.serverCAFile = serverCAFile
         self.logger = logger
         pipelinesDirectory = URL(fileURLWithPath: workDirectory).appendingPathComponent("pipelines").path
     }
@@ -118,7 +121,7 @@ struct JobRunner: Sendable {
         let environment = JobEnvironment.build(base: base, goVariables: goVariables(job, attempt: attempt, agent: agent),
                                                job: job.environmentVariables)
         let artifacts = ArtifactClient(serverURL: job.serverURL, logger: logger,
-                                       credentials: (job.artifactToken, job.artifactLocator))
+                                       credentials: (job.artifactToken, job.artifactLocator), http: ServerHTTPClient.trusting(serverCAFile))
         let workDirectory = directory
         let execution = TaskSequenceRunner(
             tasks: job.tasks, workingDirectory: directory, environment: environment.variables,

@@ -13,7 +13,7 @@ struct RelevoWorker: AsyncParsableCommand {
         commandName: "relevo-worker",
         abstract: "A Relevo agent: takes jobs from RabbitMQ, runs them, reports their results.")
 
-    @Option(help: "A YAML settings file (keys: broker_url, name, resources, environments, slots, work_dir, server_url, heartbeat_seconds, registration_key).")
+    @Option(help: "A YAML settings file (keys: broker_url, name, resources, environments, slots, work_dir, server_url, heartbeat_seconds, registration_key, server_ca_file).")
     var config: String?
     @Option(name: .customLong("broker-url"), help: "amqp://user:pass@host:port/vhost (env RELEVO_BROKER_URL, which keeps the password off the command line); a cluster: the nodes separated by commas, amqp://user:pass@node1:5672/vhost,node2:5672,node3:5672.")
     var brokerURL: String?
@@ -29,6 +29,8 @@ struct RelevoWorker: AsyncParsableCommand {
     var workDirectory: String?
     @Option(name: .customLong("server-url"), help: "The scheduler's URL, e.g. http://127.0.0.1:8153/go (env RELEVO_WORKER_SERVER_URL).")
     var serverURL: String?
+    @Option(name: .customLong("server-ca-file"), help: "The CA certificate (PEM) that signed an https server URL's certificate (env RELEVO_WORKER_SERVER_CA_FILE).")
+    var serverCAFile: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -41,6 +43,7 @@ struct RelevoWorker: AsyncParsableCommand {
         flags[.slots] = slots
         flags[.workDirectory] = workDirectory
         flags[.serverURL] = serverURL
+        flags[.serverCAFile] = serverCAFile
         let settings: WorkerSettings
         do {
             settings = try WorkerSettings.resolve(file: config, environment: ProcessInfo.processInfo.environment, flags: flags)
@@ -57,7 +60,8 @@ struct RelevoWorker: AsyncParsableCommand {
             throw ValidationError(failure.description)
         }
         let service = WorkerService(settings: settings, identity: identity, credential: credential,
-                                    executor: JobRunner(workDirectory: settings.workDirectory, serverURL: settings.serverURL, logger: logger),
+                                    executor: JobRunner(workDirectory: settings.workDirectory, serverURL: settings.serverURL,
+                                                        serverCAFile: settings.serverCAFile, logger: logger),
                                     logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],

@@ -16,6 +16,9 @@ struct WorkerSettings: LayeredSettings, Sendable, Equatable {
     var workDirectory: String = "/var/lib/relevo/agent/1"
     /// The scheduler's HTTP API, for `GO_SERVER_URL` and artifacts.
     var serverURL: String = "http://127.0.0.1:8153/go"
+    /// For an `https` server URL signed by a CA of your own: that CA's certificate (PEM). Without
+    /// it the system's trusted CAs verify the server.
+    var serverCAFile: String?
     /// How often the agent tells the scheduler it is alive.
     var heartbeatInterval: Duration = .seconds(2)
     /// The server's agent registration key (settings file or `RELEVO_WORKER_REGISTRATION_KEY`;
@@ -31,6 +34,7 @@ struct WorkerSettings: LayeredSettings, Sendable, Equatable {
         case brokerURL = "broker_url", name, resources, environments, slots
         case workDirectory = "work_dir", serverURL = "server_url", heartbeatSeconds = "heartbeat_seconds"
         case registrationKey = "registration_key"
+        case serverCAFile = "server_ca_file"
 
         var environmentVariable: String {
             self == .brokerURL ? "RELEVO_BROKER_URL" : "RELEVO_WORKER_\(rawValue.uppercased())"
@@ -66,6 +70,11 @@ struct WorkerSettings: LayeredSettings, Sendable, Equatable {
             heartbeatInterval = .milliseconds(Int(number * 1000))
         case .registrationKey:
             registrationKey = value.isEmpty ? nil : value
+        case .serverCAFile:
+            guard value.isEmpty || FileManager.default.isReadableFile(atPath: value) else {
+                throw SettingsError("\(source): server_ca_file '\(value)' is not a readable file")
+            }
+            serverCAFile = value.isEmpty ? nil : value
         }
     }
 }

@@ -46,4 +46,73 @@ import Testing
             }
         }
     }
+
+    /// The scheduler serves its API, the dashboard and artifacts over HTTPS only
+    /// (`tls_cert_file`, `tls_key_file`); a worker trusting the test CA (`server_ca_file`)
+    /// registers, uploads an artifact and fetches it in the next stage over TLS.
+    @Test func theSchedulerServesHTTPSAndAWorkerMovesArtifactsOverIt() async throws {
+        let certificates = try await TestCertificates.make(for: ["localhost", "127.0.0.1"])
+        defer { try? FileManager.default.removeItem(atPath: certificates) }
+        try await RelevoCluster.with { cluster in
+            try cluster.writeConfig("sealed.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              sealed:
+                materials:
+                  src: {git: "file:///nonexistent", auto_update: false}
+                stages:
+                  - make:
+                      fetch_materials: false
+                      jobs:
+                        make:
+                          artifacts:
+                            - build: {source: out}
+                          tasks:
+                            - exec: {command: /bin/sh, arguments: [-c, "mkdir -p out && echo sealed bytes > out/a.txt"]}
+                  - use:
+                      fetch_materials: false
+                      jobs:
+                        use:
+                          tasks:
+                            - fetch: {stage: make, job: make, source: out, destination: got}
+                            - exec: {command: /bin/cat, arguments: [got/out/a.txt]}
+            """)
+            let base = "https://localhost:\(cluster.port)"
+            let scheduler = try RelevoProcess.start("relevo-scheduler", name: "scheduler-https", arguments: [
+                "serve", "--data-dir", cluster.root.appendingPathComponent("data").path, "--config-dir", cluster.configDirectory.path,
+                "--port", String(cluster.port), "--server-url", "\(base)/go", "--poll-seconds", "1",
+                "--tls-cert-file", "\(certificates)/server.pem", "--tls-key-file", "\(certificates)/server.key",
+            ], logDirectory: cluster.root, environment: ["RELEVO_BROKER_URL": cluster.brokerURL])
+            cluster.adopt(scheduler)
+            let curl: @Sendable ([String]) async throws -> CommandResult = { arguments in
+                try await runProcessAsync(URL(fileURLWithPath: "/usr/bin/curl"), ["-sS", "--max-time", "10", "--cacert", "\(certificates)/ca.pem"] + arguments)
+            }
+            try await eventually(60, "the scheduler to answer over HTTPS") {
+                guard scheduler.isRunning else { throw TestSetupError("the scheduler exited:\n\(scheduler.log)") }
+                return try await curl(["\(base)/go/api/v1/health"]).standardOutput.contains("OK")
+            }
+            // TLS only: plain HTTP on that port gets no answer.
+            let plain = try await runProcessAsync(URL(fileURLWithPath: "/usr/bin/curl"), ["-sS", "--max-time", "5", "http://127.0.0.1:\(cluster.port)/go/api/v1/health"])
+            #expect(!plain.standardOutput.contains("OK"), "\(plain.standardOutput)")
+
+            let worker = try RelevoProcess.start("relevo-worker", name: "w-https", arguments: [
+                "--name", "w-https", "--work-dir", cluster.root.appendingPathComponent("agents/w-https").path,
+                "--server-url", "\(base)/go", "--server-ca-file", "\(certificates)/ca.pem",
+            ], logDirectory: cluster.root, environment: ["RELEVO_BROKER_URL": cluster.brokerURL])
+            cluster.adopt(worker)
+            let schedule = try await curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", RelevoCluster.pinnedSchedule,
+                                           "\(base)/go/api/pipelines/sealed/schedule"])
+            #expect(schedule.standardOutput.contains("\"counter\""), "\(schedule.standardOutput) \(schedule.standardError)")
+            var state = ""
+            let deadline = ContinuousClock.now + .seconds(90)
+            while !["passed", "failed", "cancelled"].contains(state), ContinuousClock.now < deadline {
+                let reply = try await curl(["\(base)/go/api/pipelines/sealed/1"]).standardOutput
+                state = ((try? JSONSerialization.jsonObject(with: Data(reply.utf8))) as? [String: Any])?["state"] as? String ?? ""
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(state == "passed", "worker log:\n\(worker.log.suffix(3000))")
+            let console = try await curl(["\(base)/go/files/sealed/1/use/1/use/cruise-output/console.log"]).standardOutput
+            #expect(console.contains("sealed bytes"), "\(console)")
+        }
+    }
 }

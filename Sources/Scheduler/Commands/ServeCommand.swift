@@ -2,6 +2,8 @@ import ArgumentParser
 import CProcessShim
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -35,6 +37,10 @@ struct ServeCommand: AsyncParsableCommand {
     var webhookSecret: String?
     @Option(name: .customLong("broker-management-url"), help: "RabbitMQ's management API, for unacked counts and active consumers (env RELEVO_BROKER_MANAGEMENT_URL).")
     var brokerManagementURL: String?
+    @Option(name: .customLong("tls-cert-file"), help: "Serve HTTPS with this certificate chain (PEM; env RELEVO_SCHEDULER_TLS_CERT_FILE), with --tls-key-file.")
+    var tlsCertificateFile: String?
+    @Option(name: .customLong("tls-key-file"), help: "The private key (PEM) of --tls-cert-file (env RELEVO_SCHEDULER_TLS_KEY_FILE).")
+    var tlsKeyFile: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -55,6 +61,8 @@ struct ServeCommand: AsyncParsableCommand {
         flags[.tokensFile] = tokensFile
         flags[.webhookSecret] = webhookSecret
         flags[.brokerManagementURL] = brokerManagementURL
+        flags[.tlsCertificateFile] = tlsCertificateFile
+        flags[.tlsKeyFile] = tlsKeyFile
         let file = settings ?? (FileManager.default.fileExists(atPath: "config/relevo.yaml") ? "config/relevo.yaml" : nil)
         let settings: SchedulerSettings
         do {
@@ -117,11 +125,12 @@ struct ServeCommand: AsyncParsableCommand {
         AgentRoutes(engine: engine, logger: logger).register(on: router)
         WebhookRoutes(engine: engine, secret: settings.webhookSecret, logger: logger).register(on: router)
         MetricsRoutes(engine: engine, logger: logger).register(on: router)
-        DashboardRoutes(engine: engine, artifacts: artifacts, tokens: tokens, logger: logger).register(on: router)
+        DashboardRoutes(engine: engine, artifacts: artifacts, tokens: tokens, logger: logger,
+                        secureCookies: settings.tlsCertificateFile != nil).register(on: router)
         ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: repositories, serverURL: settings.serverURL,
                        logger: logger).register(on: router)
-        let app = Application(router: router, configuration: .init(address: .hostname(settings.host, port: settings.port),
-                                                                   serverName: "Relevo"),
+        let app = Application(router: router, server: try Self.server(settings),
+                              configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Relevo"),
                               logger: logger)
         let lostAfter = settings.agentLostAfter
         let group = ServiceGroup(configuration: .init(
@@ -142,7 +151,8 @@ struct ServeCommand: AsyncParsableCommand {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        logger.info("relevo-scheduler listening", metadata: ["url": "http://\(settings.host):\(settings.port)/go", "broker": "\(AMQPSettings.redacted(settings.brokerURL))"])
+        let scheme = settings.tlsCertificateFile != nil ? "https" : "http"
+        logger.info("relevo-scheduler listening", metadata: ["url": "\(scheme)://\(settings.host):\(settings.port)/go", "broker": "\(AMQPSettings.redacted(settings.brokerURL))"])
         do {
             try await group.run()
         } catch {
@@ -154,5 +164,27 @@ struct ServeCommand: AsyncParsableCommand {
         await consumer.close()
         await publisher.close()
         try store.close()
+    }
+
+    /// Plain HTTP/1.1, or HTTPS when the settings name a certificate and its key (both or neither).
+    static func server(_ settings: SchedulerSettings) throws -> HTTPServerBuilder {
+        switch (settings.tlsCertificateFile, settings.tlsKeyFile) {
+        case (nil, nil):
+            return .http1()
+        case (let certificate?, let key?):
+            let chain: [NIOSSLCertificate]
+            let privateKey: NIOSSLPrivateKey
+            do {
+                chain = try NIOSSLCertificate.fromPEMFile(certificate)
+                privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            } catch {
+                throw ValidationError("cannot read the TLS certificate \(certificate) or its key \(key): \(error)")
+            }
+            guard !chain.isEmpty else { throw ValidationError("no certificate in \(certificate)") }
+            return try .tls(tlsConfiguration: TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+                                                                       privateKey: .privateKey(privateKey)))
+        default:
+            throw ValidationError("HTTPS needs both tls_cert_file and tls_key_file")
+        }
     }
 }

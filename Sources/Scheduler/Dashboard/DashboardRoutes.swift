@@ -13,6 +13,8 @@ struct DashboardRoutes {
     let artifacts: ArtifactStore
     let tokens: APITokens?
     let logger: Logger
+    /// Served over HTTPS: the sign-in cookie is then `Secure` (never sent over plain HTTP).
+    var secureCookies = false
 
     func register(on router: Router<RelevoRequestContext>) {
         router.get("/") { request, _ in
@@ -76,7 +78,7 @@ struct DashboardRoutes {
             }
             var headers = HTTPFields()
             headers[.location] = "/"
-            headers[.setCookie] = "\(AuthMiddleware.cookie)=\(ArtifactLocator.encode(token)); Path=/; HttpOnly; SameSite=Strict"
+            headers[.setCookie] = "\(AuthMiddleware.cookie)=\(ArtifactLocator.encode(token)); Path=/; HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
             return Response(status: .seeOther, headers: headers)
         }
     }

@@ -15,6 +15,8 @@ struct ArtifactClient: Sendable {
     var credentials: (token: String, locator: ArtifactLocator)?
     /// Attempts per file for failures that may pass (connection errors, 5xx).
     var attempts = 4
+    /// The client that reaches the scheduler (trusting its CA, see ``ServerHTTPClient``).
+    var http: HTTPClient = .shared
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -37,7 +39,7 @@ struct ArtifactClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/octet-stream")
             request.body = .stream(FileChunks(path: file), length: .known(size))
             do {
-                let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
+                let response = try await http.execute(request, timeout: .hours(6))
                 let body = try await response.body.collect(upTo: 1 << 20)
                 if response.status == .created || response.status == .ok { return }
                 let message = Self.message(from: body) ?? "HTTP \(response.status.code)"
@@ -95,7 +97,7 @@ struct ArtifactClient: Sendable {
         var request = HTTPClientRequest(url: locator.listingURL(server: serverURL))
         request.method = .GET
         addCredentials(to: &request)
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await http.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 64 << 20)
         guard response.status == .ok else {
             throw Failure(description: "cannot list the artifacts of \(locator) (HTTP \(response.status.code)): \(Self.message(from: body) ?? "")")
@@ -143,7 +145,7 @@ struct ArtifactClient: Sendable {
                 var request = HTTPClientRequest(url: url)
                 request.method = .GET
                 addCredentials(to: &request)
-                let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
+                let response = try await http.execute(request, timeout: .hours(6))
                 guard response.status == .ok else {
                     let body = try await response.body.collect(upTo: 1 << 20)
                     let failure = Failure(description: "cannot fetch \(remote.joined(separator: "/")) of \(locator) (HTTP \(response.status.code)): \(Self.message(from: body) ?? "")")
