@@ -20,6 +20,13 @@ final class BenchCluster: @unchecked Sendable {
     var configDirectory: URL { root.appendingPathComponent("config") }
     var dataDirectory: URL { root.appendingPathComponent("data") }
 
+    /// Where the broker and the scheduler listen: loopback, or a test host's server address.
+    var host = "127.0.0.1"
+    /// The URLs workers and the scheduler connect with: Relevo's own users off loopback (guest
+    /// may log in only from loopback).
+    private var workerBrokerURL: String?
+    private var schedulerBrokerURL: String?
+
     init(repository: URL, binaries: URL) throws {
         self.repository = repository
         self.binaries = binaries
@@ -29,7 +36,11 @@ final class BenchCluster: @unchecked Sendable {
     }
 
     func startBroker() async throws {
-        broker = try await PrivateBroker.start(root: repository, directory: root.appendingPathComponent("broker"))
+        broker = try await PrivateBroker.start(root: repository, directory: root.appendingPathComponent("broker"), host: host)
+        if host != "127.0.0.1" {
+            workerBrokerURL = try await broker?.url(user: "worker")
+            schedulerBrokerURL = try await broker?.url(user: "scheduler")
+        }
     }
 
     /// Starts the scheduler (on a free port the first time, on the same port again after a
@@ -38,11 +49,11 @@ final class BenchCluster: @unchecked Sendable {
         guard let broker else { throw BenchError("start the scheduler", "no broker") }
         if port == 0 {
             port = try freePort()
-            api = SchedulerAPI(port: port)
+            api = SchedulerAPI(port: port, host: host)
         }
         let process = try ChildProcess.start(binaries.appendingPathComponent("relevo-scheduler"), [
-            "serve", "--broker-url", broker.url, "--data-dir", dataDirectory.path, "--config-dir", configDirectory.path,
-            "--host", "127.0.0.1", "--port", String(port), "--server-url", "http://127.0.0.1:\(port)/go",
+            "serve", "--broker-url", schedulerBrokerURL ?? broker.url, "--data-dir", dataDirectory.path, "--config-dir", configDirectory.path,
+            "--host", host, "--port", String(port), "--server-url", "http://\(host):\(port)/go",
         ] + extraArguments, name: "scheduler", directory: root)
         scheduler = process
         let deadline = ContinuousClock.now + .seconds(120)
@@ -74,13 +85,13 @@ final class BenchCluster: @unchecked Sendable {
     /// Starts a worker with `slots` slots and waits until the scheduler lists it as an agent.
     /// A name started before gets its work directory, and so its agent identity, back.
     @discardableResult
-    func startWorker(name: String, slots: Int) async throws -> ChildProcess {
+    func startWorker(name: String, slots: Int, namespace: String? = nil) async throws -> ChildProcess {
         guard let broker else { throw BenchError("start worker \(name)", "no broker") }
         let process = try ChildProcess.start(binaries.appendingPathComponent("relevo-worker"), [
-            "--broker-url", broker.url, "--name", name, "--resources", "", "--environments", "",
+            "--broker-url", workerBrokerURL ?? broker.url, "--name", name, "--resources", "", "--environments", "",
             "--slots", String(slots), "--work-dir", root.appendingPathComponent("agents/\(name)").path,
-            "--server-url", "http://127.0.0.1:\(port)/go",
-        ], name: name, directory: root)
+            "--server-url", "http://\(host):\(port)/go",
+        ], name: name, directory: root, namespace: namespace)
         workers.removeAll { $0.name == name && !$0.isRunning }
         workers.append(process)
         let deadline = ContinuousClock.now + .seconds(120)

@@ -17,7 +17,9 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Starts `executable` in `directory`, stdout and stderr appended to `<directory>/<name>.log`.
-    static func start(_ executable: URL, _ arguments: [String], name: String, directory: URL) throws -> ChildProcess {
+    /// `namespace`: run it on that test host (`ip netns exec`, which execs it: the pid is its own).
+    static func start(_ executable: URL, _ arguments: [String], name: String, directory: URL,
+                      namespace: String? = nil) throws -> ChildProcess {
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw BenchError("start \(name)", "\(executable.path) is missing or not executable (build it: swift build)")
         }
@@ -27,8 +29,13 @@ final class ChildProcess: @unchecked Sendable {
         }
         let handle = try FileHandle(forWritingTo: logFile)
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", namespace, executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = directory
         // The benchmark's scheduler takes this registration key and its workers present it.
         var environment = ProcessInfo.processInfo.environment

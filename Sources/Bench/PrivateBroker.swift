@@ -8,14 +8,15 @@ struct PrivateBroker: Sendable {
     private let script: URL
 
     /// Starts a node; if starting fails half-way, whatever did start is killed.
-    static func start(root: URL, directory: URL) async throws -> PrivateBroker {
+    /// `host`: where AMQP listens (a test host's server address; loopback by default).
+    static func start(root: URL, directory: URL, host: String = "127.0.0.1") async throws -> PrivateBroker {
         let script = root.appendingPathComponent("scripts/broker")
         guard FileManager.default.isExecutableFile(atPath: script.path) else {
             throw BenchError("start the broker", "\(script.path) is missing: run from the repository root or pass --root")
         }
         Teardown.shared.register(brokerDirectory: directory.path, script: script.path)
         do {
-            let output = try await run(script, ["start", "--dir", directory.path, "--port", "auto"], scratch: directory)
+            let output = try await run(script, ["start", "--dir", directory.path, "--port", "auto", "--host", host], scratch: directory)
             let url = output.trimmingCharacters(in: .whitespacesAndNewlines)
             guard url.hasPrefix("amqp://") else { throw BenchError("start the broker", "scripts/broker printed '\(url)'") }
             return PrivateBroker(directory: directory.path, url: url, script: script)
@@ -24,6 +25,13 @@ struct PrivateBroker: Sendable {
             Teardown.shared.unregister(brokerDirectory: directory.path)
             throw error
         }
+    }
+
+    /// The URL of Relevo's broker user `user` (`scheduler` or `worker`): the ones that work from
+    /// another host (guest is for loopback only).
+    func url(user: String) async throws -> String {
+        try await Self.run(script, ["url", "--dir", directory, "--user", user], scratch: URL(fileURLWithPath: directory))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The node's pid (beam.smp), from its pid file.

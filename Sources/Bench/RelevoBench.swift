@@ -31,8 +31,22 @@ struct RelevoBench: AsyncParsableCommand {
     @Option(name: .customLong("instances-per-round"), help: "Fault suite: instances of the soak pipeline triggered per round.")
     var instancesPerRound = 3
 
+    @Flag(help: "Measure horizontal scale instead: the throughput phase with 1, 2, 4 and 8 workers (each on a test host of its own when run as root), jobs/s and CPU per job.")
+    var scale = false
+    @Option(name: .customLong("scale-workers"), help: "Scale: the worker counts, comma-separated.")
+    var scaleWorkers = "1,2,4,8"
+    @Option(name: .customLong("scale-instances"), help: "Scale: instances of the ten-job pipeline per step.")
+    var scaleInstances = 40
+
     func run() async throws {
         let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        if scale {
+            let counts = scaleWorkers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
+            guard !counts.isEmpty else { throw ValidationError("--scale-workers needs whole numbers, e.g. 1,2,4,8") }
+            print(try await Scale(repository: URL(fileURLWithPath: root), binaries: binaries, workerCounts: counts,
+                                  instances: max(scaleInstances, 1), slotsPerWorker: 2).run())
+            return
+        }
         if faults {
             let suite = FaultSuite(options: .init(rounds: max(rounds, 1), seed: seed ?? UInt64.random(in: 1...UInt64(UInt32.max)),
                                                   lockSeconds: lockSeconds, freezeSeconds: freezeSeconds,

@@ -8,8 +8,8 @@ struct SchedulerAPI: Sendable {
     let base: String
     private let session: URLSession
 
-    init(port: Int) {
-        base = "http://127.0.0.1:\(port)"
+    init(port: Int, host: String = "127.0.0.1") {
+        base = "http://\(host):\(port)"
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = 8
         configuration.timeoutIntervalForRequest = 30
