@@ -37,4 +37,20 @@ import Testing
             _ = try SchedulerSettings.resolve(file: nil, environment: [:], flags: [.pollSeconds: "soon"])
         }
     }
+
+    @Test func httpsNeedsACertificateAndItsKeyBothReadable() throws {
+        #expect(throws: SettingsError("--tls-cert-file: tls_cert_file '/nonexistent/server.pem' is not a readable file")) {
+            _ = try SchedulerSettings.resolve(file: nil, environment: [:], flags: [.tlsCertificateFile: "/nonexistent/server.pem"])
+        }
+        // A certificate without its key is refused before the scheduler starts anything.
+        let onlyCertificate = try SchedulerSettings.resolve(file: nil, environment: [:], flags: [.tlsCertificateFile: "/etc/hostname"])
+        #expect(throws: (any Error).self) { _ = try ServeCommand.server(onlyCertificate) }
+        // Readable files that are not PEM: a clear error naming both.
+        let notPEM = try SchedulerSettings.resolve(file: nil, environment: [:], flags: [.tlsCertificateFile: "/etc/hostname", .tlsKeyFile: "/etc/hostname"])
+        #expect {
+            _ = try ServeCommand.server(notPEM)
+        } throws: { error in
+            "\(error)".contains("cannot read the TLS certificate /etc/hostname or its key /etc/hostname")
+        }
+    }
 }

@@ -78,6 +78,8 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        // HTTPS settings checked before anything starts: a wrong file is a clear error at once.
+        let server = try Self.server(settings)
 
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         // The database, the artifacts and the token key are the scheduler's alone.
@@ -129,7 +131,7 @@ struct ServeCommand: AsyncParsableCommand {
                         secureCookies: settings.tlsCertificateFile != nil).register(on: router)
         ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: repositories, serverURL: settings.serverURL,
                        logger: logger).register(on: router)
-        let app = Application(router: router, server: try Self.server(settings),
+        let app = Application(router: router, server: server,
                               configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Relevo"),
                               logger: logger)
         let lostAfter = settings.agentLostAfter
