@@ -16,21 +16,6 @@ struct JobRunner: Sendable {
     /// Jobs of one pipeline running at once on this agent each get a directory of their own.
     let workspaces = WorkspaceLeases()
 
-    /// `relevo-task-supervisor` beside this program: tasks run under it so that they die with
-    /// the worker (nil if it is missing; tasks then run directly).
-    static let supervisor: String? = {
-        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-        let candidate = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("relevo-task-supervisor").path
-        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
-    }()
-
-    /// The worker's one watchdog for ordinary tasks (`relevo-task-supervisor --watch`): their
-    /// process groups are killed if the worker dies. Nil without the supervisor program.
-    static let watchdog: TaskWatchdog? = {
-        guard let supervisor else { return nil }
-        return try? TaskWatchdog.start(executable: supervisor)
-    }()
-
     init(workDirectory: String, serverURL: String, serverCAFile: String? = nil, logger: Logger) {
         self.workDirectory = workDirectory
         self.serverURL = serverURL
@@ -127,7 +112,7 @@ struct JobRunner: Sendable {
             tasks: job.tasks, workingDirectory: directory, environment: environment.variables,
             secureValues: environment.secureValues,
             inactivityTimeout: job.inactivityTimeoutSeconds.map { .seconds($0) },
-            runner: ProcessRunner(supervisor: supervised ? Self.supervisor : nil, watchdog: supervised ? nil : Self.watchdog),
+            launcher: TaskProcesses.launcher(supervised: supervised),
             console: { text in await console.write(text) },
             fetch: { task in try await Self.fetch(task, into: workDirectory, client: artifacts, console: console) })
         // The first task starts while the broker confirms "task started"; that event is out

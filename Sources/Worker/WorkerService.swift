@@ -40,13 +40,7 @@ final class WorkerService: Service, Sendable {
         logger.info("worker started", metadata: ["name": "\(identity.name)", "uuid": "\(identity.uuid)",
                                                  "resources": "\(identity.resources)", "environments": "\(identity.environments)",
                                                  "slots": "\(identity.slots)"])
-        if JobRunner.supervisor == nil {
-            logger.warning("relevo-task-supervisor is not beside relevo-worker: tasks run directly and may outlive a killed worker")
-        } else if let watchdog = JobRunner.watchdog {
-            logger.debug("task watchdog started", metadata: ["pid": "\(watchdog.pid)"])
-        } else {
-            logger.warning("the task watchdog did not start: tasks of ordinary jobs may outlive a killed worker")
-        }
+        TaskProcesses.report(to: logger)
         do {
             try await publisher.declare(AMQPTopology(exchanges: QueueCatalog.workerExchanges))
             let catalogQueue = "relevo.catalog.\(identity.uuid)"

@@ -27,7 +27,7 @@ public struct GitClient: Sendable {
         cacheRoot: String,
         environment: [String: String] = ["PATH": "/usr/local/bin:/usr/bin:/bin"],
         commandTimeout: Duration = .seconds(3600),
-        runner: ProcessRunner = ProcessRunner()
+        runner: any ProcessLauncher = ProcessRunner()
     ) {
         self.cacheRoot = cacheRoot
         self.commandTimeout = commandTimeout

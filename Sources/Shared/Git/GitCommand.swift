@@ -1,6 +1,6 @@
 import Foundation
 
-/// Runs one git command through the ``ProcessRunner`` with an environment that never prompts
+/// Runs one git command through a ``ProcessLauncher`` with an environment that never prompts
 /// and never reads the user's or the system's configuration, and collects its output.
 struct GitCommand: Sendable {
     /// What a git command printed and how it ended.
@@ -35,7 +35,7 @@ struct GitCommand: Sendable {
         "core.fsmonitor=false",
     ]
 
-    let runner: ProcessRunner
+    let runner: any ProcessLauncher
     let environment: [String: String]
     let timeout: Duration
 
@@ -68,7 +68,7 @@ struct GitCommand: Sendable {
             arguments: Self.configuration.flatMap { ["-c", $0] } + arguments,
             environment: environment,
             workingDirectory: directory)
-        let process: RunningProcess
+        let process: any LaunchedProcess
         do {
             process = try runner.start(spec)
         } catch {

@@ -7,7 +7,11 @@ import Glibc
 ///
 /// Foundation's `Process` is not used: it waits for the pipes to close, so a grandchild that
 /// keeps them open hides the end of the child.
-public struct ProcessRunner: Sendable {
+///
+/// The POSIX implementation of ``ProcessLauncher``, the seam a Windows worker would implement.
+public struct ProcessRunner: ProcessLauncher {
+    public var stopMethod: String { "SIGTERM, then SIGKILL after" }
+
     /// How long output is still read after the child ended, for a process outside the group
     /// that keeps the pipes open.
     public var drainTimeout: Duration
@@ -55,24 +59,6 @@ public struct ProcessRunner: Sendable {
         try ProcessMonitor.start(process: process, stdout: stdout[0], stderr: stderr[0], drain: drainTimeout,
                                  onReaped: { [watchdog] in watchdog?.release(pid) })
         return process
-    }
-
-    /// Runs `spec` to its end, handing each output chunk to `onOutput` in order.
-    ///
-    /// Cancelling the calling task terminates the child's group (SIGTERM, `grace`, SIGKILL); the
-    /// status is still returned.
-    public func run(
-        _ spec: ProcessSpec,
-        grace: Duration = .seconds(10),
-        onOutput: (ProcessOutput) async -> Void = { _ in }
-    ) async throws(ProcessError) -> ProcessExitStatus {
-        let process = try start(spec)
-        return await withTaskCancellationHandler {
-            for await chunk in process.output { await onOutput(chunk) }
-            return await process.waitForExit()
-        } onCancel: {
-            Task { await process.terminate(grace: grace) }
-        }
     }
 
     private static func spawn(

@@ -8,7 +8,7 @@ import Synchronization
 /// The child leads its own session and process group, whose id is ``pid``. Every signal sent
 /// here goes to the whole group. When the child ends, the group is sent SIGKILL before the child
 /// is reaped, so no grandchild survives it and the group id can never name a recycled process.
-public final class RunningProcess: Sendable {
+public final class RunningProcess: LaunchedProcess {
     /// The child's process id, which is also its process-group and session id.
     public let pid: Int32
     /// The child's output, chunk by chunk while it runs. The stream finishes once both pipes are

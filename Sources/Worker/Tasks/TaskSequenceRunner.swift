@@ -3,8 +3,8 @@ import Shared
 /// Runs one job's tasks in order on this worker, streaming a masked console log, and returns
 /// the job's outcome as a value.
 ///
-/// - `exec` tasks run as processes of their own (own process group, no shell); `fetch` tasks
-///   go to the caller's fetch handler.
+/// - `exec` tasks run as processes of their own, started by a ``ProcessLauncher`` (on POSIX, in
+///   a process group of their own, no shell); `fetch` tasks go to the caller's fetch handler.
 /// - `run_if`: `passed` tasks run while the job passes, `failed` tasks once it has failed,
 ///   `any` tasks always. A task that exits non-zero, dies of a signal or cannot be started fails
 ///   the job; none of that throws.
@@ -26,17 +26,18 @@ actor TaskSequenceRunner {
     nonisolated let environment: [String: String]
     /// How long the job may go without console output before it is cancelled; `nil` for never.
     nonisolated let inactivityTimeout: Duration?
-    /// How long a cancelled task's processes get between SIGTERM and SIGKILL.
+    /// How long a cancelled task's processes get to end before they are killed (on POSIX,
+    /// between SIGTERM and SIGKILL).
     nonisolated let cancelGrace: Duration
 
-    private let runner: ProcessRunner
+    private let launcher: any ProcessLauncher
     private let console: TaskConsole
     private let fetch: FetchHandler
 
     private var execution: Task<JobOutcome, Never>?
     private var finished = false
     private var stopReason: JobOutcome.CancelReason?
-    private var running: RunningProcess?
+    private var running: (any LaunchedProcess)?
     private var fetching: Task<Void, any Error>?
 
     /// Prepares a job; nothing runs before ``run()``.
@@ -52,7 +53,7 @@ actor TaskSequenceRunner {
         secureValues: [String] = [],
         inactivityTimeout: Duration? = nil,
         cancelGrace: Duration = .seconds(10),
-        runner: ProcessRunner = ProcessRunner(),
+        launcher: any ProcessLauncher = ProcessRunner(),
         console: @escaping ConsoleSink,
         fetch: @escaping FetchHandler = TaskSequenceRunner.noFetcher
     ) {
@@ -61,7 +62,7 @@ actor TaskSequenceRunner {
         self.environment = environment
         self.inactivityTimeout = inactivityTimeout
         self.cancelGrace = cancelGrace
-        self.runner = runner
+        self.launcher = launcher
         self.console = TaskConsole(secrets: secureValues, sink: console)
         self.fetch = fetch
     }
@@ -152,7 +153,7 @@ actor TaskSequenceRunner {
         let label = isOnCancel ? "On cancel task" : "Task"
         console.line("[relevo] \(label): \(ConsoleFormat.commandLine(command, arguments))")
         var record = TaskRecord(index: index, command: command, arguments: arguments, isOnCancel: isOnCancel, outcome: .failed)
-        let process: RunningProcess
+        let process: any LaunchedProcess
         do {
             process = try start(command: command, arguments: arguments, directory: directory)
         } catch {
@@ -175,13 +176,13 @@ actor TaskSequenceRunner {
         return record
     }
 
-    private func start(command: String, arguments: [String], directory: String?) throws(TaskError) -> RunningProcess {
+    private func start(command: String, arguments: [String], directory: String?) throws(TaskError) -> any LaunchedProcess {
         let operation = "run \(command)"
         let directory = try TaskWorkingDirectory.resolve(directory, in: workingDirectory, operation: operation)
         let spec = ProcessSpec(
             executable: command, arguments: arguments, environment: environment, workingDirectory: directory)
         do {
-            return try runner.start(spec)
+            return try launcher.start(spec)
         } catch {
             throw TaskError(.cannotRun, operation: operation, message: error.message, isRetriable: error.isRetriable)
         }
@@ -224,7 +225,7 @@ actor TaskSequenceRunner {
         }
         fetching?.cancel()
         guard let process = running else { return }
-        console.line("[relevo] Stopping the task's processes (SIGTERM, then SIGKILL after \(ConsoleFormat.describe(cancelGrace)))")
+        console.line("[relevo] Stopping the task's processes (\(launcher.stopMethod) \(ConsoleFormat.describe(cancelGrace)))")
         await process.terminate(grace: cancelGrace)
     }
 
