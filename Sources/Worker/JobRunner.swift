@@ -83,6 +83,20 @@ struct JobRunner: Sendable {
                                console: ConsoleStreamer, events: EventPublisher, running: RunningJobs, supervised: Bool,
                                announceStart: Bool) async throws -> JobResult {
         await console.write("[relevo] Start to prepare \(job.jobRunID) (attempt \(attempt.attempt)) on \(agent.name) [\(workDirectory)]\n")
+        var job = job
+        if job.hasSecureVariables {
+            // Not in the message: fetched from the scheduler now that this agent holds the job.
+            let names = job.environmentVariables.filter(\.secure).map(\.name)
+            await console.write("[relevo] Fetching \(names.count) secure variable\(names.count == 1 ? "" : "s") from the scheduler: \(names.joined(separator: ", "))\n")
+            let client = JobSecretsClient(serverURL: job.serverURL, agent: events.agent, credential: events.credential,
+                                          http: ServerHTTPClient.trusting(serverCAFile))
+            let secrets = try await client.fetch(attempt)
+            let missing = Set(names).subtracting(secrets.map(\.name))
+            if !missing.isEmpty {
+                await console.write("[relevo] The scheduler has no value for \(missing.sorted().joined(separator: ", ")) (the config changed?): empty\n")
+            }
+            job = job.filling(secrets)
+        }
         // A plain path (no URL): this runs for every job.
         let directory = pipelinesDirectory + "/" + workspace
         if job.cleanWorkspace, FileManager.default.fileExists(atPath: directory) {

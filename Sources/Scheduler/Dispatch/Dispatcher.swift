@@ -33,24 +33,42 @@ struct Dispatcher: Sendable {
         return JobQueueKey(environment: definition.environment, resources: job.resources).queueName
     }
 
-    /// A plan for each of `attempts` (jobs of `run`), in order.
+    /// A plan for each of `attempts` (jobs of `run`), in order. The messages carry no secure
+    /// value (see ``secureVariables(of:run:config:)``).
     func plan(_ attempts: [JobAttempt], run: PipelineRun, config: ConfigSnapshot) async -> [Plan] {
         guard let definition = config.pipeline(named: run.pipelineName) else { return attempts.map { .missingFromConfig($0) } }
-        let environment = definition.environment.flatMap { config.environment(named: $0) }
         let dependencyVariables = await dependencyVariables(of: run, definition: definition)
         var plans: [Plan] = []
         for attempt in attempts {
-            let id = attempt.jobRunID
-            guard let stage = definition.stage(named: id.stage), let job = stage.job(named: id.job) else {
+            guard let (message, job) = await message(for: attempt, run: run, definition: definition, config: config,
+                                                      dependencyVariables: dependencyVariables) else {
                 plans.append(.missingFromConfig(attempt))
                 continue
             }
-            let tasks = await FetchResolver(runs: runs).resolve(job.tasks, run: run, stage: id.stage)
-            let message = builder.message(for: attempt, run: run, pipeline: definition, stage: stage, job: job, environment: environment,
-                                          tasks: tasks, dependencyVariables: dependencyVariables)
-            plans.append(.publish(OutgoingJob(attempt: attempt, queue: message.queueName(serialKey: job.serial), message: message)))
+            plans.append(.publish(OutgoingJob(attempt: attempt, queue: message.queueName(serialKey: job.serial),
+                                              message: message.withoutSecureValues())))
         }
         return plans
+    }
+
+    /// The secure variables of `attempt`'s message, with their values, built exactly as the
+    /// message was (from the config as it is now); nil if the config no longer has the job.
+    func secureVariables(of attempt: JobAttempt, run: PipelineRun, config: ConfigSnapshot) async -> [EnvironmentVariable]? {
+        guard let definition = config.pipeline(named: run.pipelineName) else { return nil }
+        let dependencyVariables = await dependencyVariables(of: run, definition: definition)
+        return await message(for: attempt, run: run, definition: definition, config: config, dependencyVariables: dependencyVariables)?
+            .message.environmentVariables.filter(\.secure)
+    }
+
+    private func message(for attempt: JobAttempt, run: PipelineRun, definition: PipelineDefinition, config: ConfigSnapshot,
+                         dependencyVariables: [EnvironmentVariable]) async -> (message: JobMessage, job: JobDefinition)? {
+        let id = attempt.jobRunID
+        guard let stage = definition.stage(named: id.stage), let job = stage.job(named: id.job) else { return nil }
+        let environment = definition.environment.flatMap { config.environment(named: $0) }
+        let tasks = await FetchResolver(runs: runs).resolve(job.tasks, run: run, stage: id.stage)
+        let message = builder.message(for: attempt, run: run, pipeline: definition, stage: stage, job: job, environment: environment,
+                                      tasks: tasks, dependencyVariables: dependencyVariables)
+        return (message, job)
     }
 
     /// `GO_DEPENDENCY_LABEL_<MATERIAL>` and `GO_DEPENDENCY_LOCATOR_<MATERIAL>` for each

@@ -42,6 +42,12 @@ struct AgentRoutes {
             }
         }
 
+        // An agent fetches the secure variables of a job it holds (they are not in job messages:
+        // see JobSecretsRequest). Authenticated by the agent's signature, not by a user's token.
+        router.post("/go/api/agents/job_secrets") { request, _ in
+            try await jobSecrets(request)
+        }
+
         router.get("/go/api/queues") { _, _ in
             let queues = await engine.queueStatuses().map(QueueJSON.init)
             return APIRoutes.json(Embedded(key: "queues", items: queues, extra: [:]))
@@ -73,6 +79,54 @@ struct AgentRoutes {
         router.get("/go/api/agents") { _, _ in
             let agents = try await engine.queries.agents()
             return APIRoutes.json(Embedded(key: "agents", items: agents.map(AgentJSON.init), extra: [:]))
+        }
+    }
+
+    /// How long an agent's request waits for the scheduler to record that the agent holds the
+    /// job: the agent asks right after its `accepted` event was confirmed by the broker, which
+    /// the scheduler applies within milliseconds unless it is busy.
+    static let holderPatience: Duration = .seconds(10)
+
+    private func jobSecrets(_ request: Request) async throws -> Response {
+        let body = try await request.body.collect(upTo: 64 << 10)
+        let bytes = Array(body.readableBytesView)
+        guard let secretsRequest = try? JSONDecoder().decode(JobSecretsRequest.self, from: Data(bytes)) else {
+            throw APIError(.badRequest, "expected {\"agent\", \"jobRunID\", \"attempt\", \"sentAt\"}, signed in \(JobSecretsRequest.signatureHeader)")
+        }
+        let attempt = secretsRequest.jobAttempt
+        let refuse = { (status: HTTPResponse.Status, reason: String) -> Response in
+            logger.warning("secure variables refused", metadata: ["agent": "\(secretsRequest.agent)", "job": "\(attempt)", "reason": "\(reason)"])
+            return APIRoutes.json(MessageJSON(message: reason), status: status)
+        }
+        guard let signature = request.headers[HTTPField.Name(JobSecretsRequest.signatureHeader)!],
+              let credential = await engine.agents.credentials.credential(of: secretsRequest.agent),
+              SHA256.constantTimeEquals(EventSignature.sign(bytes, credential: credential), signature) else {
+            return refuse(.unauthorized, "the request is not signed by agent \(secretsRequest.agent) (unknown, not approved, or a wrong signature)")
+        }
+        let skew = abs(Int(Date().timeIntervalSince1970) - secretsRequest.sentAt)
+        guard skew <= JobSecretsRequest.maximumSkewSeconds else {
+            return refuse(.unauthorized, "the request was made \(skew) s from the scheduler's clock (at most \(JobSecretsRequest.maximumSkewSeconds) s)")
+        }
+        let deadline = ContinuousClock.now + Self.holderPatience
+        while true {
+            switch await engine.secureVariables(for: attempt, agent: secretsRequest.agent) {
+            case .granted(let variables):
+                logger.debug("secure variables served", metadata: ["agent": "\(secretsRequest.agent)", "job": "\(attempt)", "count": "\(variables.count)"])
+                var headers = HTTPFields()
+                headers[.contentType] = "application/json; charset=utf-8"
+                headers[.cacheControl] = "no-store"
+                let reply = MessageCodec.encode(JobSecretsReply(environmentVariables: variables))
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
+            case .heldByAnother(let reason):
+                return refuse(.forbidden, reason)
+            case .gone(let reason):
+                return refuse(.conflict, reason)
+            case .notYetHeld:
+                guard ContinuousClock.now < deadline else {
+                    return refuse(.conflict, "agent \(secretsRequest.agent) does not hold attempt \(attempt.attempt) of \(attempt.jobRunID)")
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
         }
     }
 }

@@ -80,6 +80,8 @@ struct AuthMiddleware: RouterMiddleware {
             || path == "/login" || path.hasPrefix("/assets/")
             // Agents register with the registration key, or wait for an administrator's approval.
             || (method == .post && path == "/go/api/agents/register")
+            // An agent's signature authenticates its request for a job's secure variables.
+            || (method == .post && path == "/go/api/agents/job_secrets")
     }
 
     /// Reading needs a viewer; changing things an operator; agents an admin.

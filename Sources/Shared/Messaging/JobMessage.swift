@@ -1,10 +1,11 @@
 /// Everything a worker needs to run one job run, sent by the scheduler to the job's queue.
 /// Versioned: a worker refuses (dead-letters) a version it does not know.
 public struct JobMessage: Sendable, Equatable, Codable {
-    /// The contract version this type encodes. Version 3 carries the scheduler's attempt number
+    /// The contract version this type encodes. Version 4 carries no secure value (the worker
+    /// fetches them: ``JobSecretsRequest``); version 3 carries the scheduler's attempt number
     /// (version 2 left it to the broker's delivery count); version 2 named the job run by its
     /// typed id alone (version 1 also carried the id's six parts as separate fields).
-    public static let currentVersion = 3
+    public static let currentVersion = 4
 
     public var version: Int
     /// The job run this message runs.
@@ -26,8 +27,9 @@ public struct JobMessage: Sendable, Equatable, Codable {
     public var fetchMaterials: Bool
     /// The tasks in order, `fetch` tasks already resolved to the job run they fetch from.
     public var tasks: [TaskDefinition]
-    /// Variables already merged with GoCD's precedence (environment < pipeline < stage < job);
-    /// secure ones keep their flag so the worker can mask them.
+    /// Variables already merged with GoCD's precedence (environment < pipeline < stage < job).
+    /// Secure ones travel with their name and flag but an empty value: the worker fetches the
+    /// values from the scheduler (``JobSecretsRequest``) and masks them in the console.
     public var environmentVariables: [EnvironmentVariable]
     public var artifacts: [ArtifactDefinition]
     /// Cancel the job after this many seconds without console output; nil never.

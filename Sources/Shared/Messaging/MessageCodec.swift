@@ -1,7 +1,8 @@
 import Foundation
 
-/// Turns contract values into message bodies and back. Secure variable values travel in the
-/// clear inside the job message (the broker is trusted; logs are not), so the encoder reveals them.
+/// Turns contract values into message bodies and back. The encoder reveals secure values: a job
+/// message has none left to reveal (the scheduler empties them before publishing), and the
+/// secrets reply (``JobSecretsReply``) must carry them.
 public enum MessageCodec {
     /// Why a message body could not be used; the consumer dead-letters it with this reason.
     public struct DecodingFailure: Error, Sendable, CustomStringConvertible {

@@ -51,11 +51,11 @@ import Testing
 
     @Test func anUnknownVersionIsRefused() throws {
         var job = sampleJob()
-        job.version = 4
+        job.version = JobMessage.currentVersion + 1
         #expect {
             _ = try MessageCodec.decodeJob(MessageCodec.encode(job))
         } throws: { error in
-            (error as? MessageCodec.DecodingFailure)?.description.contains("version 4 is not supported") == true
+            (error as? MessageCodec.DecodingFailure)?.description.contains("version \(JobMessage.currentVersion + 1) is not supported") == true
         }
     }
 
@@ -192,7 +192,7 @@ import Testing
             let direct = try #require(JobMessage(directJSON: body), "\(String(decoding: body, as: UTF8.self))")
             #expect(direct == job)
             #expect(direct == (try JSONDecoder().decode(JobMessage.self, from: Data(body))))
-            #expect(direct.environmentVariables.first?.value == job.environmentVariables.first?.value, "secure values travel in the clear")
+            #expect(direct.environmentVariables.first?.value == job.environmentVariables.first?.value, "the codec keeps whatever value a variable has (the scheduler empties secure ones before publishing)")
         }
     }
 
@@ -279,5 +279,29 @@ extension JobRunID {
         } throws: { error in
             "\(error)".contains("version 1 is not supported")
         }
+    }
+}
+
+@Suite struct JobSecretsContractTests {
+    private var job: JobMessage {
+        JobMessage(jobRunID: JobRunID(pipeline: "p", pipelineCounter: 1, stage: "s", job: "j"), pipelineLabel: "1",
+                   tasks: [], environmentVariables: [EnvironmentVariable(name: "TOKEN", value: "s3cret", secure: true),
+                                                     EnvironmentVariable(name: "PLAIN", value: "visible")],
+                   serverURL: "http://127.0.0.1:8153/go", artifactToken: "t")
+    }
+
+    @Test func aPublishedMessageKeepsSecureNamesButNoValue() {
+        let published = job.withoutSecureValues()
+        #expect(published.environmentVariables == [EnvironmentVariable(name: "TOKEN", value: "", secure: true),
+                                                   EnvironmentVariable(name: "PLAIN", value: "visible")])
+        #expect(!String(decoding: MessageCodec.encode(published), as: UTF8.self).contains("s3cret"))
+        #expect(published.hasSecureVariables)
+    }
+
+    @Test func fetchedValuesFillOnlySecureVariablesByName() {
+        let filled = job.withoutSecureValues().filling([EnvironmentVariable(name: "TOKEN", value: "fetched", secure: true),
+                                                        EnvironmentVariable(name: "PLAIN", value: "ignored", secure: true)])
+        #expect(filled.environmentVariables == [EnvironmentVariable(name: "TOKEN", value: "fetched", secure: true),
+                                                EnvironmentVariable(name: "PLAIN", value: "visible")])
     }
 }
