@@ -1,13 +1,18 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import Synchronization
 
-/// The REST API over HTTP; every failure becomes a message on stderr and the documented exit code.
+/// The REST API over HTTP or HTTPS; every failure becomes a message on stderr and the
+/// documented exit code. An HTTPS server whose certificate a CA of the operator's own signed is
+/// trusted through `caFile` (PEM), as workers do with `server_ca_file`; otherwise the system's CAs.
 struct APIClient: Sendable {
     let base: String
     let token: String?
+    var caFile: String? = nil
 
     struct Reply {
         let status: Int
@@ -28,23 +33,27 @@ struct APIClient: Sendable {
             printError("relevo: '\(base + path)' is not a URL")
             throw ExitCode(64)
         }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = 60
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        guard url.scheme == "http" || url.scheme == "https" else {
+            printError("relevo: the server must be an http:// or https:// URL, not '\(base)'")
+            throw ExitCode(64)
+        }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = HTTPMethod(rawValue: method)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(ByteBuffer(bytes: body))
+            request.headers.add(name: "Content-Type", value: "application/json")
         }
         let data: Data
-        let response: URLResponse
+        let status: Int
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            let response = try await Self.http(trusting: caFile).execute(request, timeout: .seconds(60))
+            status = Int(response.status.code)
+            data = Data(try await response.body.collect(upTo: 64 << 20).readableBytesView)
         } catch {
-            printError("relevo: cannot reach \(base): \(error.localizedDescription)")
+            printError("relevo: cannot reach \(base): \(error)")
             throw ExitCode(4)
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         let reply = Reply(status: status, body: data)
         guard (200..<300).contains(status) else {
             let message = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["message"] as? String ?? reply.text
@@ -56,5 +65,21 @@ struct APIClient: Sendable {
             }
         }
         return reply
+    }
+
+    private static let clients = Mutex<[String: HTTPClient]>([:])
+
+    /// The shared client (system CAs), or one that trusts exactly `caFile`; made once, kept for
+    /// the life of the process.
+    private static func http(trusting caFile: String?) -> HTTPClient {
+        guard let caFile else { return .shared }
+        return clients.withLock { clients in
+            if let client = clients[caFile] { return client }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
+            clients[caFile] = client
+            return client
+        }
     }
 }

@@ -10,7 +10,7 @@ struct RelevoCLI: AsyncParsableCommand {
         commandName: "relevo",
         abstract: "Relevo from the command line: trigger, follow, approve and inspect pipelines.",
         discussion: """
-            The server and token come from --server/--token, else RELEVO_SERVER/RELEVO_TOKEN, else ~/.config/relevo/cli.yaml (keys: server, token); the server defaults to http://127.0.0.1:8153.
+            The server, token and CA file come from --server/--token/--ca-file, else RELEVO_SERVER/RELEVO_TOKEN/RELEVO_CA_FILE, else ~/.config/relevo/cli.yaml (keys: server, token, ca_file); the server defaults to http://127.0.0.1:8153.
 
             Exit codes: 0 success (a followed job or pipeline passed); 1 it failed or was cancelled, or the config is invalid; 2 the request was refused (400/401/403/409); 3 not found (404); 4 the server is unreachable or failed (5xx); 64 wrong usage.
             """,
@@ -23,6 +23,8 @@ struct ServerOptions: ParsableArguments {
     var server: String?
     @Option(help: "An API token (env RELEVO_TOKEN).")
     var token: String?
+    @Option(name: .customLong("ca-file"), help: "For an https server: the CA certificate (PEM) that signed its certificate, if not a system CA (env RELEVO_CA_FILE).")
+    var caFile: String?
     @Flag(help: "Print the server's JSON instead of a table.")
     var json = false
 
@@ -31,7 +33,8 @@ struct ServerOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let base = server ?? environment["RELEVO_SERVER"] ?? file["server"] ?? "http://127.0.0.1:8153"
         return APIClient(base: base.hasSuffix("/") ? String(base.dropLast()) : base,
-                         token: token ?? environment["RELEVO_TOKEN"] ?? file["token"])
+                         token: token ?? environment["RELEVO_TOKEN"] ?? file["token"],
+                         caFile: caFile ?? environment["RELEVO_CA_FILE"] ?? file["ca_file"])
     }
 
     /// `~/.config/relevo/cli.yaml`: `key: value` lines.

@@ -113,6 +113,13 @@ import Testing
             #expect(state == "passed", "worker log:\n\(worker.log.suffix(3000))")
             let console = try await curl(["\(base)/go/files/sealed/1/use/1/use/cruise-output/console.log"]).standardOutput
             #expect(console.contains("sealed bytes"), "\(console)")
+
+            // The CLI over HTTPS: with the CA it reads the run; without it, it refuses the server.
+            let cli = try builtProduct("relevo")
+            let status = try await runProcessAsync(cli, ["status", "sealed", "--server", base, "--ca-file", "\(certificates)/ca.pem"])
+            #expect(status.status == 0 && status.standardOutput.contains("passed"), "\(status)")
+            let untrusted = try await runProcessAsync(cli, ["status", "sealed", "--server", base])
+            #expect(untrusted.status == 4 && untrusted.standardError.contains("cannot reach"), "\(untrusted)")
         }
     }
 }

@@ -147,6 +147,9 @@ struct ServeCommand: AsyncParsableCommand {
                 .init(service: PeriodicService(name: "materials", interval: settings.pollInterval, logger: logger) {
                     await engine.pollMaterials()
                 }),
+                .init(service: PeriodicService(name: "timers", interval: .milliseconds(500), logger: logger) {
+                    await engine.fireTimers()
+                }),
                 .init(service: PeriodicService(name: "reconcile", interval: .seconds(1), logger: logger) {
                     await engine.reconcile(lostAfter: lostAfter)
                 }),

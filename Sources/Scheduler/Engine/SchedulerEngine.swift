@@ -47,6 +47,10 @@ actor SchedulerEngine {
     /// its broker connection is back, so well within this; a crashed one never does.
     var redeliveryGrace: TimeInterval = 2
 
+    /// Each timer pipeline's next firing (by lower-cased name), and the schedule it was computed
+    /// for: a changed schedule starts counting again from the moment it was loaded.
+    var timers: [String: (schedule: CronSchedule, next: Date?)] = [:]
+
     func setRedeliveryGrace(_ seconds: TimeInterval) { redeliveryGrace = seconds }
 
     init(config: ConfigSnapshot, store: SchedulerStore, publisher: any MessagePublisher, git: GitClient, serverURL: String,

@@ -13,11 +13,10 @@ struct PipelineParser {
     /// The keys of a pipeline.
     static let keys = [
         "group", "label_template", "lock_behavior", "locking", "display_order", "parameters", "environment_variables",
-        "secure_variables", "materials", "stages", "template",
+        "secure_variables", "materials", "stages", "template", "timer",
     ]
     /// GoCD pipeline keys that Relevo does not take, and why.
     static let unsupported = [
-        "timer": "timers are not implemented; pipelines run on a push, an upstream run or by hand",
         "tracking_tool": "tracking tools are not implemented",
         "mingle": "tracking tools are not implemented",
     ]
@@ -45,6 +44,7 @@ struct PipelineParser {
             ?? LockBehavior.none
         let displayOrder =
             log.capture { () throws(ConfigError) in try reader.int(mapping, "display_order", in: place) } ?? nil
+        let timer = log.capture { () throws(ConfigError) in try self.timer(mapping, reader: reader, log: log) } ?? nil
         let variables = VariableParser(reader: reader, log: log).parse(mapping, in: place)
         let (materials, dependencies) = MaterialParser(pipeline: name, reader: reader, log: log).parse(mapping)
         let (stages, template) = self.stages(mapping, parameters: parameters, context: context)
@@ -61,7 +61,8 @@ struct PipelineParser {
             environmentVariables: variables,
             materials: materials,
             stages: stages,
-            origin: nameNode.location)
+            origin: nameNode.location,
+            timer: timer)
         return ParsedPipeline(definition: definition, dependencies: dependencies, fetches: context.fetches)
     }
 
@@ -92,6 +93,22 @@ struct PipelineParser {
         } catch {
             throw ConfigError(.invalidValue, at: node.location, "\(error.message) in \(place)")
         }
+    }
+
+    /// `timer: {spec: "<Quartz cron>", only_on_changes: <bool>}` (GoCD's keys).
+    private func timer(_ mapping: ConfigMapping, reader: ConfigValueReader, log: ConfigIssueLog) throws(ConfigError) -> PipelineTimer? {
+        guard let node = mapping["timer"], !node.isNull else { return nil }
+        let what = "'timer' of \(place)"
+        let timer = try node.mapping(for: what)
+        timer.reportUnknownKeys(allowed: ["spec", "only_on_changes"], in: what, log: log)
+        let spec = try reader.requiredString(timer, "spec", in: what)
+        let schedule: CronSchedule
+        do {
+            schedule = try CronSchedule(parsing: spec)
+        } catch {
+            throw ConfigError(.invalidValue, at: (timer["spec"] ?? node).location, "\(error.description) (\(what))")
+        }
+        return PipelineTimer(schedule: schedule, onlyOnChanges: try reader.bool(timer, "only_on_changes", default: false, in: what))
     }
 
     private func checkLabel(

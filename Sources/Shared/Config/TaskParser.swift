@@ -10,12 +10,13 @@ struct TaskParser {
         "pipeline", "stage", "job", "source", "destination", "is_file", "run_if", "on_cancel", "artifact_origin",
     ]
     private static let cancelKeys = ["command", "arguments", "working_directory"]
+    /// What may stand beside `script:` in its task mapping.
+    private static let scriptSiblings = ["run_if", "on_cancel"]
     private static let otherTypes = [
         "ant": "use an exec task that runs ant",
         "nant": "use an exec task that runs nant",
         "rake": "use an exec task that runs rake",
         "plugin": "task plugins do not exist in Relevo; use an exec task",
-        "script": "use an exec task, e.g. command: bash, arguments: [-c, '…']",
     ]
     private static let externalFetch =
         "fetching from an external artifact store is not supported; Relevo stores artifacts itself"
@@ -79,12 +80,13 @@ struct TaskParser {
         guard supported.contains(first.name) else {
             throw ConfigError(
                 .unknownKey, at: first.key.location,
-                "unknown task type '\(first.name)' in \(what) (expected exec or fetch)")
+                "unknown task type '\(first.name)' in \(what) (expected exec, script or fetch)")
         }
         return (first, try first.value.mapping(for: "\(first.name) \(what)", anchor: first.key))
     }
 
     private func task(_ item: ConfigNode, what: String) throws(ConfigError) -> TaskDefinition {
+        if let script = try scriptTask(item, what: what) { return script }
         let (type, body) = try typed(item, what: what)
         let described = "\(type.name) \(what)"
         switch type.name {
@@ -116,6 +118,26 @@ struct TaskParser {
         default:
             throw ConfigError(.unknownKey, at: type.key.location, "unknown task type '\(type.name)' in \(what)")
         }
+    }
+
+    /// The YAML plugin's `script:` shorthand for GoCD's script executor: the text is a bash script,
+    /// run as that plugin runs it (`bash -euo pipefail`: it stops at the first failing command,
+    /// an unset variable or a failing pipe). `run_if` and `on_cancel` may stand beside it. Nil if
+    /// `item` is not a script task.
+    private func scriptTask(_ item: ConfigNode, what: String) throws(ConfigError) -> TaskDefinition? {
+        guard let mapping = try? item.mapping(for: what), let entry = mapping.entries.first(where: { $0.name == "script" })
+        else { return nil }
+        let described = "script \(what)"
+        mapping.reportUnknownKeys(allowed: ["script"] + Self.scriptSiblings, in: described, log: context.log)
+        guard let text = try reader.string(mapping, "script", in: described), text.contains(where: { !$0.isWhitespace })
+        else {
+            throw ConfigError(.invalidValue, at: entry.value.location, "\(described) has no script: write the shell commands after 'script:'")
+        }
+        return .exec(
+            ExecTask(
+                command: "/bin/bash", arguments: ["-euo", "pipefail", "-c", text],
+                runIf: try reader.choice(mapping, "run_if", in: described) ?? .passed,
+                onCancel: try onCancel(mapping, what: described)))
     }
 
     private func checkOrigin(_ body: ConfigMapping, what: String) throws(ConfigError) {

@@ -25,6 +25,8 @@ public struct PipelineDefinition: Sendable, Equatable, Codable {
     public var environment: String?
     /// Where the pipeline's name is written.
     public var origin: ConfigLocation
+    /// When a timer triggers the pipeline, if ever.
+    public var timer: PipelineTimer?
 
     /// The default group of a pipeline that names none.
     public static let defaultGroup = "defaultGroup"
@@ -42,7 +44,8 @@ public struct PipelineDefinition: Sendable, Equatable, Codable {
         materials: [MaterialDefinition],
         stages: [StageDefinition],
         environment: String? = nil,
-        origin: ConfigLocation
+        origin: ConfigLocation,
+        timer: PipelineTimer? = nil
     ) {
         self.name = name
         self.group = group
@@ -56,6 +59,7 @@ public struct PipelineDefinition: Sendable, Equatable, Codable {
         self.stages = stages
         self.environment = environment
         self.origin = origin
+        self.timer = timer
     }
 
     /// The stage with this name (GoCD names are case-insensitive).

@@ -42,7 +42,7 @@ struct ErrorCase: Sendable, CustomTestStringConvertible {
                 code: .unknownKey, line: 10, column: 5,
                 message:
                     "unknown key 'stagez' in pipeline 'build' (expected one of: display_order, environment_variables, "
-                    + "group, label_template, lock_behavior, locking, materials, parameters, secure_variables, stages, template)"
+                    + "group, label_template, lock_behavior, locking, materials, parameters, secure_variables, stages, template, timer)"
             )),
         ErrorCase(
             "bad boolean",
@@ -251,7 +251,7 @@ struct ErrorCase: Sendable, CustomTestStringConvertible {
             build.replacingOccurrences(of: "- exec: {command: make}", with: "- shell: {command: make}"),
             .init(
                 code: .unknownKey, line: 9, column: 15,
-                message: "unknown task type 'shell' in task 1 of job 'build/compile/compile' (expected exec or fetch)")),
+                message: "unknown task type 'shell' in task 1 of job 'build/compile/compile' (expected exec, script or fetch)")),
         ErrorCase(
             "task fields not indented under the type",
             build.replacingOccurrences(

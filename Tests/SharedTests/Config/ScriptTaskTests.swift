@@ -1,0 +1,68 @@
+import Foundation
+import Shared
+import Testing
+
+/// The YAML plugin's `script:` shorthand: a bash script run as GoCD's script executor runs it.
+@Suite struct ScriptTaskTests {
+    private func tasks(_ yaml: String) throws -> (tasks: [TaskDefinition], errors: [String]) {
+        let text = """
+        format_version: 10
+        pipelines:
+          scripted:
+            materials:
+              src: {git: "https://example.com/a.git"}
+            stages:
+              - build:
+                  jobs:
+                    build:
+                      tasks:
+        \(yaml.split(separator: "\n", omittingEmptySubsequences: false).map { "                " + $0 }.joined(separator: "\n"))
+        """
+        let snapshot = ConfigLoader().load(files: [ConfigFile(name: "s.gocd.yaml", text: text)])
+        let tasks = snapshot.pipeline(named: "scripted")?.stages.first?.jobs.first?.tasks ?? []
+        return (tasks, snapshot.errors.map(\.description))
+    }
+
+    @Test func aScriptBecomesBashWithErrexitNounsetAndPipefail() throws {
+        let (tasks, errors) = try self.tasks("""
+        - script: |
+            echo one
+            ./build.sh compile
+        - script: echo cleanup
+          run_if: any
+        """)
+        #expect(errors == [])
+        #expect(tasks == [
+            .exec(ExecTask(command: "/bin/bash", arguments: ["-euo", "pipefail", "-c", "echo one\n./build.sh compile\n"])),
+            .exec(ExecTask(command: "/bin/bash", arguments: ["-euo", "pipefail", "-c", "echo cleanup"], runIf: .any)),
+        ])
+    }
+
+    @Test func anEmptyScriptOrAStrayKeyIsAnErrorWithItsPlace() throws {
+        let (_, errors) = try self.tasks("""
+        - script: ""
+        - script: echo hi
+          working_directory: sub
+        """)
+        #expect(errors.count == 2, "\(errors)")
+        #expect(errors.contains { $0.contains("s.gocd.yaml:11:27:") && $0.contains("has no script") }, "\(errors)")
+        #expect(errors.contains { $0.contains("working_directory") }, "\(errors)")
+    }
+
+    /// Run for real: the first failing command ends the script, as in GoCD.
+    @Test func theScriptStopsAtItsFirstFailingCommand() async throws {
+        let (tasks, _) = try self.tasks("""
+        - script: |
+            echo first
+            false
+            echo never
+        """)
+        guard case .exec(let task) = try #require(tasks.first) else { Issue.record("not an exec task"); return }
+        var output = ""
+        let status = try await ProcessRunner().run(
+            ProcessSpec(executable: task.command, arguments: task.arguments, environment: ["PATH": "/usr/bin:/bin"], workingDirectory: "/tmp")
+        ) { output += $0.text }
+        #expect(status == .exited(1))
+        #expect(output == "first\n")
+    }
+}
