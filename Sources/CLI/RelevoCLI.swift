@@ -74,6 +74,10 @@ struct Trigger: AsyncParsableCommand {
     var pipeline: String
     @Option(name: .customLong("revision"), help: "Pin a material: NAME=COMMIT (repeatable).")
     var revisions: [String] = []
+    @Option(name: .customLong("var"), help: "Override a variable the pipeline declares: NAME=VALUE (repeatable).")
+    var variables: [String] = []
+    @Option(name: .customLong("secure-var"), help: "The same, kept secret (masked in consoles, never in job messages).")
+    var secureVariables: [String] = []
     @Flag(help: "Wait for the instance to end; exit 0 if it passed, 1 if not.")
     var wait = false
 
@@ -85,7 +89,18 @@ struct Trigger: AsyncParsableCommand {
             guard parts.count == 2 else { throw ValidationError("--revision takes NAME=COMMIT, not '\(pin)'") }
             materials.append(["name": parts[0], "revision": parts[1]])
         }
-        let body = materials.isEmpty ? nil : try JSONSerialization.data(withJSONObject: ["materials": materials])
+        var given: [[String: Any]] = []
+        for (option, values, secure) in [("--var", variables, false), ("--secure-var", secureVariables, true)] {
+            for text in values {
+                let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("\(option) takes NAME=VALUE, not '\(text)'") }
+                given.append(["name": parts[0], "value": parts[1], "secure": secure])
+            }
+        }
+        var request: [String: Any] = [:]
+        if !materials.isEmpty { request["materials"] = materials }
+        if !given.isEmpty { request["environment_variables"] = given }
+        let body = request.isEmpty ? nil : try JSONSerialization.data(withJSONObject: request)
         let reply = try await client.send("POST", "/go/api/pipelines/\(encode(pipeline))/schedule", body: body)
         let object = try reply.object()
         let counter = object["counter"] as? Int ?? 0

@@ -205,6 +205,7 @@ struct JobRunner: Sendable {
             "GO_JOB_NAME": id.job,
             "GO_AGENT_NAME": agent.name,
             "GO_AGENT_UUID": agent.uuid,
+            "GO_AGENT_RESOURCES": agent.resources.joined(separator: ","),
             "RELEVO_JOB_ATTEMPT": String(attempt.attempt),
         ]
         if job.runCount > 1 {

@@ -17,7 +17,7 @@ struct StoreSchemaTests {
             #expect(!FileManager.default.fileExists(atPath: path))
             let store = try SchedulerStore(path: path)
 
-            #expect(try await store.appliedMigrations() == ["v1-initial-schema", "v2-dispatch-marks", "v3-pipeline-unlocks", "v4-pipeline-pauses", "v5-stage-reruns", "v6-agent-configuration", "v7-deferred-triggers", "v8-dead-letters", "v9-abandoned-attempts", "v10-agent-credentials"])
+            #expect(try await store.appliedMigrations() == ["v1-initial-schema", "v2-dispatch-marks", "v3-pipeline-unlocks", "v4-pipeline-pauses", "v5-stage-reruns", "v6-agent-configuration", "v7-deferred-triggers", "v8-dead-letters", "v9-abandoned-attempts", "v10-agent-credentials", "v11-trigger-variables"])
             let tables = try await store.read("tables") { db in
                 try String.fetchAll(
                     db,
@@ -43,11 +43,11 @@ struct StoreSchemaTests {
             try first.close()
 
             let second = try SchedulerStore(path: path)
-            #expect(try await second.appliedMigrations() == ["v1-initial-schema", "v2-dispatch-marks", "v3-pipeline-unlocks", "v4-pipeline-pauses", "v5-stage-reruns", "v6-agent-configuration", "v7-deferred-triggers", "v8-dead-letters", "v9-abandoned-attempts", "v10-agent-credentials"])
+            #expect(try await second.appliedMigrations() == ["v1-initial-schema", "v2-dispatch-marks", "v3-pipeline-unlocks", "v4-pipeline-pauses", "v5-stage-reruns", "v6-agent-configuration", "v7-deferred-triggers", "v8-dead-letters", "v9-abandoned-attempts", "v10-agent-credentials", "v11-trigger-variables"])
             #expect(try await second.pipelineRun("app", counter: 1)?.cause == .materialChange)
             try second.close()
             let third = try SchedulerStore(path: path)
-            #expect(try await third.appliedMigrations() == ["v1-initial-schema", "v2-dispatch-marks", "v3-pipeline-unlocks", "v4-pipeline-pauses", "v5-stage-reruns", "v6-agent-configuration", "v7-deferred-triggers", "v8-dead-letters", "v9-abandoned-attempts", "v10-agent-credentials"])
+            #expect(try await third.appliedMigrations() == ["v1-initial-schema", "v2-dispatch-marks", "v3-pipeline-unlocks", "v4-pipeline-pauses", "v5-stage-reruns", "v6-agent-configuration", "v7-deferred-triggers", "v8-dead-letters", "v9-abandoned-attempts", "v10-agent-credentials", "v11-trigger-variables"])
             try third.close()
         }
     }

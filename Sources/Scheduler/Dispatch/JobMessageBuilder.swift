@@ -21,8 +21,8 @@ struct JobMessageBuilder: Sendable {
                              revision: run.materialRevisions[git.name] ?? "",
                              destination: git.destination ?? "", shallowClone: git.shallowClone)
         }
-        var levels = [dependencyVariables, environment?.environmentVariables ?? [], pipeline.environmentVariables,
-                      stage.environmentVariables, job.environmentVariables]
+        var levels = [Self.triggerVariables(run, pipeline: pipeline) + dependencyVariables, environment?.environmentVariables ?? [],
+                      pipeline.environmentVariables, run.triggerVariables, stage.environmentVariables, job.environmentVariables]
         if let rerunOf = run.stageRun(named: id.stage, counter: id.stageCounter)?.rerunOfCounter {
             levels.append([EnvironmentVariable(name: "GO_RERUN_OF_STAGE_COUNTER", value: String(rerunOf))])
         }
@@ -33,6 +33,13 @@ struct JobMessageBuilder: Sendable {
             fetchMaterials: stage.fetchMaterials, tasks: tasks, environmentVariables: Self.merge(levels),
             artifacts: job.artifacts, inactivityTimeoutSeconds: job.timeout.flatMap { $0 > 0 ? $0 * 60 : nil },
             serverURL: serverURL, artifactToken: token(id.artifactLocator(runCount: runCount)))
+    }
+
+    /// GoCD's `GO_TRIGGER_USER` (who triggered the run: a user's name, `timer`, or `changes` for
+    /// a material or upstream change) and `GO_PIPELINE_GROUP_NAME`.
+    static func triggerVariables(_ run: PipelineRun, pipeline: PipelineDefinition) -> [EnvironmentVariable] {
+        [EnvironmentVariable(name: "GO_TRIGGER_USER", value: run.cause.user ?? "changes"),
+         EnvironmentVariable(name: "GO_PIPELINE_GROUP_NAME", value: pipeline.group)]
     }
 
     /// Later lists override earlier ones by name; order of first appearance is kept.

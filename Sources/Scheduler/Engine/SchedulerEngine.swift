@@ -152,9 +152,26 @@ actor SchedulerEngine {
 
     /// Starts a new instance of `name`, pinned to `revisions` (material name → commit) or, for
     /// materials not given, to the branch's newest commit.
-    func trigger(_ name: String, cause: TriggerCause, revisions given: [String: String] = [:]) async throws -> PipelineRun {
+    ///
+    /// `variables` override the pipeline's variables of the same name (GoCD's trigger with
+    /// options): each must name a variable of the pipeline or of its environment, and one that is
+    /// secure there stays secure.
+    func trigger(_ name: String, cause: TriggerCause, revisions given: [String: String] = [:],
+                 variables: [EnvironmentVariable] = []) async throws -> PipelineRun {
         guard let definition = config.pipeline(named: name) else {
             throw RequestError(code: .notFound, description: "no pipeline named '\(name)'")
+        }
+        let declared = definition.environmentVariables
+            + (definition.environment.flatMap { config.environment(named: $0) }?.environmentVariables ?? [])
+        var overrides: [EnvironmentVariable] = []
+        for variable in variables {
+            guard let known = declared.first(where: { $0.name == variable.name }) else {
+                let names = Set(declared.map(\.name)).sorted()
+                throw RequestError(code: .badRequest, description: "variable '\(variable.name)' is not declared by pipeline '\(name)' or its environment, "
+                                   + "so it cannot be given at trigger time (declared: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
+            }
+            overrides.removeAll { $0.name == variable.name }
+            overrides.append(EnvironmentVariable(name: variable.name, value: variable.value, secure: variable.secure || known.secure))
         }
         if let pause = try await store.pauses()[name.lowercased()] {
             throw RequestError(code: .conflict, description: "pipeline '\(name)' is paused by \(pause.pausedBy)\(pause.reason.isEmpty ? "" : ": \(pause.reason)")")
@@ -170,7 +187,8 @@ actor SchedulerEngine {
                 throw RequestError(code: .unavailable, description: "cannot read material '\(material.name)' of '\(name)': \(error)")
             }
         }
-        let (run, actions) = try await store.createRun(of: definition, cause: cause, materialRevisions: revisions, at: Date())
+        let (run, actions) = try await store.createRun(of: definition, cause: cause, materialRevisions: revisions,
+                                                       triggerVariables: overrides, at: Date())
         logger.info("pipeline scheduled", metadata: ["pipeline": "\(name)", "counter": "\(run.counter)", "cause": "\(cause)"])
         // The run is committed: the caller has its answer now, and the jobs are published right
         // after (a publish that fails, or a scheduler that stops first, leaves the jobs without a

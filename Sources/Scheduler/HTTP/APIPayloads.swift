@@ -17,7 +17,14 @@ struct ScheduleRequest: Decodable {
         let name: String
         let revision: String
     }
+    /// GoCD's shape: `{"name", "value", "secure"?}`.
+    struct Variable: Decodable {
+        let name: String
+        let value: String
+        let secure: Bool?
+    }
     let materials: [Material]?
+    let environment_variables: [Variable]?
 }
 
 struct JobHistoryJSON: Encodable {

@@ -19,7 +19,9 @@ struct APIRoutes {
             let body = try await Self.decodeBody(ScheduleRequest.self, from: request, allowEmpty: true)
             var revisions: [String: String] = [:]
             for material in body?.materials ?? [] { revisions[material.name] = material.revision }
-            let run = try await engine.trigger(name, cause: .manual(user: context.user?.name ?? "anonymous"), revisions: revisions)
+            let variables = (body?.environment_variables ?? []).map { EnvironmentVariable(name: $0.name, value: $0.value, secure: $0.secure ?? false) }
+            let run = try await engine.trigger(name, cause: .manual(user: context.user?.name ?? "anonymous"), revisions: revisions,
+                                               variables: variables)
             return Self.json(ScheduledJSON(message: "Request to schedule pipeline \(name) accepted", counter: run.counter, label: run.label),
                              status: .accepted)
         }

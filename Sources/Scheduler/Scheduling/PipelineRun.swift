@@ -17,6 +17,9 @@ struct PipelineRun: Sendable, Equatable, Codable {
     var cause: TriggerCause
     /// The revision of every material, by material name, pinned for all the run's jobs.
     var materialRevisions: [String: String]
+    /// Variables given when the run was triggered; they override the pipeline's (and its
+    /// environment's) variables of the same name in every job, below stage and job variables.
+    var triggerVariables: [EnvironmentVariable]
     /// When the run was created.
     var createdAt: Date
     /// When the run ended.
@@ -30,14 +33,15 @@ struct PipelineRun: Sendable, Equatable, Codable {
     /// Restores a run as stored.
     init(
         pipelineName: String, counter: Int, label: String, cause: TriggerCause,
-        materialRevisions: [String: String], createdAt: Date, completedAt: Date?, stages: [StageRun],
-        previousStages: [StageRun] = []
+        materialRevisions: [String: String], triggerVariables: [EnvironmentVariable] = [], createdAt: Date, completedAt: Date?,
+        stages: [StageRun], previousStages: [StageRun] = []
     ) {
         self.pipelineName = pipelineName
         self.counter = counter
         self.label = label
         self.cause = cause
         self.materialRevisions = materialRevisions
+        self.triggerVariables = triggerVariables
         self.createdAt = createdAt
         self.completedAt = completedAt
         self.stages = stages
@@ -52,7 +56,7 @@ struct PipelineRun: Sendable, Equatable, Codable {
     ///   stage without jobs.
     init(
         definition: PipelineDefinition, counter: Int, cause: TriggerCause,
-        materialRevisions: [String: String], createdAt: Date,
+        materialRevisions: [String: String], triggerVariables: [EnvironmentVariable] = [], createdAt: Date,
         runOnAllCount: (JobDefinition) -> Int = { _ in 1 }
     ) throws(SchedulingError) {
         guard !definition.stages.isEmpty else {
@@ -65,7 +69,7 @@ struct PipelineRun: Sendable, Equatable, Codable {
         self.init(
             pipelineName: definition.name, counter: counter,
             label: definition.label(counter: counter, revisions: materialRevisions), cause: cause,
-            materialRevisions: materialRevisions, createdAt: createdAt, completedAt: nil,
+            materialRevisions: materialRevisions, triggerVariables: triggerVariables, createdAt: createdAt, completedAt: nil,
             stages: definition.stages.map {
                 StageRun(definition: $0, counter: 1, createdAt: createdAt, runOnAllCount: runOnAllCount)
             })

@@ -10,13 +10,15 @@ extension PipelineRunRows {
         try db.execute(
             cached: """
                 INSERT INTO pipeline_instances (pipeline_name, counter, label, trigger_cause, trigger_user,
-                    trigger_upstream, material_revisions, state, result, created_at, completed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    trigger_upstream, material_revisions, state, result, created_at, completed_at, trigger_variables)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 run.pipelineName, run.counter, run.label, cause.kind, cause.user, cause.upstream,
                 try JSONColumn.encode(run.materialRevisions), run.state.rawValue, run.result?.rawValue,
                 StorageDate.text(run.createdAt), StorageDate.text(run.completedAt),
+                // Secure values kept (MessageCodec reveals them): the jobs need them.
+                run.triggerVariables.isEmpty ? nil : String(decoding: MessageCodec.encode(run.triggerVariables), as: UTF8.self),
             ])
         // No stage ids yet: `save` inserts every stage and job row.
         var stored = StoredPipelineRun(id: db.lastInsertedRowID, run: run, stageIDs: [], jobIDs: [:])

@@ -58,9 +58,16 @@ enum PipelineRunRows {
         let run = PipelineRun(
             pipelineName: try row.value("pipeline_name"), counter: try row.value("counter"),
             label: try row.value("label"), cause: try cause(from: row),
-            materialRevisions: try row.json("material_revisions"), createdAt: try row.value("created_at"),
-            completedAt: try row.value("completed_at"), stages: stages, previousStages: previousStages)
+            materialRevisions: try row.json("material_revisions"), triggerVariables: try triggerVariables(from: row),
+            createdAt: try row.value("created_at"), completedAt: try row.value("completed_at"), stages: stages,
+            previousStages: previousStages)
         return StoredPipelineRun(id: id, run: run, stageIDs: stageIDs, jobIDs: jobIDs)
+    }
+
+    /// The variables given when the run was triggered (none for a NULL column).
+    static func triggerVariables(from row: Row) throws -> [EnvironmentVariable] {
+        guard let text: String = try row.value("trigger_variables") else { return [] }
+        return try JSONDecoder().decode([EnvironmentVariable].self, from: Data(text.utf8))
     }
 
     /// A job run from its `job_instances` row.

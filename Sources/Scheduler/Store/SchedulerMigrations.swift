@@ -94,6 +94,11 @@ enum SchedulerMigrations {
                 ALTER TABLE agents ADD COLUMN registration_nonce TEXT;
                 """)
         }
+        // Variables given when the run was triggered (GoCD's "trigger with options"): a JSON list
+        // of {name, value, secure}; NULL: none.
+        migrator.registerMigration("v11-trigger-variables") { db in
+            try db.execute(sql: "ALTER TABLE pipeline_instances ADD COLUMN trigger_variables TEXT")
+        }
         return migrator
     }
 
