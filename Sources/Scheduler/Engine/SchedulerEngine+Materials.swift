@@ -52,12 +52,46 @@ extension SchedulerEngine {
                 return nil
             }
             let previous = try await store.history(of: pipeline.name, limit: 1).runs.first?.materialRevisions
-            let changed = materials.contains { previous?[$0.name] != latest[$0.name] }
+            var changed = false
+            for material in materials where previous?[material.name] != latest[material.name] {
+                guard let from = previous?[material.name], let to = latest[material.name], material.hasFilter,
+                      await !filterTriggers(pipeline.name, material, from: from, to: to) else {
+                    changed = true
+                    break
+                }
+            }
             guard changed else { return nil }
             return try await trigger(pipeline.name, cause: .materialChange, revisions: latest)
         } catch {
             logger.error("cannot schedule after a material change", metadata: ["pipeline": "\(pipeline.name)", "error": "\(error)"])
             return nil
         }
+    }
+
+    /// Whether the commits from `from` to `to` of `material` trigger `pipeline` through the
+    /// material's `ignore`/`includes` filter (GoCD's rules, ``GitMaterial/triggers(changedFiles:)``).
+    /// Remembered per range, so that a poll does not diff the same commits again; a diff that
+    /// fails counts as a change (a build too many rather than one missing).
+    private func filterTriggers(_ pipeline: String, _ material: GitMaterial, from: String, to: String) async -> Bool {
+        let key = "\(pipeline.lowercased())|\(material.name)|\(from)..\(to)"
+        if let known = filteredChanges[key] { return known }
+        let triggers: Bool
+        do {
+            let mirror = try await gitClient.updateMirror(url: material.url)
+            let files = try await gitClient.changedFiles(repository: mirror, from: from, to: to)
+            triggers = material.triggers(changedFiles: files)
+            if !triggers {
+                logger.info("material change filtered out: no changed file counts", metadata: [
+                    "pipeline": "\(pipeline)", "material": "\(material.name)", "from": "\(from.prefix(12))", "to": "\(to.prefix(12))",
+                    "files": "\(files.prefix(10).joined(separator: ", "))\(files.count > 10 ? ", …" : "")"])
+            }
+        } catch {
+            logger.warning("material filter not applied: the change cannot be listed", metadata: [
+                "pipeline": "\(pipeline)", "material": "\(material.name)", "error": "\(error)"])
+            return true
+        }
+        if filteredChanges.count > 1000 { filteredChanges.removeAll() }
+        filteredChanges[key] = triggers
+        return triggers
     }
 }

@@ -50,6 +50,9 @@ actor SchedulerEngine {
     /// Each timer pipeline's next firing (by lower-cased name), and the schedule it was computed
     /// for: a changed schedule starts counting again from the moment it was loaded.
     var timers: [String: (schedule: CronSchedule, next: Date?)] = [:]
+    /// Whether a range of commits of a filtered material triggers its pipeline, by
+    /// `pipeline|material|from..to`, so that polls do not diff it again.
+    var filteredChanges: [String: Bool] = [:]
 
     func setRedeliveryGrace(_ seconds: TimeInterval) { redeliveryGrace = seconds }
 

@@ -15,7 +15,7 @@ struct MaterialParser {
     private static let otherKindKeys = ["svn", "hg", "p4", "tfs", "scm", "package", "plugin_configuration"]
     private static let gitKeys = [
         "type", "git", "url", "branch", "destination", "shallow_clone", "auto_update",
-        "ignore", "includes", "blacklist", "whitelist",
+        "ignore", "includes", "blacklist", "whitelist", "invert_filter",
     ]
     private static let dependencyKeys = ["type", "pipeline", "stage", "ignore_for_scheduling"]
     private static let credentials =
@@ -143,7 +143,8 @@ struct MaterialParser {
             shallowClone: try reader.bool(mapping, "shallow_clone", default: false, in: what),
             autoUpdate: try reader.bool(mapping, "auto_update", default: true, in: what),
             ignore: ignore.globs,
-            includes: includes.globs)
+            includes: includes.globs,
+            invertFilter: try reader.bool(mapping, "invert_filter", default: false, in: what))
     }
 
     private func defaultGitName(_ url: String, mapping: ConfigMapping, what: String) throws(ConfigError) -> String {

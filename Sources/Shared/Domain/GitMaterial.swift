@@ -19,6 +19,9 @@ public struct GitMaterial: Sendable, Equatable, Codable {
     /// Globs of the only paths whose changes trigger the pipeline (`includes`/`whitelist`).
     /// At most one of ``ignore`` and ``includes`` is non-empty.
     public var includes: [String]
+    /// GoCD's `invert_filter`: the globs of ``ignore`` name the only paths that trigger (and those
+    /// of ``includes`` the paths that do not).
+    public var invertFilter: Bool
 
     /// GoCD's default branch.
     public static let defaultBranch = "master"
@@ -32,7 +35,8 @@ public struct GitMaterial: Sendable, Equatable, Codable {
         shallowClone: Bool = false,
         autoUpdate: Bool = true,
         ignore: [String] = [],
-        includes: [String] = []
+        includes: [String] = [],
+        invertFilter: Bool = false
     ) {
         self.name = name
         self.url = url
@@ -42,7 +46,24 @@ public struct GitMaterial: Sendable, Equatable, Codable {
         self.autoUpdate = autoUpdate
         self.ignore = ignore
         self.includes = includes
+        self.invertFilter = invertFilter
     }
+
+    /// Whether a change of exactly `files` (paths from the repository's root) triggers the
+    /// pipeline, as GoCD decides: with `ignore`, unless every file matches one of its globs; with
+    /// `includes` (or `ignore` and `invert_filter`), only if some file matches one of them; with
+    /// no filter, always. Globs are Ant's, as in GoCD: `**` any number of directories, `*` and
+    /// `?` within one path segment, a trailing `/` meaning everything below.
+    public func triggers(changedFiles files: [String]) -> Bool {
+        // invert_filter turns the one list there is into the other kind.
+        let (globs, onlyThese) = includes.isEmpty ? (ignore, invertFilter) : (includes, !invertFilter)
+        guard !globs.isEmpty else { return true }
+        let matched = { (file: String) in globs.contains { AntGlob.matches($0, path: file) } }
+        return onlyThese ? files.contains(where: matched) : files.isEmpty || !files.allSatisfy(matched)
+    }
+
+    /// Whether ``triggers(changedFiles:)`` can say anything but yes: the material has a filter.
+    public var hasFilter: Bool { !ignore.isEmpty || !includes.isEmpty }
 
     /// GoCD's name for an unnamed git material: the URL's last path component without `.git`.
     public static func defaultName(forURL url: String) -> String {

@@ -76,6 +76,20 @@ public struct GitClient: Sendable {
             date: Date(timeIntervalSince1970: seconds), subject: fields[4], message: message)
     }
 
+    /// The paths (from the repository's root) that differ between commits `from` and `to` of the
+    /// repository at `repository` (a mirror), renames as both names.
+    ///
+    /// - Throws: ``GitError`` `revisionNotFound` when either commit is not there.
+    public func changedFiles(repository: String, from: String, to: String) async throws(GitError) -> [String] {
+        let operation = "list the files changed from \(from) to \(to) in \(repository)"
+        try Self.checkRevisionSyntax(from, operation: operation)
+        try Self.checkRevisionSyntax(to, operation: operation)
+        let output = try await command.check(
+            ["diff", "--name-only", "--no-renames", "-z", "\(from)^{commit}", "\(to)^{commit}", "--"],
+            in: repository, operation: operation, failure: .revisionNotFound)
+        return output.stdout.split(separator: "\0").map(String.init)
+    }
+
     /// Where the mirror of `url` lives, whether or not it exists yet.
     public func mirrorPath(for url: String) -> String {
         (cacheRoot as NSString).appendingPathComponent(GitURL.mirrorDirectoryName(for: url))
