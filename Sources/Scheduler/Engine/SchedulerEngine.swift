@@ -190,14 +190,33 @@ actor SchedulerEngine {
                 throw RequestError(code: .unavailable, description: "cannot read material '\(material.name)' of '\(name)': \(error)")
             }
         }
+        let label = try await labelInputs(of: definition, revisions: revisions, overrides: overrides)
         let (run, actions) = try await store.createRun(of: definition, cause: cause, materialRevisions: revisions,
-                                                       triggerVariables: overrides, at: Date())
+                                                       triggerVariables: overrides, label: label, at: Date())
         logger.info("pipeline scheduled", metadata: ["pipeline": "\(name)", "counter": "\(run.counter)", "cause": "\(cause)"])
         // The run is committed: the caller has its answer now, and the jobs are published right
         // after (a publish that fails, or a scheduler that stops first, leaves the jobs without a
         // dispatch mark, and the reconcile pass or the next start publishes them).
         Task { await self.perform(actions, run: run) }
         return run
+    }
+
+    /// What `definition`'s label template reads: each dependency material's upstream label (GoCD's
+    /// `${upstream}` is the upstream run's label, not its locator) and the variables of the
+    /// environment, the pipeline and the trigger, secure ones left out.
+    private func labelInputs(of definition: PipelineDefinition, revisions: [String: String],
+                             overrides: [EnvironmentVariable]) async throws -> PipelineRun.LabelInputs {
+        var inputs = PipelineRun.LabelInputs()
+        for material in definition.dependencyMaterials {
+            guard let revision = revisions[material.name], let pin = DependencyPin(revision: revision),
+                  let upstream = try await store.pipelineRun(pin.pipeline, counter: pin.counter) else { continue }
+            inputs.revisions[material.name] = upstream.label
+        }
+        let environment = definition.environment.flatMap { config.environment(named: $0) }?.environmentVariables ?? []
+        for variable in environment + definition.environmentVariables + overrides {
+            if variable.secure { inputs.variables[variable.name] = nil } else { inputs.variables[variable.name] = variable.value }
+        }
+        return inputs
     }
 
     /// The "play" button: runs a stage that waits for approval.

@@ -57,7 +57,7 @@ struct PipelineRun: Sendable, Equatable, Codable {
     init(
         definition: PipelineDefinition, counter: Int, cause: TriggerCause,
         materialRevisions: [String: String], triggerVariables: [EnvironmentVariable] = [], createdAt: Date,
-        runOnAllCount: (JobDefinition) -> Int = { _ in 1 }
+        label labelInputs: LabelInputs = LabelInputs(), runOnAllCount: (JobDefinition) -> Int = { _ in 1 }
     ) throws(SchedulingError) {
         guard !definition.stages.isEmpty else {
             throw SchedulingError(code: .invalidDefinition, message: "pipeline \(definition.name) has no stages")
@@ -68,11 +68,19 @@ struct PipelineRun: Sendable, Equatable, Codable {
         }
         self.init(
             pipelineName: definition.name, counter: counter,
-            label: definition.label(counter: counter, revisions: materialRevisions), cause: cause,
+            label: definition.label(counter: counter, revisions: materialRevisions.merging(labelInputs.revisions) { _, label in label },
+                                    variables: labelInputs.variables), cause: cause,
             materialRevisions: materialRevisions, triggerVariables: triggerVariables, createdAt: createdAt, completedAt: nil,
             stages: definition.stages.map {
                 StageRun(definition: $0, counter: 1, createdAt: createdAt, runOnAllCount: runOnAllCount)
             })
+    }
+
+    /// What a label template reads besides the counter and the git revisions: each dependency
+    /// material's upstream label (by material name) and the non-secure variables for `${env:…}`.
+    struct LabelInputs: Sendable, Equatable {
+        var revisions: [String: String] = [:]
+        var variables: [String: String] = [:]
     }
 
     /// The run's state, derived from its stages: building while a stage builds, paused while a

@@ -59,14 +59,14 @@ final class SchedulerStore: Sendable {
     ///   that it awaits approval).
     func createRun(
         of definition: PipelineDefinition, cause: TriggerCause, materialRevisions: [String: String],
-        triggerVariables: [EnvironmentVariable] = [],
+        triggerVariables: [EnvironmentVariable] = [], label: PipelineRun.LabelInputs = PipelineRun.LabelInputs(),
         at now: Date, runOnAllCount: @escaping @Sendable (JobDefinition) -> Int = { _ in 1 }
     ) async throws(StoreError) -> (run: PipelineRun, actions: [PipelineAction]) {
         try await write("create a run of \(definition.name)") { [runs] db in
             let counter = try Self.nextCounter(of: definition.name, in: db)
             var run = try PipelineRun(
                 definition: definition, counter: counter, cause: cause, materialRevisions: materialRevisions,
-                triggerVariables: triggerVariables, createdAt: now, runOnAllCount: runOnAllCount)
+                triggerVariables: triggerVariables, createdAt: now, label: label, runOnAllCount: runOnAllCount)
             let actions = try run.on(.created, at: now)
             let stored = try PipelineRunRows.insert(run, in: db)
             try PipelineRunRows.recordTransition(.created, pipelineID: stored.id, at: now, in: db)

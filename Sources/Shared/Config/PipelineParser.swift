@@ -49,6 +49,12 @@ struct PipelineParser {
         let (materials, dependencies) = MaterialParser(pipeline: name, reader: reader, log: log).parse(mapping)
         let (stages, template) = self.stages(mapping, parameters: parameters, context: context)
         checkLabel(labelTemplate, materials: materials, mapping: mapping, log: log)
+        if let node = mapping["label_template"] {
+            for case .variable(let name) in labelTemplate.segments where variables.contains(where: { $0.name == name && $0.secure }) {
+                log.add(ConfigError(.invalidValue, at: node.location,
+                                    "label template '\(labelTemplate.text)' of \(place) shows the secure variable '\(name)': a label is public"))
+            }
+        }
         guard log.isEmpty else { return nil }
         let definition = PipelineDefinition(
             name: name,

@@ -1,6 +1,7 @@
 /// How a pipeline instance is labelled (GoCD's `label_template`): text with `${COUNT}` for the
-/// pipeline counter, `${material}` for a material's revision and `${material[:n]}` for its
-/// first `n` characters (e.g. a short git hash).
+/// pipeline counter, `${material}` for a material's revision (a dependency material's: the
+/// upstream run's label) and `${material[:n]}` for its first `n` characters (e.g. a short git
+/// hash), and `${env:NAME}` for a variable of the pipeline, its environment or its trigger.
 ///
 /// Encoded as its text.
 public struct LabelTemplate: Sendable, Equatable, Codable, CustomStringConvertible {
@@ -12,6 +13,8 @@ public struct LabelTemplate: Sendable, Equatable, Codable, CustomStringConvertib
         case counter
         /// `${name}` or `${name[:length]}`: a material's revision, or its first `length` characters.
         case material(name: String, length: Int?)
+        /// `${env:NAME}`: a variable's value.
+        case variable(String)
     }
 
     /// Why a label template could not be read.
@@ -67,6 +70,13 @@ public struct LabelTemplate: Sendable, Equatable, Codable, CustomStringConvertib
 
     private static func token(_ body: String, in text: String) throws(SyntaxError) -> Segment {
         if body == "COUNT" { return .counter }
+        if body.hasPrefix("env:") {
+            let name = String(body.dropFirst(4))
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-" }) else {
+                throw SyntaxError(message: "'${\(body)}' in label template '\(text)' must name a variable, as '${env:NAME}'")
+            }
+            return .variable(name)
+        }
         var name = Substring(body)
         var length: Int?
         if let bracket = body.firstIndex(of: "[") {
@@ -102,9 +112,10 @@ public struct LabelTemplate: Sendable, Equatable, Codable, CustomStringConvertib
     ///   - counter: the pipeline counter.
     ///   - revisions: each material's revision (a git commit hash, or the upstream pipeline's
     ///     label for a dependency material), by material name, looked up case-insensitively.
-    /// - Returns: the label; a reference to a material missing from `revisions` is left as
-    ///   written, so that the gap shows instead of silently vanishing.
-    public func render(counter: Int, revisions: [String: String]) -> String {
+    ///   - variables: the values `${env:NAME}` may take (secure variables are not among them).
+    /// - Returns: the label; a reference to a material or variable missing from `revisions` or
+    ///   `variables` is left as written, so that the gap shows instead of silently vanishing.
+    public func render(counter: Int, revisions: [String: String], variables: [String: String] = [:]) -> String {
         var lowercased: [String: String] = [:]
         for (name, revision) in revisions { lowercased[name.lowercased()] = revision }
         var label = ""
@@ -114,6 +125,8 @@ public struct LabelTemplate: Sendable, Equatable, Codable, CustomStringConvertib
                 label += text
             case .counter:
                 label += String(counter)
+            case .variable(let name):
+                label += variables[name] ?? "${env:\(name)}"
             case .material(let name, let length):
                 guard let revision = lowercased[name.lowercased()] else {
                     label += "${\(name)\(length.map { "[:\($0)]" } ?? "")}"

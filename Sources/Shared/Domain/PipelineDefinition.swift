@@ -78,7 +78,7 @@ public struct PipelineDefinition: Sendable, Equatable, Codable {
     }
 
     /// Renders this pipeline's label for an instance; see ``LabelTemplate/render(counter:revisions:)``.
-    public func label(counter: Int, revisions: [String: String]) -> String {
-        labelTemplate.render(counter: counter, revisions: revisions)
+    public func label(counter: Int, revisions: [String: String], variables: [String: String] = [:]) -> String {
+        labelTemplate.render(counter: counter, revisions: revisions, variables: variables)
     }
 }
