@@ -28,6 +28,10 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
     /// GoCD's auto-register key: an agent that presents it gets its credential at once; without
     /// it (or without one set here) an agent waits as pending until an administrator approves it.
     var agentRegistrationKey: String?
+    /// The largest artifact file one upload may store, and all of one job run's artifacts
+    /// together, in MiB (0: no limit). A job over either gets a 413 and fails with the reason.
+    var artifactMaxFileMB = 4096
+    var artifactMaxJobMB = 16384
     /// RabbitMQ's management API, e.g. `http://guest:guest@127.0.0.1:15699`: when given, the
     /// queues page shows unacked messages and the active consumer of each serial queue.
     var brokerManagementURL: String?
@@ -46,6 +50,7 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
         case tokensFile = "tokens_file", webhookSecret = "webhook_secret", brokerManagementURL = "broker_management_url"
         case agentRegistrationKey = "agent_registration_key"
         case tlsCertificateFile = "tls_cert_file", tlsKeyFile = "tls_key_file"
+        case artifactMaxFileMB = "artifact_max_file_mb", artifactMaxJobMB = "artifact_max_job_mb"
 
         var environmentVariable: String {
             switch self {
@@ -86,6 +91,11 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
         case .agentLostSeconds:
             guard let number = Int(value), number > 0 else { throw SettingsError("\(source): agent_lost_seconds must be positive, not '\(value)'") }
             agentLostAfter = .seconds(number)
+        case .artifactMaxFileMB, .artifactMaxJobMB:
+            guard let number = Int(value), number >= 0 else {
+                throw SettingsError("\(source): \(key.rawValue) must be a whole number of MiB (0 for no limit), not '\(value)'")
+            }
+            if key == .artifactMaxFileMB { artifactMaxFileMB = number } else { artifactMaxJobMB = number }
         case .tlsCertificateFile, .tlsKeyFile:
             guard value.isEmpty || FileManager.default.isReadableFile(atPath: value) else {
                 throw SettingsError("\(source): \(key.rawValue) '\(value)' is not a readable file")

@@ -9,6 +9,12 @@ import Shared
 struct ArtifactStore: Sendable {
     let root: URL
     let checksums: URL
+    /// How much one file, and one job run's artifacts together, may take (0: no limit).
+    struct Limits: Sendable, Equatable {
+        var fileBytes: Int64 = 0
+        var jobBytes: Int64 = 0
+    }
+    let limits: Limits
     private let tokenKey: [UInt8]
 
     enum Failure: Error, CustomStringConvertible {
@@ -16,6 +22,8 @@ struct ArtifactStore: Sendable {
         case checksumMismatch(expected: String, actual: String)
         case conflict(String)
         case io(String)
+        /// Over a size limit (HTTP 413).
+        case tooLarge(String)
 
         var description: String {
             switch self {
@@ -24,13 +32,15 @@ struct ArtifactStore: Sendable {
                 "SHA-256 mismatch: the request announced \(expected) but the bytes received hash to \(actual); nothing was stored"
             case .conflict(let reason): reason
             case .io(let reason): reason
+            case .tooLarge(let reason): reason
             }
         }
     }
 
     /// Opens (creating) the store under `dataDirectory`, with the key that signs upload tokens
     /// (`artifact-token.key`, created once, readable by the owner only).
-    init(dataDirectory: String) throws {
+    init(dataDirectory: String, limits: Limits = Limits()) throws {
+        self.limits = limits
         let data = URL(fileURLWithPath: dataDirectory)
         root = data.appendingPathComponent("artifacts")
         checksums = data.appendingPathComponent("artifact-checksums")
@@ -99,8 +109,10 @@ struct ArtifactStore: Sendable {
 
     /// Streams `body` into `path` of `locator`'s folder, hashing it on the way; the file
     /// replaces an earlier one only if its SHA-256 equals `expectedSHA256`.
+    /// Refuses it (``Failure/tooLarge``) when `declared` (the request's Content-Length), or the
+    /// bytes as they come, pass ``limits``.
     func write<Body: AsyncSequence>(_ body: Body, to locator: ArtifactLocator, path: ArtifactPath,
-                                    expectedSHA256: String) async throws -> (size: Int64, sha256: String)
+                                    expectedSHA256: String, declared: Int64? = nil) async throws -> (size: Int64, sha256: String)
     where Body.Element == ByteBuffer {
         guard !path.segments.isEmpty else { throw Failure.badPath("an artifact upload needs a file path") }
         if path.segments.first == "cruise-output" {
@@ -117,6 +129,14 @@ struct ArtifactStore: Sendable {
         } catch {
             throw Failure.conflict("cannot create the folder for '\(path)': \(error.localizedDescription)")
         }
+        // What the job run's other files already take: the file this upload replaces does not count.
+        let others = limits.jobBytes > 0 ? (try? size(of: locator)).map { $0 - (fileSize(destination) ?? 0) } ?? 0 : 0
+        if let declared, limits.fileBytes > 0, declared > limits.fileBytes {
+            throw Failure.tooLarge(Self.overFile(path, declared, limits.fileBytes))
+        }
+        if let declared, limits.jobBytes > 0, others + declared > limits.jobBytes {
+            throw Failure.tooLarge(Self.overJob(locator, others + declared, limits.jobBytes))
+        }
         let incoming = parent.appendingPathComponent(".incoming-\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: incoming.path, contents: nil),
               let handle = FileHandle(forWritingAtPath: incoming.path) else {
@@ -129,6 +149,10 @@ struct ArtifactStore: Sendable {
                 buffer.withUnsafeReadableBytes { hasher.update($0) }
                 try handle.write(contentsOf: buffer.readableBytesView)
                 size += Int64(buffer.readableBytes)
+                if limits.fileBytes > 0, size > limits.fileBytes { throw Failure.tooLarge(Self.overFile(path, size, limits.fileBytes)) }
+                if limits.jobBytes > 0, others + size > limits.jobBytes {
+                    throw Failure.tooLarge(Self.overJob(locator, others + size, limits.jobBytes))
+                }
             }
             try handle.close()
         } catch {
@@ -153,6 +177,34 @@ struct ArtifactStore: Sendable {
             throw error
         }
         return (size, actual)
+    }
+
+    private static func overFile(_ path: ArtifactPath, _ bytes: Int64, _ limit: Int64) -> String {
+        "'\(path)' is \(megabytes(bytes)), over the \(megabytes(limit)) a file may take (artifact_max_file_mb)"
+    }
+
+    private static func overJob(_ locator: ArtifactLocator, _ bytes: Int64, _ limit: Int64) -> String {
+        "the artifacts of \(locator) would take \(megabytes(bytes)), over the \(megabytes(limit)) one job run may take (artifact_max_job_mb)"
+    }
+
+    private static func megabytes(_ bytes: Int64) -> String {
+        bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
+    }
+
+    private func fileSize(_ url: URL) -> Int64? {
+        (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value
+    }
+
+    /// What the files of `locator` take, the console log included.
+    func size(of locator: ArtifactLocator) throws -> Int64 {
+        let folder = try directory(of: locator)
+        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey]) else { return 0 }
+        var total: Int64 = 0
+        for case let url as URL in walker {
+            let values = try url.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey])
+            if values.isRegularFile == true { total += Int64(values.fileSize ?? 0) }
+        }
+        return total
     }
 
     // MARK: Reading

@@ -41,6 +41,10 @@ struct ServeCommand: AsyncParsableCommand {
     var tlsCertificateFile: String?
     @Option(name: .customLong("tls-key-file"), help: "The private key (PEM) of --tls-cert-file (env RELEVO_SCHEDULER_TLS_KEY_FILE).")
     var tlsKeyFile: String?
+    @Option(name: .customLong("artifact-max-file-mb"), help: "The largest artifact file an upload may store, in MiB; 0 for no limit (env RELEVO_SCHEDULER_ARTIFACT_MAX_FILE_MB; default 4096).")
+    var artifactMaxFileMB: String?
+    @Option(name: .customLong("artifact-max-job-mb"), help: "All of one job run's artifacts together, in MiB; 0 for no limit (env RELEVO_SCHEDULER_ARTIFACT_MAX_JOB_MB; default 16384).")
+    var artifactMaxJobMB: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -63,6 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
         flags[.brokerManagementURL] = brokerManagementURL
         flags[.tlsCertificateFile] = tlsCertificateFile
         flags[.tlsKeyFile] = tlsKeyFile
+        flags[.artifactMaxFileMB] = artifactMaxFileMB
+        flags[.artifactMaxJobMB] = artifactMaxJobMB
         let file = settings ?? (FileManager.default.fileExists(atPath: "config/relevo.yaml") ? "config/relevo.yaml" : nil)
         let settings: SchedulerSettings
         do {
@@ -102,7 +108,8 @@ struct ServeCommand: AsyncParsableCommand {
         try await consumer.declare(QueueCatalog.baseTopology)
 
         let git = GitClient(cacheRoot: URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("git-cache").path)
-        let artifacts = try ArtifactStore(dataDirectory: settings.dataDirectory)
+        let artifacts = try ArtifactStore(dataDirectory: settings.dataDirectory,
+                                          limits: .init(fileBytes: Int64(settings.artifactMaxFileMB) << 20, jobBytes: Int64(settings.artifactMaxJobMB) << 20))
         let repositories = URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("repos")
         try FileManager.default.createDirectory(at: repositories, withIntermediateDirectories: true)
         let engine = SchedulerEngine(config: ConfigSnapshot(), store: store, publisher: publisher, git: git,

@@ -42,7 +42,8 @@ struct ArtifactRoutes {
                 throw APIError(.badRequest, "an artifact upload needs 'X-Relevo-SHA256: <64 hex digits>'")
             }
             do {
-                let stored = try await artifacts.write(request.body, to: locator, path: path, expectedSHA256: expected)
+                let declared = request.headers[.contentLength].flatMap { Int64($0) }
+                let stored = try await artifacts.write(request.body, to: locator, path: path, expectedSHA256: expected, declared: declared)
                 logger.info("artifact stored", metadata: ["locator": "\(locator)", "path": "\(path)", "bytes": "\(stored.size)"])
                 return APIRoutes.json(UploadJSON(path: path.description, size: stored.size, sha256: stored.sha256), status: .created)
             } catch let failure as ArtifactStore.Failure {
@@ -52,6 +53,7 @@ struct ArtifactRoutes {
                 case .checksumMismatch: throw APIError(.unprocessableContent, failure.description)
                 case .conflict(let reason): throw APIError(.conflict, reason)
                 case .io(let reason): throw APIError(.internalServerError, reason)
+                case .tooLarge(let reason): throw APIError(.contentTooLarge, reason)
                 }
             }
         }
