@@ -1,6 +1,7 @@
 """Drives Relevo's dashboard in headless Chromium (Debian's chromium, chromium-driver and
 python3-selenium): trigger a pipeline, watch its stages turn green, press play on a manual stage,
-read the console on the job page. Saves a screenshot at each step.
+read the console on the job page, trigger with options (a variable typed into the prompt). Saves
+a screenshot at each step.
 
 usage: dashboard_test.py BASE_URL SCREENSHOT_DIR PIPELINE EXPECTED_CONSOLE_TEXT COMMIT_SUBJECT
 Exits 0 when every step passed; prints what failed otherwise.
@@ -88,6 +89,14 @@ try:
     driver.get(base + "/queues")
     wait_for("the queues page", lambda: driver.find_elements(By.CSS_SELECTOR, 'tr[data-queue="relevo.scheduler.events"]'))
     shot("08-queues")
+
+    driver.get(base + "/")
+    wait_for("the trigger-with-options button", lambda: click(f'[data-pipeline="{pipeline}"] button.trigger-options'))
+    prompt = wait_for("the variables prompt", lambda: driver.switch_to.alert)
+    prompt.send_keys("GREETING=bonjour")
+    prompt.accept()
+    wait_for("instance 2 on the dashboard", lambda: driver.find_elements(By.CSS_SELECTOR, instance_selector(2)))
+    shot("09-triggered-with-options")
     print("dashboard test passed")
 finally:
     driver.quit()

@@ -45,6 +45,11 @@ import Testing
             try await eventually(30, "the job to run") {
                 try await cluster.api.console("slow", 1, "build", "wait").contains("waiting")
             }
+            // The instance page offers a cancel button for the building stage (the CLI presses the same route).
+            let page = try await cluster.api.get("/pipelines/slow/1").text
+            #expect(page.contains("class=\"cancel\" data-post=\"/go/api/stages/slow/1/build/1/cancel\""), "\(page)")
+            let dashboard = try await cluster.api.get("/").text
+            #expect(dashboard.contains("class=\"trigger-options\" data-post=\"/go/api/pipelines/slow/schedule\""), "\(dashboard)")
             let started = ContinuousClock.now
             let cancel = try await runProcessAsync(try builtProduct("relevo"), ["cancel", "slow", "1", "build", "--server", "http://127.0.0.1:\(cluster.port)"])
             #expect(cancel.status == 0, "\(cancel.standardOutput)\(cancel.standardError)")

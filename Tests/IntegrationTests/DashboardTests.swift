@@ -10,6 +10,7 @@ import Testing
         pipelines:
           web:
             group: website
+            environment_variables: {GREETING: hello}
             materials:
               site: {git: "\(repository.url)", branch: main, auto_update: false}
             stages:
@@ -17,7 +18,7 @@ import Testing
                   jobs:
                     compile:
                       tasks:
-                        - exec: {command: /bin/sh, arguments: ["-c", "echo hello from the browser test; sleep 1"]}
+                        - exec: {command: /bin/sh, arguments: ["-c", "echo $GREETING from the browser test; sleep 1"]}
               - deploy:
                   approval: manual
                   tasks:
@@ -39,13 +40,19 @@ import Testing
                 "http://127.0.0.1:\(cluster.port)", screenshots.path, "web", "hello from the browser test", "Add the home page",
             ])
             #expect(result.status == 0, "\(result.standardOutput)\n\(result.standardError)")
-            for name in ["01-dashboard", "02-build-passed", "03-awaiting-approval", "04-deployed", "05-instance", "06-job", "07-agents", "08-queues"] {
+            for name in ["01-dashboard", "02-build-passed", "03-awaiting-approval", "04-deployed", "05-instance", "06-job", "07-agents", "08-queues",
+                         "09-triggered-with-options"] {
                 let png = try? Data(contentsOf: screenshots.appendingPathComponent("\(name).png"))
                 #expect(png?.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]), "screenshot \(name).png")
             }
             let run = try await cluster.api.instance("web", 1)
             #expect(run?["state"] as? String == "passed", "the browser's clicks ran the pipeline to the end")
             #expect(run?.stage("deploy")?["approved_by"] as? String == "anonymous")
+            // "Trigger with options": the browser answered the prompt with GREETING=bonjour.
+            try await eventually(60, "instance 2's build to pass") {
+                try await cluster.api.instance("web", 2)?.stage("build")?["state"] as? String == "passed"
+            }
+            #expect(try await cluster.api.console("web", 2, "build", "compile").contains("bonjour from the browser test"))
         }
     }
 

@@ -103,6 +103,8 @@ struct DashboardRoutes {
                     html += "<button data-post=\"/go/api/pipelines/\(name)/unpause\">Unpause</button>"
                 } else {
                     html += "<button class=\"trigger\" data-post=\"/go/api/pipelines/\(name)/schedule\">Trigger</button>"
+                    let declared = pipeline.environmentVariables.filter { !$0.secure }.map { "\($0.name)=\($0.value)" }.joined(separator: ", ")
+                    html += "<button class=\"trigger-options\" data-post=\"/go/api/pipelines/\(name)/schedule\" data-variables=\"\(HTML.escape(declared))\" title=\"Trigger \(HTML.escape(pipeline.name)) with variables: NAME=VALUE, comma-separated (the pipeline's own are shown)\">Trigger with options</button>"
                     html += "<button data-post=\"/go/api/pipelines/\(name)/pause\">Pause</button>"
                 }
                 html += "</div>"
@@ -177,6 +179,9 @@ struct DashboardRoutes {
             html += "<h2 data-stage-run=\"\(HTML.escape(stage.name))/\(stage.counter)\">Stage \(HTML.escape(stage.name)) · run \(stage.counter)"
             if let rerunOf = stage.rerunOfCounter { html += " (re-run of \(rerunOf))" }
             html += " · \(stage.state.rawValue)"
+            if stage.state == .building {
+                html += " <button class=\"cancel\" data-post=\"\(stagePath)/\(stage.counter)/cancel\" data-confirm=\"Cancel stage \(HTML.escape(stage.name)) of \(HTML.escape(run.pipelineName)) \(run.counter)?\">■ Cancel stage</button>"
+            }
             if stage.state.isCompleted, !building {
                 html += " <button class=\"rerun\" data-post=\"\(stagePath)/\(stage.counter)/rerun\">↻ Re-run stage</button>"
                 if stage.state != .passed {

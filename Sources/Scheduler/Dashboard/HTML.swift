@@ -65,7 +65,9 @@ enum HTML {
 
     /// Buttons with `data-post="/go/api/..."` send that POST and show the answer. With
     /// `data-prompt="field"` the button first asks for a comma-separated list (starting from
-    /// `data-value`) and sends `{"field": "<answer>"}`.
+    /// `data-value`) and sends `{"field": "<answer>"}`; with `data-variables` it asks for
+    /// `NAME=VALUE, …` and sends them as `{"environment_variables": [...]}` (trigger with
+    /// options); with `data-confirm` it asks first.
     static let actionScript = """
         <script>
         document.addEventListener('click', async (event) => {
@@ -73,6 +75,16 @@ enum HTML {
           if (!button) return;
           event.preventDefault();
           let body = button.dataset.body || '{}';
+          if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+          if (button.dataset.variables !== undefined) {
+            const answer = window.prompt(button.title, button.dataset.variables);
+            if (answer === null) return;
+            const variables = answer.split(',').map(pair => pair.trim()).filter(pair => pair).map(pair => {
+              const equals = pair.indexOf('=');
+              return equals < 0 ? {name: pair, value: ''} : {name: pair.slice(0, equals).trim(), value: pair.slice(equals + 1)};
+            });
+            body = JSON.stringify({environment_variables: variables});
+          }
           if (button.dataset.prompt) {
             const answer = window.prompt(button.title || button.dataset.prompt, button.dataset.value || '');
             if (answer === null) return;
