@@ -112,6 +112,29 @@ import Testing
         }
     }
 
+    @Test func theStageHistoryListsEachRunOfTheStageNewestFirst() async throws {
+        try await Self.withAPI { client, _ in
+            for revision in ["0123abc", "4567def"] {
+                let body = ByteBuffer(string: #"{"materials":[{"name":"app","revision":"\#(revision)"}]}"#)
+                try await client.execute(uri: "/go/api/pipelines/app/schedule", method: .post, body: body) { response in
+                    #expect(response.status == .accepted)
+                }
+            }
+            try await client.execute(uri: "/go/api/stages/app/build/history?page_size=5", method: .get) { response in
+                #expect(response.status == .ok)
+                let object = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                let stages = object?["stages"] as? [[String: Any]] ?? []
+                #expect(stages.map { $0["pipeline_counter"] as? Int } == [2, 1], "\(object ?? [:])")
+                #expect(stages.allSatisfy { $0["name"] as? String == "build" && ($0["jobs"] as? [[String: Any]])?.first?["name"] as? String == "compile" })
+                #expect((object?["pagination"] as? [String: Any])?["total"] as? Int == 2)
+            }
+            try await client.execute(uri: "/go/api/stages/app/nope/history", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(Self.message(response) == "pipeline 'app' has no stage 'nope'")
+            }
+        }
+    }
+
     static let tokens = APITokens(entries: [("op-token", APIUser(name: "olga", role: .operator, groups: [])),
                                             ("admin-token", APIUser(name: "ada", role: .admin, groups: []))])
 

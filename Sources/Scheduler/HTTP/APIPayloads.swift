@@ -45,6 +45,41 @@ struct JobHistoryPageJSON: Encodable {
     let pagination: Pagination
 }
 
+/// One run of a stage in GoCD's stage history: the stage's fields and the instance it ran in.
+struct StageHistoryJSON: Encodable {
+    let name: String
+    let counter: Int
+    let pipeline_name: String
+    let pipeline_counter: Int
+    let pipeline_label: String
+    let state: String
+    let result: String?
+    let approval_type: String
+    let approved_by: String?
+    let rerun_of_counter: Int?
+    let jobs: [JobRunJSON]
+
+    init(_ stage: StageRun, of run: PipelineRun) {
+        let json = StageRunJSON(stage)
+        name = json.name
+        counter = json.counter
+        pipeline_name = run.pipelineName
+        pipeline_counter = run.counter
+        pipeline_label = run.label
+        state = json.state
+        result = json.result
+        approval_type = json.approval_type
+        approved_by = json.approved_by
+        rerun_of_counter = json.rerun_of_counter
+        jobs = json.jobs
+    }
+}
+
+struct StageHistoryPageJSON: Encodable {
+    let stages: [StageHistoryJSON]
+    let pagination: JobHistoryPageJSON.Pagination
+}
+
 struct DashboardGroupJSON: Encodable {
     let name: String
     let pipelines: [String]

@@ -114,6 +114,25 @@ struct APIRoutes {
             return Self.json(JobHistoryPageJSON(jobs: jobs, pagination: .init(offset: page.offset, total: page.total, page_size: page.limit)))
         }
 
+        // GoCD's stage history: /go/api/stages/<pipeline>/<stage>/history, every run of the stage
+        // (re-runs included) in the instances of the page, newest first. `counter` is the stage
+        // here, as in the job history's route.
+        router.get("/go/api/stages/:name/:counter/history") { request, context in
+            let pipeline = try context.parameters.require("name")
+            let stageName = try context.parameters.require("counter")
+            guard let definition = await engine.config.pipeline(named: pipeline) else {
+                throw APIError(.notFound, "no pipeline named '\(pipeline)'")
+            }
+            guard definition.stage(named: stageName) != nil else {
+                throw APIError(.notFound, "pipeline '\(pipeline)' has no stage '\(stageName)'")
+            }
+            let size = try request.uri.queryParameters["page_size"].map { try Self.positive(String($0), "page_size") } ?? 10
+            let offset = try request.uri.queryParameters["offset"].map { try Self.natural(String($0), "offset") } ?? 0
+            let page = try await engine.queries.history(of: pipeline, limit: min(size, 100), offset: offset)
+            let stages = page.runs.flatMap { run in run.stageRuns(named: stageName).map { StageHistoryJSON($0, of: run) } }
+            return Self.json(StageHistoryPageJSON(stages: stages, pagination: .init(offset: page.offset, total: page.total, page_size: page.limit)))
+        }
+
         // A summary for dashboards: every pipeline by group with its newest instance.
         router.get("/go/api/dashboard") { _, _ in
             let config = await engine.config
