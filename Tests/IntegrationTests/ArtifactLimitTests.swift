@@ -15,7 +15,7 @@ import Testing
                 """
             }
             try cluster.writeUnfetchedPipeline("sizes", stage: "make", jobs: [
-                ("small", job("head -c 102400 /dev/zero > out/small.bin")),
+                ("small", job("head -c 102400 /dev/zero > out/small.bin") + "\ntabs: {zeros: out/small.bin}"),
                 ("big", job("head -c 2097152 /dev/zero > out/big.bin")),
                 ("many", job("for f in a b c d; do head -c 921600 /dev/zero > out/$f.bin; done")),
             ])
@@ -29,6 +29,10 @@ import Testing
             #expect(big.contains("(HTTP 413)") && big.contains("'out/big.bin' is 2 MiB, over the 1 MiB a file may take (artifact_max_file_mb)"), "\(big)")
             let many = try await cluster.api.console("sizes", 1, "make", "many")
             #expect(many.contains("(HTTP 413)") && many.contains("over the 3 MiB one job run may take (artifact_max_job_mb)"), "\(many)")
+            // The small job's custom tab links its artifact from the job page.
+            let page = try await cluster.api.get("/jobs/sizes/1/make/1/small").text
+            #expect(page.contains("data-tab=\"zeros\" href=\"/go/files/sizes/1/make/1/small/out/small.bin\""), "\(page)")
+            #expect(try await cluster.api.get("/go/files/sizes/1/make/1/small/out/small.bin").body.count == 102400)
             // Nothing over the limits was kept.
             let stored = try await cluster.api.get("/go/files/sizes/1/make/1/big/out/big.bin")
             #expect(stored.status == 404, "\(stored.status)")

@@ -260,6 +260,14 @@ struct DashboardRoutes {
         let locator = ArtifactLocator(pipeline: pipeline, pipelineCounter: counter, stage: stageName, stageCounter: stageCounter,
                                       job: ArtifactLocator.jobName(jobName, runIndex: job.runIndex, runCount: job.runCount))
         let entries = (try? artifacts.entries(of: locator)) ?? []
+        let tabs = await engine.config.pipeline(named: pipeline)?.stage(named: stageName)?.job(named: jobName)?.tabs ?? []
+        if !tabs.isEmpty {
+            // GoCD's custom tabs, as links to the artifacts they name (served sandboxed, as every artifact).
+            html += "<h2>Tabs</h2><p class=\"tabs\">" + tabs.map { tab in
+                let href = "/go/files/" + (locator.components + tab.path.split(separator: "/").map(String.init)).map(HTML.segment).joined(separator: "/")
+                return "<a class=\"tab\" data-tab=\"\(HTML.escape(tab.name))\" href=\"\(href)\">\(HTML.escape(tab.name))</a>"
+            }.joined(separator: " · ") + "</p>"
+        }
         html += "<h2>Artifacts</h2>"
         if entries.isEmpty { html += "<p class=\"muted\">none</p>" } else {
             html += "<ul class=\"artifacts\">"

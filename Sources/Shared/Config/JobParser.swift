@@ -36,6 +36,7 @@ struct JobParser {
         let artifacts = context.log.capture { () throws(ConfigError) in try self.artifacts(mapping, in: place) } ?? []
         let tasks = TaskParser(reader: reader, context: context)
             .parse(mapping, key: "tasks", job: locator, at: indices)
+        let tabs = context.log.capture { () throws(ConfigError) in try self.tabs(mapping, in: place) } ?? []
         return JobDefinition(
             name: name,
             resources: resources,
@@ -44,7 +45,24 @@ struct JobParser {
             environmentVariables: variables,
             artifacts: artifacts,
             serial: try serial(mapping, in: place),
-            tasks: tasks)
+            tasks: tasks,
+            tabs: tabs)
+    }
+
+    /// `tabs: {name: path}`: each a link on the job's page to one of its artifacts.
+    private func tabs(_ mapping: ConfigMapping, in place: String) throws(ConfigError) -> [JobTab] {
+        guard let node = mapping["tabs"], !node.isNull else { return [] }
+        var tabs: [JobTab] = []
+        for entry in try node.mapping(for: "'tabs' in \(place)").entries {
+            let what = "tab '\(entry.name)' of \(place)"
+            let path = try entry.value.scalarText(for: what)
+            guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
+                throw ConfigError(.invalidValue, at: entry.value.location,
+                                  "\(what) must be the path of one of the job's artifacts (relative, without '..'), found '\(path)'")
+            }
+            tabs.append(JobTab(name: entry.name, path: path))
+        }
+        return tabs
     }
 
     private func resources(_ mapping: ConfigMapping, in place: String) throws(ConfigError) -> [String] {

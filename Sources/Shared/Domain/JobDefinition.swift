@@ -21,6 +21,9 @@ public struct JobDefinition: Sendable, Equatable, Codable {
     public var serial: String?
     /// The steps, run in order.
     public var tasks: [TaskDefinition]
+    /// GoCD's custom tabs: a name and the path of one of the job's artifacts, linked from the
+    /// job's page.
+    public var tabs: [JobTab]
 
     /// Creates a job.
     public init(
@@ -31,7 +34,8 @@ public struct JobDefinition: Sendable, Equatable, Codable {
         environmentVariables: [EnvironmentVariable] = [],
         artifacts: [ArtifactDefinition] = [],
         serial: String? = nil,
-        tasks: [TaskDefinition]
+        tasks: [TaskDefinition],
+        tabs: [JobTab] = []
     ) {
         self.name = name
         self.resources = JobDefinition.normalizedResources(resources)
@@ -41,6 +45,7 @@ public struct JobDefinition: Sendable, Equatable, Codable {
         self.artifacts = artifacts
         self.serial = serial
         self.tasks = tasks
+        self.tabs = tabs
     }
 
     /// Resources as agents and queues compare them: trimmed, lowercased, sorted, unique,
@@ -51,5 +56,16 @@ public struct JobDefinition: Sendable, Equatable, Codable {
             .map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
             .filter { !$0.isEmpty }
         return Array(Set(cleaned)).sorted()
+    }
+}
+
+/// A custom tab of a job (GoCD's `tabs: {name: path}`): `path` is an artifact path of the job.
+public struct JobTab: Sendable, Equatable, Codable {
+    public var name: String
+    public var path: String
+
+    public init(name: String, path: String) {
+        self.name = name
+        self.path = path
     }
 }

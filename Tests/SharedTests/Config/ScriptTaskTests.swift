@@ -66,3 +66,31 @@ import Testing
         #expect(output == "first\n")
     }
 }
+
+@Suite struct JobTabTests {
+    private func load(_ tabs: String) -> ConfigSnapshot {
+        ConfigLoader().load(files: [ConfigFile(name: "t.gocd.yaml", text: """
+        format_version: 10
+        pipelines:
+          tabbed:
+            materials:
+              src: {git: "https://example.com/a.git"}
+            stages:
+              - test:
+                  jobs:
+                    unit:
+                      tabs: \(tabs)
+                      tasks: [{exec: {command: make}}]
+        """)])
+    }
+
+    @Test func tabsAreReadInOrderAndABadPathIsAnErrorAtIt() {
+        let good = load("{coverage: reports/coverage/index.html, junit: reports/junit.xml}")
+        #expect(good.errors.map(\.description) == [])
+        #expect(good.pipeline(named: "tabbed")?.stages.first?.jobs.first?.tabs
+                == [JobTab(name: "coverage", path: "reports/coverage/index.html"), JobTab(name: "junit", path: "reports/junit.xml")])
+        let bad = load("{escape: ../../etc/passwd}")
+        #expect(bad.errors.map(\.description).contains { $0.hasPrefix("t.gocd.yaml:10:") && $0.contains("without '..'") },
+                "\(bad.errors.map(\.description))")
+    }
+}
