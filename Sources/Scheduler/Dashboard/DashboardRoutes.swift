@@ -166,7 +166,7 @@ struct DashboardRoutes {
                 let commit: CommitInfo? = if let git { await engine.commitInfo(url: git.url, revision: revision) } else { nil }
                 html += "<tr><td>\(HTML.escape(material))<div class=\"muted mono\">\(HTML.escape(GitURL.redacted(git?.url ?? "")))</div></td>"
                 html += "<td class=\"mono\">\(HTML.escape(String(revision.prefix(12))))</td>"
-                html += "<td>\(HTML.escape(commit?.author ?? ""))</td><td>\(HTML.escape(commit?.subject ?? ""))</td></tr>"
+                html += "<td>\(HTML.escape(commit?.author ?? ""))</td><td>\(Self.linked(commit?.subject ?? "", definition?.trackingTool))</td></tr>"
             }
         }
         html += "</table>"
@@ -385,6 +385,15 @@ struct DashboardRoutes {
         <h1>Sign in</h1>\(message.map { "<p class=\"paused\">\(HTML.escape($0))</p>" } ?? "")
         <form method="post" action="/login"><label>API token <input type="password" name="token" autofocus></label> <button type="submit">Sign in</button></form>
         """
+    }
+
+    /// `text` escaped, with the tracking tool's references as links (GoCD's tracking_tool).
+    static func linked(_ text: String, _ tool: TrackingTool?) -> String {
+        guard let tool else { return HTML.escape(text) }
+        return tool.segments(of: text).map { segment in
+            guard let url = segment.url, url.hasPrefix("http://") || url.hasPrefix("https://") else { return HTML.escape(segment.text) }
+            return "<a class=\"tracking\" href=\"\(HTML.escape(url))\" rel=\"noopener noreferrer\">\(HTML.escape(segment.text))</a>"
+        }.joined()
     }
 
     static func cause(_ cause: TriggerCause) -> String {

@@ -18,6 +18,23 @@ struct PipelineRunJSON: Encodable {
     let natural_order: Double
     let scheduled_date: Int64
     let build_cause: BuildCauseJSON
+    /// The commit each git material is at, with its message and the tracking tool's links
+    /// (GoCD's modifications); only in the single-instance document.
+    var modifications: [ModificationJSON]?
+
+    struct ModificationJSON: Encodable {
+        struct Link: Encodable {
+            let text: String
+            let url: String
+        }
+        let material: String
+        let revision: String
+        let user_name: String
+        let email_address: String
+        let modified_time: Date
+        let comment: String
+        let links: [Link]
+    }
 
     struct BuildCauseJSON: Encodable {
         let trigger_message: String

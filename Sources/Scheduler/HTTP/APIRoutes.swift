@@ -166,7 +166,20 @@ struct APIRoutes {
 
         router.get("/go/api/pipelines/:name/:counter") { _, context in
             let run = try await Self.run(engine, context)
-            return Self.json(PipelineRunJSON(run))
+            var json = PipelineRunJSON(run)
+            let definition = await engine.config.pipeline(named: run.pipelineName)
+            var modifications: [PipelineRunJSON.ModificationJSON] = []
+            for material in definition?.gitMaterials ?? [] {
+                guard let revision = run.materialRevisions[material.name],
+                      let commit = await engine.commitInfo(url: material.url, revision: revision) else { continue }
+                let links = (definition?.trackingTool?.segments(of: commit.message) ?? []).compactMap { segment in
+                    segment.url.map { PipelineRunJSON.ModificationJSON.Link(text: segment.text, url: $0) }
+                }
+                modifications.append(.init(material: material.name, revision: commit.revision, user_name: commit.author,
+                                           email_address: commit.email, modified_time: commit.date, comment: commit.message, links: links))
+            }
+            json.modifications = modifications
+            return Self.json(json)
         }
 
         router.get("/go/api/stages/:name/:counter/:stage/:stageCounter") { _, context in

@@ -13,12 +13,11 @@ struct PipelineParser {
     /// The keys of a pipeline.
     static let keys = [
         "group", "label_template", "lock_behavior", "locking", "display_order", "parameters", "environment_variables",
-        "secure_variables", "materials", "stages", "template", "timer",
+        "secure_variables", "materials", "stages", "template", "timer", "tracking_tool",
     ]
     /// GoCD pipeline keys that Relevo does not take, and why.
     static let unsupported = [
-        "tracking_tool": "tracking tools are not implemented",
-        "mingle": "tracking tools are not implemented",
+        "mingle": "Mingle is not supported; use 'tracking_tool' with the card URL and a regex",
     ]
 
     private var place: String { "pipeline '\(name)'" }
@@ -45,6 +44,7 @@ struct PipelineParser {
         let displayOrder =
             log.capture { () throws(ConfigError) in try reader.int(mapping, "display_order", in: place) } ?? nil
         let timer = log.capture { () throws(ConfigError) in try self.timer(mapping, reader: reader, log: log) } ?? nil
+        let trackingTool = log.capture { () throws(ConfigError) in try self.trackingTool(mapping, reader: reader, log: log) } ?? nil
         let variables = VariableParser(reader: reader, log: log).parse(mapping, in: place)
         let (materials, dependencies) = MaterialParser(pipeline: name, reader: reader, log: log).parse(mapping)
         let (stages, template) = self.stages(mapping, parameters: parameters, context: context)
@@ -68,7 +68,8 @@ struct PipelineParser {
             materials: materials,
             stages: stages,
             origin: nameNode.location,
-            timer: timer)
+            timer: timer,
+            trackingTool: trackingTool)
         return ParsedPipeline(definition: definition, dependencies: dependencies, fetches: context.fetches)
     }
 
@@ -115,6 +116,21 @@ struct PipelineParser {
             throw ConfigError(.invalidValue, at: (timer["spec"] ?? node).location, "\(error.description) (\(what))")
         }
         return PipelineTimer(schedule: schedule, onlyOnChanges: try reader.bool(timer, "only_on_changes", default: false, in: what))
+    }
+
+    /// `tracking_tool: {link: "https://…/${ID}", regex: "#(\\d+)"}` (GoCD's keys).
+    private func trackingTool(_ mapping: ConfigMapping, reader: ConfigValueReader, log: ConfigIssueLog) throws(ConfigError) -> TrackingTool? {
+        guard let node = mapping["tracking_tool"], !node.isNull else { return nil }
+        let what = "'tracking_tool' of \(place)"
+        let tool = try node.mapping(for: what)
+        tool.reportUnknownKeys(allowed: ["link", "regex"], in: what, log: log)
+        let link = try reader.requiredString(tool, "link", in: what)
+        let regex = try reader.requiredString(tool, "regex", in: what)
+        do {
+            return try TrackingTool(link: link, regex: regex)
+        } catch {
+            throw ConfigError(.invalidValue, at: node.location, "\(error.description) (\(what))")
+        }
     }
 
     private func checkLabel(

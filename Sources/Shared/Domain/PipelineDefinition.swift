@@ -27,6 +27,8 @@ public struct PipelineDefinition: Sendable, Equatable, Codable {
     public var origin: ConfigLocation
     /// When a timer triggers the pipeline, if ever.
     public var timer: PipelineTimer?
+    /// Links from commit messages to cards or bugs, if any.
+    public var trackingTool: TrackingTool?
 
     /// The default group of a pipeline that names none.
     public static let defaultGroup = "defaultGroup"
@@ -45,7 +47,8 @@ public struct PipelineDefinition: Sendable, Equatable, Codable {
         stages: [StageDefinition],
         environment: String? = nil,
         origin: ConfigLocation,
-        timer: PipelineTimer? = nil
+        timer: PipelineTimer? = nil,
+        trackingTool: TrackingTool? = nil
     ) {
         self.name = name
         self.group = group
@@ -60,6 +63,7 @@ public struct PipelineDefinition: Sendable, Equatable, Codable {
         self.environment = environment
         self.origin = origin
         self.timer = timer
+        self.trackingTool = trackingTool
     }
 
     /// The stage with this name (GoCD names are case-insensitive).

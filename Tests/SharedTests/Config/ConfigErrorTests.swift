@@ -42,7 +42,7 @@ struct ErrorCase: Sendable, CustomTestStringConvertible {
                 code: .unknownKey, line: 10, column: 5,
                 message:
                     "unknown key 'stagez' in pipeline 'build' (expected one of: display_order, environment_variables, "
-                    + "group, label_template, lock_behavior, locking, materials, parameters, secure_variables, stages, template, timer)"
+                    + "group, label_template, lock_behavior, locking, materials, parameters, secure_variables, stages, template, timer, tracking_tool)"
             )),
         ErrorCase(
             "bad boolean",

@@ -94,3 +94,29 @@ import Testing
                 "\(bad.errors.map(\.description))")
     }
 }
+
+@Suite struct TrackingToolConfigTests {
+    private func load(_ tool: String) -> ConfigSnapshot {
+        ConfigLoader().load(files: [ConfigFile(name: "t.gocd.yaml", text: """
+        format_version: 10
+        pipelines:
+          tracked:
+            tracking_tool: \(tool)
+            materials:
+              src: {git: "https://example.com/a.git"}
+            stages:
+              - build: {jobs: {build: {tasks: [{exec: {command: make}}]}}}
+        """)])
+    }
+
+    @Test func aTrackingToolIsReadAndABadOneIsAnError() throws {
+        let good = load(#"{link: "https://jira.example/browse/SHOP-${ID}", regex: "SHOP-(\\d+)"}"#)
+        #expect(good.errors.map(\.description) == [])
+        let tool = try #require(good.pipeline(named: "tracked")?.trackingTool)
+        #expect(tool.segments(of: "SHOP-12: fix").map(\.url) == ["https://jira.example/browse/SHOP-12", nil])
+        let noID = load(#"{link: "https://jira.example/browse/", regex: "SHOP-(\\d+)"}"#)
+        #expect(noID.errors.map(\.description).contains { $0.hasPrefix("t.gocd.yaml:4:") && $0.contains("must contain ${ID}") }, "\(noID.errors.map(\.description))")
+        let badRegex = load(#"{link: "https://x/${ID}", regex: "(unclosed"}"#)
+        #expect(badRegex.errors.map(\.description).contains { $0.contains("not a valid regular expression") })
+    }
+}
