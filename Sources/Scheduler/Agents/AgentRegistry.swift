@@ -1,6 +1,34 @@
 import Foundation
 import Logging
 import Shared
+import Synchronization
+
+/// The environments the config puts agents in (GoCD's environment `agents`, each a UUID or, as
+/// a Relevo extension, an agent's name), on top of the agent's own or an administrator's.
+final class DeclaredEnvironments: Sendable {
+    private let byAgent = Mutex<[String: [String]]>([:])
+
+    /// Reads `environments`; returns the agents (UUIDs or names, lower-cased) whose set changed.
+    func set(from environments: [EnvironmentDefinition]) -> Set<String> {
+        var next: [String: [String]] = [:]
+        for environment in environments {
+            for agent in environment.agents {
+                next[agent.lowercased(), default: []].append(environment.name.lowercased())
+            }
+        }
+        next = next.mapValues { Array(Set($0)).sorted() }
+        return byAgent.withLock { current in
+            let changed = Set(current.keys).union(next.keys).filter { current[$0] != next[$0] }
+            current = next
+            return changed
+        }
+    }
+
+    /// The environments the config declares for `agent`.
+    func of(_ agent: Agent) -> [String] {
+        byAgent.withLock { Array(Set(($0[agent.uuid.lowercased()] ?? []) + ($0[agent.name.lowercased()] ?? []))).sorted() }
+    }
+}
 
 /// The agents as the scheduler knows them: heartbeats register them and keep them alive, an
 /// administrator enables, disables or reconfigures them (and the agent is told, again and again
@@ -13,6 +41,8 @@ struct AgentRegistry: Sendable {
     let credentials: AgentCredentials
     /// GoCD's auto-register key; nil: every new agent waits for approval.
     let registrationKey: String?
+    /// What the config's environments say about agents.
+    let declared = DeclaredEnvironments()
 
     init(store: SchedulerStore, publisher: any MessagePublisher, logger: Logger, registrationKey: String? = nil) {
         self.store = store
@@ -73,7 +103,7 @@ struct AgentRegistry: Sendable {
                                        lastHeartbeatAt: Date(), currentJob: busyJobs.first?.description))
         guard let known = try await store.agents().first(where: { $0.uuid == agent.uuid }) else { return }
         if known.state == .disabled || known.configuredResources != agent.appliedResources
-            || known.configuredEnvironments != agent.appliedEnvironments {
+            || controlEnvironments(known) != agent.appliedEnvironments {
             await sendControl(known)
         }
     }
@@ -115,12 +145,34 @@ struct AgentRegistry: Sendable {
     /// a restarted agent knows it is disabled before it learns of any job queue.
     func sendControl(_ agent: Agent) async {
         let control = AgentControl(uuid: agent.uuid, enabled: agent.state != .disabled,
-                                   resources: agent.configuredResources, environments: agent.configuredEnvironments)
+                                   resources: agent.configuredResources, environments: controlEnvironments(agent))
         do {
             try await publisher.publish(MessageCodec.encode(control), exchange: QueueCatalog.catalogExchange,
                                         routingKey: "", properties: MessageProperties(contentType: "application/json", type: AgentControl.messageType))
         } catch {
             logger.warning("agent control not sent", metadata: ["uuid": "\(agent.uuid)", "error": "\(error)"])
+        }
+    }
+
+    /// The environments an agent is told to take: an administrator's (or its own) plus the
+    /// config's; nil when neither an administrator nor the config says anything.
+    func controlEnvironments(_ agent: Agent) -> [String]? {
+        let declared = declared.of(agent)
+        guard !declared.isEmpty else { return agent.configuredEnvironments }
+        return Array(Set((agent.configuredEnvironments ?? agent.environments) + declared)).sorted()
+    }
+
+    /// Takes the config's environment `agents` and tells each agent whose environments changed.
+    func apply(environments: [EnvironmentDefinition]) async {
+        let changed = declared.set(from: environments)
+        guard !changed.isEmpty else { return }
+        do {
+            for agent in try await store.agents() where changed.contains(agent.uuid.lowercased()) || changed.contains(agent.name.lowercased()) {
+                logger.info("agent environments from the config", metadata: ["agent": "\(agent.name)", "environments": "\(declared.of(agent))"])
+                await sendControl(agent)
+            }
+        } catch {
+            logger.warning("agents not told of the config's environments", metadata: ["error": "\(error)"])
         }
     }
 

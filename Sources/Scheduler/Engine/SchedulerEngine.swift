@@ -90,6 +90,7 @@ actor SchedulerEngine {
             catalogVersion = max(catalogVersion + 1, Int(Date().timeIntervalSince1970 * 1000))
         }
         await publishCatalog()
+        await agents.apply(environments: snapshot.environments)
         await catchUpDownstream()
     }
 

@@ -162,13 +162,13 @@ struct AgentJSON: Encodable {
     let last_heartbeat_at: Date?
     let current_job: String?
 
-    init(_ agent: Agent) {
+    init(_ agent: Agent, declaredEnvironments: [String] = []) {
         uuid = agent.uuid
         hostname = agent.name
         // What an administrator set (the agent applies it at once, or with its next heartbeat),
         // else the agent's own.
         resources = agent.effectiveResources
-        environments = agent.effectiveEnvironments
+        environments = Array(Set(agent.effectiveEnvironments + declaredEnvironments)).sorted()
         agent_state = agent.state.rawValue
         last_heartbeat_at = agent.lastHeartbeatAt
         current_job = agent.currentJob

@@ -73,12 +73,13 @@ struct AgentRoutes {
                 throw APIError(.badRequest, "'\(name)' is not a valid resource or environment name (letters, digits, '-', '_', '.')")
             }
             let agent = try await engine.agents.update(uuid, enabled: enabled, resources: body.resources, environments: body.environments)
-            return APIRoutes.json(AgentJSON(agent))
+            return APIRoutes.json(AgentJSON(agent, declaredEnvironments: engine.agents.declared.of(agent)))
         }
 
         router.get("/go/api/agents") { _, _ in
             let agents = try await engine.queries.agents()
-            return APIRoutes.json(Embedded(key: "agents", items: agents.map(AgentJSON.init), extra: [:]))
+            let declared = engine.agents.declared
+            return APIRoutes.json(Embedded(key: "agents", items: agents.map { AgentJSON($0, declaredEnvironments: declared.of($0)) }, extra: [:]))
         }
     }
 
