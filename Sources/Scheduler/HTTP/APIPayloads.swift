@@ -45,33 +45,29 @@ struct JobHistoryPageJSON: Encodable {
     let pagination: Pagination
 }
 
-/// One run of a stage in GoCD's stage history: the stage's fields and the instance it ran in.
+/// One run of a stage in GoCD's stage history: the stage's own document, with the instance it
+/// ran in beside its fields.
 struct StageHistoryJSON: Encodable {
-    let name: String
-    let counter: Int
+    let stage: StageRunJSON
     let pipeline_name: String
     let pipeline_counter: Int
     let pipeline_label: String
-    let state: String
-    let result: String?
-    let approval_type: String
-    let approved_by: String?
-    let rerun_of_counter: Int?
-    let jobs: [JobRunJSON]
+
+    private enum Keys: String, CodingKey { case pipeline_name, pipeline_counter, pipeline_label }
 
     init(_ stage: StageRun, of run: PipelineRun) {
-        let json = StageRunJSON(stage)
-        name = json.name
-        counter = json.counter
+        self.stage = StageRunJSON(stage)
         pipeline_name = run.pipelineName
         pipeline_counter = run.counter
         pipeline_label = run.label
-        state = json.state
-        result = json.result
-        approval_type = json.approval_type
-        approved_by = json.approved_by
-        rerun_of_counter = json.rerun_of_counter
-        jobs = json.jobs
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try stage.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(pipeline_name, forKey: .pipeline_name)
+        try container.encode(pipeline_counter, forKey: .pipeline_counter)
+        try container.encode(pipeline_label, forKey: .pipeline_label)
     }
 }
 
