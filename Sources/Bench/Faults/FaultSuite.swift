@@ -189,7 +189,9 @@ struct FaultSuite {
             default:
                 break
             }
-            if victims.isEmpty { note += " (it ran nothing)" }
+            // Which jobs were hit: a serial one on a frozen worker waits for the broker to drop that
+            // worker's connection, an ordinary one only for the scheduler's liveness pass.
+            note += victims.isEmpty ? " (it ran nothing)" : " (hit: " + victims.map { "#\($0.counter) \($0.stage)/\($0.job)" }.sorted().joined(separator: ", ") + ")"
             return Record(round: round, fault: fault, target: name, victims: victims.count, recovery: recovery, note: note)
         }
         let faultAt = Date()
