@@ -41,10 +41,19 @@ actor RunningJobs {
         }
     }
 
-    /// An attempt at a job run was taken: it is being prepared.
-    func begin(_ attempt: JobAttempt) {
+    /// An attempt at a job run was taken: it is being prepared. Returns false, and takes nothing,
+    /// if this worker runs that attempt already or ran it lately: the broker handed the same
+    /// message out again without marking it redelivered (a quorum queue whose leader died before
+    /// it recorded the first delivery), and running it twice is what must never happen.
+    func begin(_ attempt: JobAttempt) -> Bool {
+        if jobs[attempt.jobRunID]?.attempt == attempt.attempt || recentlyEnded.contains(attempt) { return false }
         jobs[attempt.jobRunID] = Job(attempt: attempt.attempt)
+        return true
     }
+
+    /// The attempts that ended here lately, oldest first (a few hundred are plenty: a duplicate
+    /// comes within seconds of the first delivery).
+    private var recentlyEnded: [JobAttempt] = []
 
     /// The job run's tasks are about to run as `execution`; returns false if the job was
     /// cancelled meanwhile (the caller then cancels it at once).
@@ -55,6 +64,10 @@ actor RunningJobs {
 
     /// The job run ended here (reported or not).
     func end(_ id: JobRunID) {
+        if let job = jobs[id] {
+            recentlyEnded.append(JobAttempt(jobRunID: id, attempt: job.attempt))
+            if recentlyEnded.count > 512 { recentlyEnded.removeFirst(recentlyEnded.count - 512) }
+        }
         jobs[id] = nil
     }
 

@@ -281,7 +281,13 @@ final class WorkerService: Service, Sendable {
             }
             return
         }
-        await state.jobs.begin(attempt)
+        guard await state.jobs.begin(attempt) else {
+            // The same attempt again, not marked redelivered: it runs (or ran) here already, and
+            // that run reports its result. This copy is acked so that it never runs twice.
+            logger.warning("job delivered again unmarked while it runs or ran here; not run twice", metadata: ["job": "\(attempt)"])
+            do { try await delivery.ack() } catch { logger.debug("duplicate ack failed", metadata: ["error": "\(error)"]) }
+            return
+        }
         // A serial job whose delivery is lost (the channel closed: a broker restart, a network
         // cut) will be handed to another worker: it stops here at once, without a result, so
         // that the two never overlap. The scheduler learns of it from the redelivery.

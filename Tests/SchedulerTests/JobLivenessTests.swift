@@ -87,6 +87,22 @@ import Testing
         }
     }
 
+    @Test func aRedeliveredAttemptWhoseAgentsNextHeartbeatNoLongerNamesItIsAbandonedWithoutTheGrace() async throws {
+        try await SchedulerEngineTests.withEngine { engine, store, publisher in
+            _ = try await SchedulerEngineTests.start(engine, store)
+            await engine.setRedeliveryGrace(3600)
+            _ = await engine.handle([.started(Self.first, agent: Self.holder),
+                                     .heartbeat(Self.holder, busyJobs: [Self.compile], catalogVersion: 0)])
+            _ = await engine.handle([.redelivered(Self.first, agent: Self.other)])
+            await engine.settleRedeliveries()
+            #expect(try await SchedulerEngineTests.jobs(on: publisher).count == 1, "waits for the agent's word")
+            // agent-1 is back and runs it no more (it stopped it, as a serial job whose delivery was lost).
+            _ = await engine.handle([.heartbeat(Self.holder, busyJobs: [], catalogVersion: 0)])
+            await engine.settleRedeliveries()
+            #expect(try await SchedulerEngineTests.jobs(on: publisher).map(\.jobAttempt) == [Self.first, Self.second])
+        }
+    }
+
     @Test func aRedeliveredAttemptIsAbandonedAtOnceWhenItsAgentDidNotReportIt() async throws {
         try await SchedulerEngineTests.withEngine { engine, store, publisher in
             _ = try await SchedulerEngineTests.start(engine, store)

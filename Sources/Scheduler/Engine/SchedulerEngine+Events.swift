@@ -70,10 +70,17 @@ extension SchedulerEngine {
                                                                         counter: runID.pipelineCounter)))
             case .heartbeat(let agent, let busyJobs, let version):
                 busyReports[agent.uuid] = (Set(busyJobs), Date())
-                for (attempt, pending) in pendingRedeliveries where pending.holder == agent.uuid && busyJobs.contains(attempt.jobRunID) {
-                    pendingRedeliveries[attempt] = nil
-                    logger.info("a job's message came back from the broker while its agent still runs it; it goes on there",
-                                metadata: ["job": "\(attempt)", "agent": "\(agent.name)", "reported by": "\(pending.reporter)"])
+                for (attempt, pending) in pendingRedeliveries where pending.holder == agent.uuid {
+                    if busyJobs.contains(attempt.jobRunID) {
+                        pendingRedeliveries[attempt] = nil
+                        logger.info("a job's message came back from the broker while its agent still runs it; it goes on there",
+                                    metadata: ["job": "\(attempt)", "agent": "\(agent.name)", "reported by": "\(pending.reporter)"])
+                    } else {
+                        // The agent no longer runs it. Had it finished, its result came first (a
+                        // worker names a job until its result is confirmed, on the same channel):
+                        // the next pass abandons it without waiting out the grace.
+                        pendingRedeliveries[attempt] = (pending.holder, .distantPast, pending.reporter)
+                    }
                 }
                 do {
                     try await agents.heartbeat(agent, busyJobs: busyJobs)

@@ -44,8 +44,11 @@ actor SchedulerEngine {
     /// the job (then it goes on there), else it is abandoned (see ``settleRedeliveries()``).
     var pendingRedeliveries: [JobAttempt: (holder: String, reportedAt: Date, reporter: String)] = [:]
     /// How long such an attempt waits for its agent's word: a worker sends a heartbeat as soon as
-    /// its broker connection is back, so well within this; a crashed one never does.
-    var redeliveryGrace: TimeInterval = 2
+    /// its broker connection is back; a crashed one never does. Long enough for a failover of the
+    /// broker's cluster (a new leader for the events queue, the worker's reconnection: 2–5 s
+    /// measured), since a job abandoned while its agent still runs it runs twice. A heartbeat
+    /// that no longer names the job ends the wait at once.
+    var redeliveryGrace: TimeInterval = 8
 
     /// Each timer pipeline's next firing (by lower-cased name), and the schedule it was computed
     /// for: a changed schedule starts counting again from the moment it was loaded.
