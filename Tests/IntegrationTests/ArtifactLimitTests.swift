@@ -36,6 +36,9 @@ import Testing
             // Nothing over the limits was kept.
             let stored = try await cluster.api.get("/go/files/sizes/1/make/1/big/out/big.bin")
             #expect(stored.status == 404, "\(stored.status)")
+            // Not even its folder: the big job's only upload was refused before anything was made.
+            let listing = try await cluster.api.get("/go/files/sizes/1/make/1/big/out")
+            #expect(listing.status == 404, "\(listing.status) \(listing.text)")
         }
     }
 }

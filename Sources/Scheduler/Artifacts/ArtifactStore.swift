@@ -124,18 +124,19 @@ struct ArtifactStore: Sendable {
         if FileManager.default.fileExists(atPath: destination.path, isDirectory: &isDirectory), isDirectory.boolValue {
             throw Failure.conflict("'\(path)' is already a folder of \(locator)")
         }
-        do {
-            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-        } catch {
-            throw Failure.conflict("cannot create the folder for '\(path)': \(error.localizedDescription)")
-        }
-        // What the job run's other files already take: the file this upload replaces does not count.
+        // Checked before any folder is made, so a refused upload leaves nothing. What the job
+        // run's other files already take: the file this upload replaces does not count.
         let others = limits.jobBytes > 0 ? (try? size(of: locator)).map { $0 - (fileSize(destination) ?? 0) } ?? 0 : 0
         if let declared, limits.fileBytes > 0, declared > limits.fileBytes {
             throw Failure.tooLarge(Self.overFile(path, declared, limits.fileBytes))
         }
         if let declared, limits.jobBytes > 0, others + declared > limits.jobBytes {
             throw Failure.tooLarge(Self.overJob(locator, others + declared, limits.jobBytes))
+        }
+        do {
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        } catch {
+            throw Failure.conflict("cannot create the folder for '\(path)': \(error.localizedDescription)")
         }
         let incoming = parent.appendingPathComponent(".incoming-\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: incoming.path, contents: nil),
