@@ -78,6 +78,14 @@ actor RunningJobs {
         _ = await cancel(id)
     }
 
+    /// Whether this worker is running `attempt` now (taken, not ended, not stopped without a
+    /// result): a redelivery of it is this worker's own message coming back after its broker
+    /// connection was cut, and the run here goes on and reports.
+    func isRunning(_ attempt: JobAttempt) -> Bool {
+        guard let job = jobs[attempt.jobRunID] else { return false }
+        return job.attempt == attempt.attempt && !job.abandoned
+    }
+
     /// Whether job run `id` was stopped here without a result.
     func isAbandoned(_ id: JobRunID) -> Bool { jobs[id]?.abandoned == true }
 

@@ -50,9 +50,17 @@ final class WorkerService: Service, Sendable {
                 bindings: [BindingDefinition(queue: catalogQueue, exchange: QueueCatalog.catalogExchange, routingKey: "")]))
             // The consumer connection came back (its broker node died, say): a heartbeat at once
             // tells the scheduler which jobs still run here, before it gives them to another agent.
+            // The publishing connection's recovery too: a heartbeat that failed while it was down
+            // is only sent once it is back.
             let recovery = Task {
-                for await event in consumer.events() where event == .recovered {
-                    await self.sendHeartbeat(events)
+                await withDiscardingTaskGroup { group in
+                    for client in [consumer, publisher] {
+                        group.addTask {
+                            for await event in client.events() where event == .recovered {
+                                await self.sendHeartbeat(events, patience: .seconds(5))
+                            }
+                        }
+                    }
                 }
             }
             defer { recovery.cancel() }
@@ -89,16 +97,27 @@ final class WorkerService: Service, Sendable {
         }
     }
 
-    private func sendHeartbeat(_ events: EventPublisher) async {
-        // Its own resources, and those an administrator set if it uses them.
-        var current = identity
-        current.appliedResources = await state.assignedResources
-        current.appliedEnvironments = await state.assignedEnvironments
-        let event = WorkerEvent.heartbeat(current, busyJobs: await state.jobs.jobRunIDs, catalogVersion: await state.catalogVersion)
-        do {
-            try await events.publish(event, patience: .seconds(1))
-        } catch {
-            logger.debug("heartbeat not sent", metadata: ["error": "\(error)"])
+    /// Sends a heartbeat, trying for up to `patience`. Each try reads the running jobs afresh: the
+    /// scheduler takes a heartbeat that does not name a job as word that the job no longer runs
+    /// here, so one read before a job was taken must never arrive after it.
+    private func sendHeartbeat(_ events: EventPublisher, patience: Duration = .seconds(1)) async {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            // Its own resources, and those an administrator set if it uses them.
+            var current = identity
+            current.appliedResources = await state.assignedResources
+            current.appliedEnvironments = await state.assignedEnvironments
+            let event = WorkerEvent.heartbeat(current, busyJobs: await state.jobs.jobRunIDs, catalogVersion: await state.catalogVersion)
+            do {
+                try await events.publish(event, patience: .zero)
+                return
+            } catch {
+                guard error.isRetriable, ContinuousClock.now < deadline else {
+                    logger.debug("heartbeat not sent", metadata: ["error": "\(error)"])
+                    return
+                }
+            }
+            do { try await Task.sleep(for: .milliseconds(200)) } catch { return }
         }
     }
 
@@ -270,6 +289,15 @@ final class WorkerService: Service, Sendable {
         // again, or ignores it if it has moved on. So every run of a job is an attempt of the
         // scheduler's, and a stale message never runs beside its successor.
         if delivery.redelivered || delivery.deliveryCount > 0 {
+            // Unless it is this worker's own run, still going: its connection to the broker was
+            // cut (a node of the cluster died) and the message came back to it. The run here
+            // reports its result; reporting the redelivery would have the attempt abandoned and
+            // run twice. (A serial job stops once its delivery is lost, so it is reported.)
+            if !serial, await state.jobs.isRunning(attempt) {
+                logger.info("own running job delivered again after a reconnect; it goes on here", metadata: ["job": "\(attempt)"])
+                do { try await delivery.ack() } catch { logger.debug("duplicate ack failed", metadata: ["error": "\(error)"]) }
+                return
+            }
             do {
                 try await events.publish(.redelivered(attempt, agent: identity), patience: .seconds(30))
                 try await delivery.ack()

@@ -91,7 +91,12 @@ import Testing
                             let lines = ((try? String(contentsOf: runs.appendingPathComponent("\(pipeline)-\(stage)-\(job)"), encoding: .utf8)) ?? "")
                                 .split(separator: "\n")
                             #expect(!lines.isEmpty, "\(pipeline)/\(stage)/\(job) never ran")
-                            if lines.count > 1 { ranTwice.append("\(pipeline)/\(stage)/\(job): \(lines)") }
+                            if lines.count > 1 {
+                                // Why its first attempt was given up, from the API.
+                                let record = try await cluster.api.instance(pipeline, 1)?.jobs(ofStage: stage).first { $0["name"] as? String == job }
+                                let reasons = (record?["abandoned_attempts"] as? [[String: Any]] ?? []).map { "\($0["attempt"] ?? "?"): \($0["reason"] ?? "?")" }
+                                ranTwice.append("\(pipeline)/\(stage)/\(job): \(lines) abandoned: \(reasons)")
+                            }
                         }
                     }
                 }

@@ -45,7 +45,7 @@ extension SchedulerEngine {
                 // Unless its holder is alive and still running it: its connection to the broker
                 // was cut (a node of the cluster died) but not the job, whose result will come.
                 // Its next heartbeat says which (``settleRedeliveries()``); a crashed agent sends none.
-                if let holder = await holderStillRunning(attempt) {
+                if case .wait(let holder) = await redeliveryVerdict(attempt) {
                     pendingRedeliveries[attempt] = (holder, Date(), agent.name)
                     continue
                 }
@@ -70,12 +70,14 @@ extension SchedulerEngine {
                                                                         counter: runID.pipelineCounter)))
             case .heartbeat(let agent, let busyJobs, let version):
                 busyReports[agent.uuid] = (Set(busyJobs), Date())
-                for (attempt, pending) in pendingRedeliveries where pending.holder == agent.uuid {
+                // A heartbeat of the holder (or of any agent, when the holder's acceptance has
+                // not arrived yet) that names the job settles it: it goes on there.
+                for (attempt, pending) in pendingRedeliveries where pending.holder == agent.uuid || pending.holder == nil {
                     if busyJobs.contains(attempt.jobRunID) {
                         pendingRedeliveries[attempt] = nil
                         logger.info("a job's message came back from the broker while its agent still runs it; it goes on there",
                                     metadata: ["job": "\(attempt)", "agent": "\(agent.name)", "reported by": "\(pending.reporter)"])
-                    } else {
+                    } else if pending.holder != nil {
                         // The agent no longer runs it. Had it finished, its result came first (a
                         // worker names a job until its result is confirmed, on the same channel):
                         // the next pass abandons it without waiting out the grace.
@@ -187,24 +189,36 @@ extension SchedulerEngine {
         [.illegalTransition, .notFound, .corruptRow].contains(error.code) ? .refused(error) : .retry(error)
     }
 
-    /// The agent holding `attempt`, if that attempt is still the job's current one, its job is
-    /// not `serial` (a serial job stops by itself once its delivery is lost, so that two never
-    /// overlap), and the agent's latest heartbeat, fresh, says it is running the job. Read
-    /// failures answer nil: the attempt is then abandoned and runs again, which is always safe.
-    func holderStillRunning(_ attempt: JobAttempt) async -> String? {
+    /// What to do with an attempt whose message came back from the broker.
+    enum RedeliveryVerdict: Sendable, Equatable {
+        /// Abandon it now (and dispatch the job again, if it is still the job's current attempt).
+        case abandon
+        /// Wait for a heartbeat that says whether it still runs: from `holder`, or from any agent
+        /// when the holder's acceptance has not arrived yet (published on a connection that the
+        /// same broker fault cut, it is on its way again).
+        case wait(holder: String?)
+    }
+
+    /// Whether a redelivered attempt may still be running: it is the job's current attempt, the
+    /// job is not `serial` (a serial job stops by itself once its delivery is lost, so that two
+    /// never overlap), and its agent is unknown yet or has sent a heartbeat lately (its last one
+    /// need not name the job: the job may have been taken since). A crashed agent sends no more
+    /// heartbeats, and its attempt is abandoned after ``redeliveryGrace``; a lost one at once.
+    /// Read failures answer `.abandon`: the job then runs again, which is always safe.
+    func redeliveryVerdict(_ attempt: JobAttempt) async -> RedeliveryVerdict {
         let id = attempt.jobRunID
-        guard let job = config.pipeline(named: id.pipeline)?.stage(named: id.stage)?.job(named: id.job), job.serial == nil else { return nil }
+        guard let job = config.pipeline(named: id.pipeline)?.stage(named: id.stage)?.job(named: id.job), job.serial == nil else { return .abandon }
         let run: PipelineRun?
         do {
             run = try await store.pipelineRun(id.pipeline, counter: id.pipelineCounter)
         } catch {
             logger.warning("cannot read a redelivered job's run; its attempt is abandoned", metadata: ["job": "\(attempt)", "error": "\(error)"])
-            return nil
+            return .abandon
         }
-        guard let current = run?.job(id.key), current.attempt == attempt.attempt, current.state != .completed,
-              let holder = current.agentID, let report = busyReports[holder],
-              Date().timeIntervalSince(report.at) < agentLostAfter, report.jobs.contains(id) else { return nil }
-        return holder
+        guard let current = run?.job(id.key), current.attempt == attempt.attempt, current.state != .completed else { return .abandon }
+        guard let holder = current.agentID else { return .wait(holder: nil) }
+        guard let report = busyReports[holder], Date().timeIntervalSince(report.at) < agentLostAfter else { return .abandon }
+        return .wait(holder: holder)
     }
 
     /// Abandons the attempts of ``pendingRedeliveries`` whose agent did not confirm in time.

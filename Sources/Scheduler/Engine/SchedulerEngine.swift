@@ -35,14 +35,15 @@ actor SchedulerEngine {
     /// Since when worker events have been applied without trouble (see ``noteEventIntakeTrouble()``).
     var eventIntakeClearSince = Date()
     /// The jobs each agent said it was running in its latest heartbeat, and when (memory only:
-    /// after a restart it fills again within a heartbeat). See ``holderStillRunning(_:)``.
+    /// after a restart it fills again within a heartbeat). See ``redeliveryVerdict(_:)``.
     var busyReports: [String: (jobs: Set<JobRunID>, at: Date)] = [:]
     /// The reconcile pass's `agent_lost_seconds`: how old a heartbeat may be and still count.
     var agentLostAfter: TimeInterval = 6
-    /// Attempts whose message came back from the broker while their agent said it was running
-    /// them: each waits for a heartbeat of that agent, newer than the report, that still names
-    /// the job (then it goes on there), else it is abandoned (see ``settleRedeliveries()``).
-    var pendingRedeliveries: [JobAttempt: (holder: String, reportedAt: Date, reporter: String)] = [:]
+    /// Attempts whose message came back from the broker while their agent may still run them
+    /// (see ``redeliveryVerdict(_:)``): each waits for a heartbeat, newer than the report, that
+    /// names the job (then it goes on there), else it is abandoned (see ``settleRedeliveries()``).
+    /// The holder is nil while its acceptance has not arrived.
+    var pendingRedeliveries: [JobAttempt: (holder: String?, reportedAt: Date, reporter: String)] = [:]
     /// How long such an attempt waits for its agent's word: a worker sends a heartbeat as soon as
     /// its broker connection is back; a crashed one never does. Long enough for a failover of the
     /// broker's cluster (a new leader for the events queue, the worker's reconnection: 2–5 s
