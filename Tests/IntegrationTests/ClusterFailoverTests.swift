@@ -101,14 +101,7 @@ import Testing
                     }
                 }
                 print("cluster failover: \(ranTwice.count) of 48 jobs ran twice: \(ranTwice)")
-                // A known defect, left visible (issue #15 stays open for it): under the whole suite's
-                // load a job can still run twice through a node kill (1 of 48 in one run after
-                // c6da5f5 narrowed it; 7 of 48 before). Recorded as a known issue when it happens,
-                // so that the rest of this test (nothing lost, every pipeline passes, dispatch
-                // resumes, the node rejoins) still fails the run.
-                withKnownIssue("a job can run twice through a cluster node kill under load (issue #15)", isIntermittent: true) {
-                    #expect(ranTwice.isEmpty, "jobs whose tasks ran twice: \(ranTwice)")
-                }
+                #expect(ranTwice.isEmpty, "jobs whose tasks ran twice: \(ranTwice)")
                 let deadLetters = try await cluster.api.get("/go/api/dead_letters").text
                 #expect(!deadLetters.contains("\"kind\""), "nothing dead-lettered: \(deadLetters)")
 
