@@ -103,18 +103,6 @@ import Testing
         }
     }
 
-    @Test func aRedeliveredAttemptIsAbandonedAtOnceWhenItsAgentDidNotReportIt() async throws {
-        try await SchedulerEngineTests.withEngine { engine, store, publisher in
-            _ = try await SchedulerEngineTests.start(engine, store)
-            // The heartbeat names no job (only another agent's names it): abandoned at once.
-            _ = await engine.handle([.started(Self.first, agent: Self.holder),
-                                     .heartbeat(Self.holder, busyJobs: [], catalogVersion: 0),
-                                     .heartbeat(Self.other, busyJobs: [Self.compile], catalogVersion: 0)])
-            _ = await engine.handle([.redelivered(Self.first, agent: Self.other)])
-            #expect(try await SchedulerEngineTests.jobs(on: publisher).map(\.jobAttempt) == [Self.first, Self.second])
-        }
-    }
-
     @Test func theJobsOfALostAgentAreDispatchedAgainFromTheDatabase() async throws {
         try await SchedulerEngineTests.withEngine { engine, store, publisher in
             _ = try await SchedulerEngineTests.start(engine, store)

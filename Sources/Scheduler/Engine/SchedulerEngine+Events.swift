@@ -45,7 +45,19 @@ extension SchedulerEngine {
                 // Unless its holder is alive and still running it: its connection to the broker
                 // was cut (a node of the cluster died) but not the job, whose result will come.
                 // Its next heartbeat says which (``settleRedeliveries()``); a crashed agent sends none.
-                if case .wait(let holder) = await redeliveryVerdict(attempt) {
+                // Its acceptance may be in this very burst, not applied yet.
+                let acceptedBy = events[..<index].last { earlier in
+                    switch earlier {
+                    case .accepted(attempt, _), .started(attempt, _): true
+                    default: false
+                    }
+                }.flatMap { earlier -> String? in
+                    switch earlier {
+                    case .accepted(_, let holder), .started(_, let holder): holder.uuid
+                    default: nil
+                    }
+                }
+                if case .wait(let holder) = await redeliveryVerdict(attempt, acceptedBy: acceptedBy) {
                     pendingRedeliveries[attempt] = (holder, Date(), agent.name)
                     continue
                 }
@@ -205,7 +217,8 @@ extension SchedulerEngine {
     /// need not name the job: the job may have been taken since). A crashed agent sends no more
     /// heartbeats, and its attempt is abandoned after ``redeliveryGrace``; a lost one at once.
     /// Read failures answer `.abandon`: the job then runs again, which is always safe.
-    func redeliveryVerdict(_ attempt: JobAttempt) async -> RedeliveryVerdict {
+    /// `acceptedBy` is the agent that took it in events not applied yet, if any.
+    func redeliveryVerdict(_ attempt: JobAttempt, acceptedBy: String? = nil) async -> RedeliveryVerdict {
         let id = attempt.jobRunID
         guard let job = config.pipeline(named: id.pipeline)?.stage(named: id.stage)?.job(named: id.job), job.serial == nil else { return .abandon }
         let run: PipelineRun?
@@ -216,7 +229,7 @@ extension SchedulerEngine {
             return .abandon
         }
         guard let current = run?.job(id.key), current.attempt == attempt.attempt, current.state != .completed else { return .abandon }
-        guard let holder = current.agentID else { return .wait(holder: nil) }
+        guard let holder = current.agentID ?? acceptedBy else { return .wait(holder: nil) }
         guard let report = busyReports[holder], Date().timeIntervalSince(report.at) < agentLostAfter else { return .abandon }
         return .wait(holder: holder)
     }
