@@ -35,7 +35,8 @@ actor AgentCredentials {
 
 /// Who sent a worker event, checked before the event is applied: the signature must be the
 /// agent's own, and an event that names an agent (accepted, started, redelivered, finished,
-/// heartbeat) must name the one that signed it.
+/// heartbeat; task starts and console output name it once checked) must name the one that
+/// signed it.
 enum EventAuthentication {
     /// Why an event is refused, in words for the dead-letter record.
     struct Refusal: Error, CustomStringConvertible {
@@ -54,8 +55,12 @@ enum EventAuthentication {
         case .finished(let attempt, let result, let console, let agent):
             guard let agent else { return .success(.finished(attempt, result: result, console: console, agent: signer)) }
             return named(agent)
-        case .taskStarted, .console:
-            return .success(event)
+        case .taskStarted(let attempt, let index, let agent):
+            guard let agent else { return .success(.taskStarted(attempt, index: index, agent: signer)) }
+            return named(agent)
+        case .console(let attempt, let sequence, let text, let agent):
+            guard let agent else { return .success(.console(attempt, sequence: sequence, text: text, agent: signer)) }
+            return named(agent)
         }
     }
 }

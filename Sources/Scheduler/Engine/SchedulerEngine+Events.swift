@@ -36,9 +36,9 @@ extension SchedulerEngine {
                 let runID = attempt.jobRunID
                 add(.jobAccepted(job: runID.key, attempt: attempt.attempt, agent: agent.uuid), runID, index, &groups, &groupOrder)
                 add(.jobStarted(job: runID.key, attempt: attempt.attempt), runID, index, &groups, &groupOrder)
-            case .taskStarted(let attempt, let task):
+            case .taskStarted(let attempt, let task, let agent):
                 guard task == 0 else { continue }
-                add(.jobStarted(job: attempt.jobRunID.key, attempt: attempt.attempt), attempt.jobRunID, index, &groups, &groupOrder)
+                add(.jobStarted(job: attempt.jobRunID.key, attempt: attempt.attempt, agent: agent), attempt.jobRunID, index, &groups, &groupOrder)
             case .redelivered(let attempt, let agent):
                 // The attempt's message came back from the broker: whoever held it is gone (or
                 // gave it back); the worker that got it again did not run it (and acked it).
@@ -71,15 +71,15 @@ extension SchedulerEngine {
                 if let tail {
                     chunks.append((index, SchedulerStore.ConsoleChunkRecord(text: tail.text, sequence: tail.sequence, attempt: attempt.attempt,
                                                                             job: runID.key, pipeline: runID.pipeline,
-                                                                            counter: runID.pipelineCounter)))
+                                                                            counter: runID.pipelineCounter, agent: agent)))
                 }
                 // The state machine refuses `unknown` (not a way to end): the event is dead-lettered.
                 add(.jobFinished(job: runID.key, attempt: attempt.attempt, result: result, agent: agent), runID, index, &groups, &groupOrder)
-            case .console(let attempt, let sequence, let text):
+            case .console(let attempt, let sequence, let text, let agent):
                 let runID = attempt.jobRunID
                 chunks.append((index, SchedulerStore.ConsoleChunkRecord(text: text, sequence: sequence, attempt: attempt.attempt,
                                                                         job: runID.key, pipeline: runID.pipeline,
-                                                                        counter: runID.pipelineCounter)))
+                                                                        counter: runID.pipelineCounter, agent: agent)))
             case .heartbeat(let agent, let busyJobs, let version):
                 busyReports[agent.uuid] = (Set(busyJobs), Date())
                 // A heartbeat of the holder (or of any agent, when the holder's acceptance has
@@ -109,7 +109,7 @@ extension SchedulerEngine {
         defer {
             consoleSignal.notify(Set(events.compactMap { event -> JobRunID? in
                 switch event {
-                case .console(let attempt, _, _), .finished(let attempt, _, _, _): attempt.jobRunID
+                case .console(let attempt, _, _, _), .finished(let attempt, _, _, _): attempt.jobRunID
                 default: nil
                 }
             }))
@@ -144,7 +144,7 @@ extension SchedulerEngine {
                 case .success(let produced):
                     actions += produced
                     // A start recorded just now (not a duplicate) feeds the latency histogram.
-                    if case .jobStarted(let key, _) = group.events[position], let job = run?.job(key), job.startedAt == now {
+                    if case .jobStarted(let key, _, _) = group.events[position], let job = run?.job(key), job.startedAt == now {
                         dispatchLatency.observe(now.timeIntervalSince(job.scheduledAt))
                     }
                     // A worker took a job that was cancelled while it waited in its queue.

@@ -74,8 +74,11 @@ struct JobRun: Sendable, Equatable, Codable {
         return self != before
     }
 
-    /// The agent started `attempt`'s tasks. Returns whether anything changed.
-    mutating func start(attempt: Int, key: JobKey, at now: Date) throws(SchedulingError) -> Bool {
+    /// The agent started `attempt`'s tasks, as `agent` reports (nil: already checked). Returns
+    /// whether anything changed; a report from another agent than the attempt's holder, or for
+    /// an attempt no agent has taken, changes nothing.
+    mutating func start(attempt: Int, agent: String? = nil, key: JobKey, at now: Date) throws(SchedulingError) -> Bool {
+        if let agent, agent != agentID || attempt != self.attempt { return false }
         let before = self
         guard try admit(attempt: attempt, key: key) else { return false }
         if state == .scheduled || state == .assigned {

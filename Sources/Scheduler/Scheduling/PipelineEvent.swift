@@ -9,8 +9,10 @@ enum PipelineEvent: Sendable, Equatable, Codable, CustomStringConvertible {
     case created
     /// An agent took `attempt` of the job.
     case jobAccepted(job: JobKey, attempt: Int, agent: String)
-    /// The agent started running `attempt`'s tasks.
-    case jobStarted(job: JobKey, attempt: Int)
+    /// The agent started running `attempt`'s tasks, as `agent` reports (nil: the agent's own
+    /// `started` event, already checked). A report from another agent than the attempt's holder
+    /// is ignored.
+    case jobStarted(job: JobKey, attempt: Int, agent: String? = nil)
     /// `attempt` of the job ended with `result` (`passed`, `failed` or `cancelled`), reported
     /// by `agent` (nil: by the scheduler itself). A result from another agent than the one that
     /// accepted the attempt is stale.
@@ -30,7 +32,7 @@ enum PipelineEvent: Sendable, Equatable, Codable, CustomStringConvertible {
         switch self {
         case .created: "created"
         case .jobAccepted(let job, let attempt, let agent): "jobAccepted \(job)#\(attempt) by \(agent)"
-        case .jobStarted(let job, let attempt): "jobStarted \(job)#\(attempt)"
+        case .jobStarted(let job, let attempt, let agent): "jobStarted \(job)#\(attempt)" + (agent.map { " by \($0)" } ?? "")
         case .jobFinished(let job, let attempt, let result, let agent):
             "jobFinished \(job)#\(attempt) \(result.rawValue)" + (agent.map { " by \($0)" } ?? "")
         case .jobAbandoned(let job, let attempt, let reason): "jobAbandoned \(job)#\(attempt) (\(reason))"

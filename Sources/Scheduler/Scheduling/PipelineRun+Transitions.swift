@@ -29,9 +29,9 @@ extension PipelineRun {
             return try updateJob(key, event: event, at: now) { job throws(SchedulingError) in
                 try job.accept(attempt: attempt, agent: agent, key: key, at: now)
             }
-        case .jobStarted(let key, let attempt):
+        case .jobStarted(let key, let attempt, let agent):
             return try updateJob(key, event: event, at: now) { job throws(SchedulingError) in
-                try job.start(attempt: attempt, key: key, at: now)
+                try job.start(attempt: attempt, agent: agent, key: key, at: now)
             }
         case .jobFinished(let key, let attempt, let result, let agent):
             return try updateJob(key, event: event, at: now) { job throws(SchedulingError) in

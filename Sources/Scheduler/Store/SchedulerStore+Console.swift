@@ -33,6 +33,8 @@ extension SchedulerStore {
         var job: JobKey
         var pipeline: String
         var counter: Int
+        /// The agent that sent it (its event's signer); nil for the scheduler's own notes.
+        var agent: String? = nil
     }
 
     /// Stores many chunks in one transaction (see ``appendConsole(_:sequence:attempt:job:pipeline:counter:)``);
@@ -41,23 +43,41 @@ extension SchedulerStore {
         try await write("append \(chunks.count) console chunks") { db in try Self.appendConsole(chunks, in: db) }
     }
 
-    /// The body of ``appendConsole(_:)``, inside the caller's transaction.
+    /// The body of ``appendConsole(_:)``, inside the caller's transaction. A chunk sent by an agent
+    /// is stored only if that agent holds (or held) the attempt: one of another agent's attempt is
+    /// refused (`illegalTransition`, so dead-lettered with the reason), and one of an attempt no
+    /// agent has been recorded as taking is not stored.
     static func appendConsole(_ chunks: [ConsoleChunkRecord], in db: Database) throws -> [StoreError?] {
         var outcomes: [StoreError?] = []
-        var jobIDs: [String: Int64] = [:]
+        var jobs: [String: (id: Int64, job: JobRun)] = [:]
         for chunk in chunks {
             let key = "\(chunk.pipeline)/\(chunk.counter)/\(chunk.job)"
-            let jobID: Int64
-            if let known = jobIDs[key] {
-                jobID = known
+            let found: (id: Int64, job: JobRun)
+            if let known = jobs[key] {
+                found = known
             } else {
-                do {
-                    jobID = try Self.jobID(of: chunk.job, pipeline: chunk.pipeline, counter: chunk.counter, in: db)
-                } catch let error as StoreError {
-                    outcomes.append(error)
+                guard let row = try Row.fetchOne(db, cached: jobSQL, arguments: [chunk.pipeline, chunk.counter, chunk.job.stage,
+                                                                               chunk.job.stageCounter, chunk.job.job, chunk.job.runIndex])
+                else {
+                    outcomes.append(StoreError(code: .notFound, operation: "find job", message: "no job \(chunk.pipeline)/\(chunk.counter)/\(chunk.job)"))
                     continue
                 }
-                jobIDs[key] = jobID
+                found = (try row.value("id"), try PipelineRunRows.job(from: row))
+                jobs[key] = found
+            }
+            let jobID = found.id
+            if let agent = chunk.agent {
+                let holder = chunk.attempt == found.job.attempt
+                    ? found.job.agentID : found.job.abandoned.first { $0.attempt == chunk.attempt }?.agentID
+                guard let holder else {
+                    outcomes.append(nil)
+                    continue
+                }
+                guard holder == agent else {
+                    outcomes.append(StoreError(code: .illegalTransition, operation: "append console of \(key)#\(chunk.attempt)",
+                                               message: "unauthenticated: agent \(agent) sent console output of an attempt agent \(holder) holds"))
+                    continue
+                }
             }
             try db.execute(
                 cached: """

@@ -104,13 +104,13 @@ final class SchedulerStore: Sendable {
     /// refuses does not stop the others), or the error that kept them from being written.
     typealias GroupResult = Result<(run: PipelineRun?, outcomes: [Result<[PipelineAction], StoreError>]), StoreError>
 
-    /// Stores a burst of worker reports in one transaction: the console chunks, then the events
-    /// of each run (loaded and saved once per run). A run whose rows cannot be written is rolled
+    /// Stores a burst of worker reports in one transaction: the events of each run (loaded and
+    /// saved once per run), then the console chunks (checked against the agents the events just
+    /// recorded). A run whose rows cannot be written is rolled
     /// back alone (a savepoint each) and gets the error; the others are committed.
     func applyBatch(console chunks: [ConsoleChunkRecord], runs: [(pipeline: String, counter: Int, events: [PipelineEvent])],
                     at now: Date) async throws(StoreError) -> (console: [StoreError?], runs: [GroupResult]) {
         try await write("apply \(runs.count) runs' events and \(chunks.count) console chunks") { [cache = self.runs] db in
-            let console = try Self.appendConsole(chunks, in: db)
             var results: [GroupResult] = []
             for group in runs {
                 var result: GroupResult?
@@ -129,6 +129,7 @@ final class SchedulerStore: Sendable {
                 }
                 results.append(result ?? .failure(StoreError(code: .database, operation: "apply", message: "no result")))
             }
+            let console = try Self.appendConsole(chunks, in: db)
             return (console, results)
         }
     }

@@ -9,8 +9,8 @@ enum TransitionText {
         switch event {
         case .jobAccepted(let job, let attempt, let agent):
             #"{"jobAccepted":{"agent":"# + string(agent) + #","attempt":"# + String(attempt) + #","job":"# + key(job) + "}}"
-        case .jobStarted(let job, let attempt):
-            #"{"jobStarted":{"attempt":"# + String(attempt) + #","job":"# + key(job) + "}}"
+        case .jobStarted(let job, let attempt, let agent):
+            #"{"jobStarted":{"# + (agent.map { #""agent":"# + string($0) + "," } ?? "") + #""attempt":"# + String(attempt) + #","job":"# + key(job) + "}}"
         case .jobFinished(let job, let attempt, let result, let agent):
             #"{"jobFinished":{"# + (agent.map { #""agent":"# + string($0) + "," } ?? "") + #""attempt":"# + String(attempt) + #","job":"# + key(job) + #","result":"# + string(result.rawValue) + "}}"
         default:

@@ -214,11 +214,11 @@ extension WorkerEvent {
             }
         case "taskStarted":
             guard let attempt = fields["_0"].flatMap(JobAttempt.init(json:)), let index = fields["index"]?.integer else { return nil }
-            self = .taskStarted(attempt, index: index)
+            self = .taskStarted(attempt, index: index, agent: fields["agent"]?.string)
         case "console":
             guard let attempt = fields["_0"].flatMap(JobAttempt.init(json:)), let sequence = fields["sequence"]?.integer,
                   let text = fields["text"]?.string else { return nil }
-            self = .console(attempt, sequence: sequence, text: text)
+            self = .console(attempt, sequence: sequence, text: text, agent: fields["agent"]?.string)
         case "finished":
             guard let attempt = fields["_0"].flatMap(JobAttempt.init(json:)),
                   let result = fields["result"]?.string.flatMap(JobResult.init(rawValue:)) else { return nil }

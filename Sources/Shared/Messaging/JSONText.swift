@@ -44,10 +44,12 @@ extension WorkerEvent {
             #"{"started":{"_0":"# + attempt.jsonText + #","agent":"# + agent.jsonText + "}}"
         case .redelivered(let attempt, let agent):
             #"{"redelivered":{"_0":"# + attempt.jsonText + #","agent":"# + agent.jsonText + "}}"
-        case .taskStarted(let attempt, let index):
-            #"{"taskStarted":{"_0":"# + attempt.jsonText + #","index":"# + String(index) + "}}"
-        case .console(let attempt, let sequence, let text):
-            #"{"console":{"_0":"# + attempt.jsonText + #","sequence":"# + String(sequence) + #","text":"# + JSONText.quoted(text) + "}}"
+        case .taskStarted(let attempt, let index, let agent):
+            #"{"taskStarted":{"_0":"# + attempt.jsonText + #","index":"# + String(index)
+                + (agent.map { #","agent":"# + JSONText.quoted($0) } ?? "") + "}}"
+        case .console(let attempt, let sequence, let text, let agent):
+            #"{"console":{"_0":"# + attempt.jsonText + #","sequence":"# + String(sequence) + #","text":"# + JSONText.quoted(text)
+                + (agent.map { #","agent":"# + JSONText.quoted($0) } ?? "") + "}}"
         case .finished(let attempt, let result, let console, let agent):
             #"{"finished":{"_0":"# + attempt.jsonText + #","result":"# + JSONText.quoted(result.rawValue)
                 + (console.map { #","console":{"sequence":"# + String($0.sequence) + #","text":"# + JSONText.quoted($0.text) + "}" } ?? "")

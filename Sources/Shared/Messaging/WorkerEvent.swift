@@ -10,10 +10,12 @@ public enum WorkerEvent: Sendable, Equatable, Codable {
     /// connection closed, or it was handed back): the worker did not run it, and the scheduler
     /// decides whether the job runs again as a new attempt.
     case redelivered(JobAttempt, agent: AgentIdentity)
-    /// Task `index` (0-based) started.
-    case taskStarted(JobAttempt, index: Int)
-    /// Console output, numbered from 0 per attempt so that duplicates are stored once.
-    case console(JobAttempt, sequence: Int, text: String)
+    /// Task `index` (0-based) started. `agent`, like `finished`'s, is the agent that runs it: the
+    /// scheduler sets it to the event's signer and stores nothing for another agent's attempt.
+    case taskStarted(JobAttempt, index: Int, agent: String? = nil)
+    /// Console output, numbered from 0 per attempt so that duplicates are stored once; `agent` as
+    /// in `taskStarted`.
+    case console(JobAttempt, sequence: Int, text: String, agent: String? = nil)
     /// The job run ended with `result`; `console` is the end of its console output, numbered
     /// like a `console` event (sent along so that a short job costs one message less). `agent`
     /// is the uuid of the agent that ran it: a result from any other agent than the one that
