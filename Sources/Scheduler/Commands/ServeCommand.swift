@@ -123,7 +123,8 @@ struct ServeCommand: AsyncParsableCommand {
         let router = Router(context: RelevoRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(logger: logger))
         router.add(middleware: SameOriginMiddleware())
-        router.add(middleware: AuthMiddleware(tokens: tokens, artifacts: artifacts, queries: engine.queries, logger: logger))
+        let sessions = SignInSessions()
+        router.add(middleware: AuthMiddleware(tokens: tokens, artifacts: artifacts, queries: engine.queries, logger: logger, sessions: sessions))
         if let tokens {
             logger.info("API tokens loaded", metadata: ["tokens": "\(tokens.count)", "file": "\(settings.tokensFile ?? "")"])
         } else {
@@ -135,7 +136,7 @@ struct ServeCommand: AsyncParsableCommand {
         WebhookRoutes(engine: engine, secret: settings.webhookSecret, logger: logger).register(on: router)
         MetricsRoutes(engine: engine, logger: logger).register(on: router)
         DashboardRoutes(engine: engine, artifacts: artifacts, tokens: tokens, logger: logger,
-                        secureCookies: settings.tlsCertificateFile != nil).register(on: router)
+                        secureCookies: settings.tlsCertificateFile != nil, sessions: sessions).register(on: router)
         ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: repositories, serverURL: settings.serverURL,
                        logger: logger).register(on: router)
         let app = Application(router: router, server: server,

@@ -15,6 +15,8 @@ struct DashboardRoutes {
     let logger: Logger
     /// Served over HTTPS: the sign-in cookie is then `Secure` (never sent over plain HTTP).
     var secureCookies = false
+    /// The sign-in sessions the cookie names (shared with ``AuthMiddleware``).
+    var sessions = SignInSessions()
 
     func register(on router: Router<RelevoRequestContext>) {
         router.get("/") { request, _ in
@@ -78,7 +80,16 @@ struct DashboardRoutes {
             }
             var headers = HTTPFields()
             headers[.location] = "/"
-            headers[.setCookie] = "\(AuthMiddleware.cookie)=\(ArtifactLocator.encode(token)); Path=/; HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
+            // The cookie names a session that expires with it; the token stays on the server.
+            headers[.setCookie] = "\(AuthMiddleware.cookie)=\(sessions.begin(token: token)); Path=/; Max-Age=\(Int(sessions.lifetime)); "
+                + "HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
+            return Response(status: .seeOther, headers: headers)
+        }
+        router.post("/logout") { request, _ in
+            if let id = AuthMiddleware.sessionID(of: request) { sessions.end(id) }
+            var headers = HTTPFields()
+            headers[.location] = "/login"
+            headers[.setCookie] = "\(AuthMiddleware.cookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
             return Response(status: .seeOther, headers: headers)
         }
     }
@@ -363,10 +374,12 @@ struct DashboardRoutes {
         let fragment = request.uri.queryParameters["fragment"] != nil
         do {
             let content = try await view()
-            return Self.html(fragment ? content : HTML.page(title: title, active: active, content: content, extra: extra))
+            return Self.html(fragment ? content : HTML.page(title: title, active: active, content: content, extra: extra,
+                                                                   signOut: tokens != nil))
         } catch let error as APIError {
             let content = "<h1>\(error.status.code)</h1><p>\(HTML.escape(error.message))</p>"
-            return Self.html(fragment ? content : HTML.page(title: title, active: active, content: content, refresh: nil), status: error.status)
+            return Self.html(fragment ? content : HTML.page(title: title, active: active, content: content, refresh: nil,
+                                                                   signOut: tokens != nil), status: error.status)
         } catch {
             logger.error("dashboard page failed", metadata: ["error": "\(error)"])
             return Self.html("<p>\(HTML.escape("\(error)"))</p>", status: .internalServerError)

@@ -34,8 +34,10 @@ enum HTML {
     }
 
     /// The whole page: navigation, the view (refreshed in place every `refresh` seconds by
-    /// fetching `?fragment=1`), and an optional extra element outside the refreshed part.
-    static func page(title: String, active: String, content: String, extra: String = "", refresh: Double? = 2) -> String {
+    /// fetching `?fragment=1`), and an optional extra element outside the refreshed part. With
+    /// `signOut`, the header has a sign-out button (a server with API tokens).
+    static func page(title: String, active: String, content: String, extra: String = "", refresh: Double? = 2,
+                     signOut: Bool = false) -> String {
         let nav = [("Pipelines", "/"), ("Agents", "/agents"), ("Queues", "/queues")].map { name, href in
             "<a href=\"\(href)\"\(name == active ? " class=\"active\"" : "")>\(name)</a>"
         }.joined()
@@ -56,7 +58,7 @@ enum HTML {
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(escape(title)) · Relevo</title><style>\(style)</style></head>
-            <body><header><span class="brand">Relevo</span><nav>\(nav)</nav></header>
+            <body><header><span class="brand">Relevo</span><nav>\(nav)</nav>\(signOut ? #"<form method="post" action="/logout" class="signout"><button type="submit">Sign out</button></form>"# : "")</header>
             <main><div id="view">\(content)</div>\(extra)</main>
             \(actionScript)\(script)
             </body></html>
@@ -104,6 +106,7 @@ enum HTML {
     static let style = """
         body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f5f7;color:#222}
         header{background:#2b2d42;color:#fff;display:flex;align-items:center;padding:0 20px;height:48px}
+        .signout{margin-left:auto}.signout button{background:none;border:1px solid #8d99ae;color:#cfd3e6;border-radius:4px;padding:4px 10px;cursor:pointer}
         .brand{font-weight:700;font-size:18px;margin-right:28px;letter-spacing:.5px}
         nav a{color:#cfd3e6;text-decoration:none;margin-right:18px;padding:14px 0}nav a.active{color:#fff;border-bottom:3px solid #8d99ae}
         main{padding:18px 22px;max-width:1200px}

@@ -18,8 +18,11 @@ struct AuthMiddleware: RouterMiddleware {
     /// Where a job token's job is looked up (its token expires when it completes).
     let queries: any SchedulerQueries
     let logger: Logger
+    /// The dashboard's sign-ins: the cookie names one of these, not a token.
+    var sessions = SignInSessions()
 
-    static let cookie = "relevo_token"
+    /// The sign-in cookie: a session id (see ``SignInSessions``).
+    static let cookie = "relevo_session"
     static let jobHeader = HTTPField.Name("X-Relevo-Job")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -35,7 +38,7 @@ struct AuthMiddleware: RouterMiddleware {
             context.user = APIUser(name: "anonymous", role: .viewer, groups: [])
             return try await next(request, context)
         }
-        guard let presented = Self.token(of: request) else {
+        guard let presented = Self.token(of: request, sessions: sessions) else {
             if request.method == .get, !path.hasPrefix("/go/"), path != "/metrics" {
                 // A person opening the dashboard: the sign-in page.
                 var headers = HTTPFields()
@@ -77,7 +80,7 @@ struct AuthMiddleware: RouterMiddleware {
     static func isPublic(_ path: String, method: HTTPRequest.Method) -> Bool {
         path == "/go/api/v1/health" || path == "/repos" || path.hasPrefix("/repos/") || path.hasPrefix("/go/api/webhooks/github/")
             || path.hasPrefix("/go/api/webhooks/gitlab/") || (method == .put && path.hasPrefix("/go/files/"))
-            || path == "/login" || path.hasPrefix("/assets/")
+            || path == "/login" || path == "/logout" || path.hasPrefix("/assets/")
             // Agents register with the registration key, or wait for an administrator's approval.
             || (method == .post && path == "/go/api/agents/register")
             // An agent's signature authenticates its request for a job's secure variables.
@@ -91,14 +94,21 @@ struct AuthMiddleware: RouterMiddleware {
         return .operator
     }
 
-    static func token(of request: Request) -> String? {
+    /// The bearer token of `request`, or the token of its sign-in session's cookie (nil when the
+    /// session is unknown or has expired: the user signs in again).
+    static func token(of request: Request, sessions: SignInSessions) -> String? {
         if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
             return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         }
+        return sessionID(of: request).flatMap(sessions.token(for:))
+    }
+
+    /// The session id in the sign-in cookie of `request`.
+    static func sessionID(of request: Request) -> String? {
         for cookies in request.headers[values: .cookie] {
             for pair in cookies.split(separator: ";") {
                 let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                if parts.count == 2, parts[0] == cookie { return parts[1].removingPercentEncoding ?? parts[1] }
+                if parts.count == 2, parts[0] == cookie { return parts[1] }
             }
         }
         return nil
