@@ -84,14 +84,20 @@ struct JobRunner: Sendable {
                                announceStart: Bool) async throws -> JobResult {
         await console.write("[relevo] Start to prepare \(job.jobRunID) (attempt \(attempt.attempt)) on \(agent.name) [\(workDirectory)]\n")
         var job = job
-        if job.hasSecureVariables {
+        if job.needsSecrets {
             // Not in the message: fetched from the scheduler now that this agent holds the job.
             let names = job.environmentVariables.filter(\.secure).map(\.name)
-            await console.write("[relevo] Fetching \(names.count) secure variable\(names.count == 1 ? "" : "s") from the scheduler: \(names.joined(separator: ", "))\n")
+            var parts = names.isEmpty ? [] : ["\(names.count) secure variable\(names.count == 1 ? "" : "s") (\(names.joined(separator: ", ")))"]
+            if !job.artifacts.isEmpty || job.tasks.contains(where: { if case .fetch = $0 { true } else { false } }) {
+                parts.append("the artifact token")
+            }
+            let withheld = job.materials.filter(\.credentialsWithheld).map(\.name)
+            if !withheld.isEmpty { parts.append("credentials of \(withheld.joined(separator: ", "))") }
+            await console.write("[relevo] Fetching from the scheduler: \(parts.joined(separator: ", "))\n")
             let client = JobSecretsClient(serverURL: job.serverURL, agent: events.agent, credential: events.credential,
                                           http: ServerHTTPClient.trusting(serverCAFile))
             let secrets = try await client.fetch(attempt)
-            let missing = Set(names).subtracting(secrets.map(\.name))
+            let missing = Set(names).subtracting(secrets.environmentVariables.map(\.name))
             if !missing.isEmpty {
                 await console.write("[relevo] The scheduler has no value for \(missing.sorted().joined(separator: ", ")) (the config changed?): empty\n")
             }
@@ -120,7 +126,7 @@ struct JobRunner: Sendable {
         let environment = JobEnvironment.build(base: base, goVariables: goVariables(job, attempt: attempt, agent: agent),
                                                job: job.environmentVariables)
         let artifacts = ArtifactClient(serverURL: job.serverURL, logger: logger,
-                                       credentials: (job.artifactToken, job.artifactLocator), http: ServerHTTPClient.trusting(serverCAFile))
+                                       credentials: (job.artifactToken, job.artifactLocator, attempt.attempt), http: ServerHTTPClient.trusting(serverCAFile))
         let workDirectory = directory
         let execution = TaskSequenceRunner(
             tasks: job.tasks, workingDirectory: directory, environment: environment.variables,
@@ -161,7 +167,8 @@ struct JobRunner: Sendable {
         for upload in uploads {
             let started = ContinuousClock.now
             do {
-                try await client.upload(upload.file, size: upload.size, to: upload.path, locator: job.artifactLocator, token: job.artifactToken)
+                try await client.upload(upload.file, size: upload.size, to: upload.path, locator: job.artifactLocator, token: job.artifactToken,
+                                        attempt: job.attempt)
                 await console.write("[relevo] Uploaded \(upload.path) (\(ConsoleFormat.bytes(upload.size)), \(ConsoleFormat.describe(ContinuousClock.now - started)))\n")
             } catch {
                 await console.write("[relevo] Artifact upload failed: \(error)\n")

@@ -4,8 +4,8 @@ import NIOCore
 import NIOHTTP1
 import Shared
 
-/// Fetches a job's secure variables from the scheduler once this agent holds the job: they are
-/// not in the job message (see ``JobSecretsRequest``). The request is signed with the agent's
+/// Fetches what a job message leaves out (secure values, the attempt's artifact token, material
+/// credentials) from the scheduler once this agent holds the job (see ``JobSecretsRequest``). The request is signed with the agent's
 /// credential, like its events.
 struct JobSecretsClient: Sendable {
     let serverURL: String
@@ -17,9 +17,9 @@ struct JobSecretsClient: Sendable {
         let description: String
     }
 
-    /// The secure variables of `attempt`, with their values. Retries a scheduler that cannot be
+    /// What `attempt`'s message left out. Retries a scheduler that cannot be
     /// reached or answers 5xx a few times; a refusal (4xx) is final and says why.
-    func fetch(_ attempt: JobAttempt) async throws -> [EnvironmentVariable] {
+    func fetch(_ attempt: JobAttempt) async throws -> JobSecretsReply {
         var tries = 0
         while true {
             tries += 1
@@ -29,7 +29,7 @@ struct JobSecretsClient: Sendable {
                 throw refused
             } catch {
                 guard tries < 4, !Task.isCancelled else {
-                    throw Refused(description: "cannot fetch the job's secure variables from \(serverURL): \(error)")
+                    throw Refused(description: "cannot fetch the job's secrets from \(serverURL): \(error)")
                 }
                 try await Task.sleep(for: .milliseconds(250 * tries))
             }
@@ -40,7 +40,7 @@ struct JobSecretsClient: Sendable {
         let description: String
     }
 
-    private func fetchOnce(_ attempt: JobAttempt) async throws -> [EnvironmentVariable] {
+    private func fetchOnce(_ attempt: JobAttempt) async throws -> JobSecretsReply {
         let body = MessageCodec.encode(JobSecretsRequest(agent: agent, attempt: attempt, sentAt: Int(Date().timeIntervalSince1970)))
         var request = HTTPClientRequest(url: serverURL + JobSecretsRequest.path)
         request.method = .POST
@@ -52,14 +52,14 @@ struct JobSecretsClient: Sendable {
         switch response.status.code {
         case 200:
             do {
-                return try JSONDecoder().decode(JobSecretsReply.self, from: bytes).environmentVariables
+                return try JSONDecoder().decode(JobSecretsReply.self, from: bytes)
             } catch {
-                throw Refused(description: "the scheduler's answer to the request for secure variables is not valid: \(error)")
+                throw Refused(description: "the scheduler's answer to the request for the job's secrets is not valid: \(error)")
             }
         case 400..<500:
             struct Message: Decodable { let message: String? }
             let reason = (try? JSONDecoder().decode(Message.self, from: bytes))?.message ?? "no reason given"
-            throw Refused(description: "the scheduler refused the job's secure variables (HTTP \(response.status.code)): \(reason)")
+            throw Refused(description: "the scheduler refused the job's secrets (HTTP \(response.status.code)): \(reason)")
         default:
             throw Unavailable(description: "HTTP \(response.status.code)")
         }

@@ -79,7 +79,7 @@ import Testing
             #expect(noToken.status == 401 && noToken.text.contains("message"), "\(noToken.text)")
             let wrongToken = try await cluster.api.request("PUT", "/go/files/art/1/build/1/make/evil.txt", data: Data("x".utf8),
                                                            headers: ["Authorization": "Bearer \(String(repeating: "0", count: 64))",
-                                                                     "X-Relevo-SHA256": sha256(Data("x".utf8))])
+                                                                     "X-Relevo-Attempt": "1", "X-Relevo-SHA256": sha256(Data("x".utf8))])
             #expect(wrongToken.status == 403, "\(wrongToken.text)")
             let escape = try await cluster.api.get("/go/files/art/1/build/1/make/%2E%2E/%2E%2E/make.json")
             #expect(escape.status == 400, "\(escape.text)")

@@ -46,7 +46,7 @@ import Testing
             let run = try await cluster.api.waitFor("vault", 1, states: ["passed", "failed"], seconds: 60)
             let console = try await cluster.api.console("vault", 1, "deploy", "only")
             #expect(run["state"] as? String == "passed", "\(console)")
-            #expect(console.contains("Fetching 1 secure variable from the scheduler: TOKEN"), "\(console)")
+            #expect(console.contains("Fetching from the scheduler: 1 secure variable (TOKEN)"), "\(console)")
             #expect(console.contains("token is ******") && !console.contains(Self.secret), "\(console)")
         }
     }
@@ -88,6 +88,52 @@ import Testing
             _ = try await cluster.api.waitFor("vault", 1, states: ["failed"], seconds: 30)
             let late = try await ask(holder, for: attempt)
             #expect(late.status == 409, "\(late.text)")
+            await client.close()
+        }
+    }
+
+    /// Issue #14: the artifact token and a token in a material's URL stay off the wire too; the
+    /// agent holding the job gets both with its secrets.
+    @Test func theArtifactTokenAndMaterialCredentialsTravelOnlyToTheHolder() async throws {
+        try await RelevoCluster.with { cluster in
+            try cluster.writeConfig("creds.gocd.yaml", """
+            format_version: 10
+            pipelines:
+              creds:
+                materials:
+                  src: {git: "https://ci-bot:tok3n-abc@git.invalid/app.git", auto_update: false}
+                stages:
+                  - build:
+                      fetch_materials: false
+                      jobs:
+                        only:
+                          artifacts: [{build: {source: out}}]
+                          tasks: [{exec: {command: /bin/true}}]
+            """)
+            try await cluster.startScheduler()
+            #expect(try await cluster.api.post("/go/api/pipelines/creds/schedule", body: RelevoCluster.pinnedSchedule).status == 202)
+            let body = try await peekJob(cluster)
+            let text = String(decoding: body, as: UTF8.self)
+            #expect(!text.contains("tok3n-abc"), "the job message carries the material's password: \(text)")
+            let message = try MessageCodec.decodeJob(body)
+            #expect(message.artifactToken.isEmpty, "the job message carries the artifact token")
+            #expect(message.materials.first?.url == "https://ci-bot:******@git.invalid/app.git")
+            #expect(message.needsSecrets)
+
+            let holder = try await cluster.registerPlayedAgent(name: "holder")
+            let client = try await AMQPClient.connect(try AMQPSettings(url: cluster.brokerURL, connectionName: "test:holder"))
+            try await RelevoCluster.publishSigned(.accepted(message.jobAttempt, agent: holder.identity), by: holder, on: client)
+            let request = MessageCodec.encode(JobSecretsRequest(agent: holder.identity.uuid, attempt: message.jobAttempt,
+                                                                sentAt: Int(Date().timeIntervalSince1970)))
+            let granted = try await cluster.api.request("POST", "/go/api/agents/job_secrets", data: Data(request), headers: [
+                "Content-Type": "application/json",
+                JobSecretsRequest.signatureHeader: EventSignature.sign(request, credential: holder.credential)])
+            #expect(granted.status == 200, "\(granted.text)")
+            let reply = try JSONDecoder().decode(JobSecretsReply.self, from: granted.body)
+            #expect(reply.materialURLs == ["src": "https://ci-bot:tok3n-abc@git.invalid/app.git"])
+            #expect(reply.artifactToken?.count == 64)
+            // The scheduler's log names the material without its password.
+            #expect(cluster.scheduler?.log.contains("tok3n-abc") == false)
             await client.close()
         }
     }

@@ -15,7 +15,7 @@ import Testing
             let first = try ArtifactStore(dataDirectory: data.path)
             let locator = ArtifactLocator(pipeline: "app", pipelineCounter: 1, stage: "build", stageCounter: 1, job: "compile")
             let again = try ArtifactStore(dataDirectory: data.path)
-            #expect(first.token(for: locator) == again.token(for: locator))
+            #expect(first.token(for: locator, attempt: 1) == again.token(for: locator, attempt: 1))
             let attributes = try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("artifact-token.key").path)
             #expect((attributes[.posixPermissions] as? Int) == 0o600)
         }

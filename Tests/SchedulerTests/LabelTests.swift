@@ -31,7 +31,7 @@ import Testing
             #expect(snapshot.errors.map(\.description) == [])
             let engine = SchedulerEngine(config: snapshot, store: store, publisher: InMemoryPublisher(),
                                          git: GitClient(cacheRoot: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("git").path),
-                                         serverURL: "http://scheduler/go", artifactToken: { "t-\($0)" }, logger: Logger(label: "test"))
+                                         serverURL: "http://scheduler/go", artifactToken: { "t-\($0)#\($1)" }, logger: Logger(label: "test"))
             await engine.apply(config: snapshot)
             let up = try #require(snapshot.pipeline(named: "up"))
             _ = try await store.createRun(of: up, cause: .manual(user: "ana"), materialRevisions: ["src": "abc"], at: Date())

@@ -19,7 +19,7 @@ import Testing
             let publisher = InMemoryPublisher()
             let git = GitClient(cacheRoot: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("git").path)
             let engine = SchedulerEngine(config: ConfigSnapshot(), store: store, publisher: publisher, git: git,
-                                         serverURL: "http://scheduler/go", artifactToken: { "t-\($0)" },
+                                         serverURL: "http://scheduler/go", artifactToken: { "t-\($0)#\($1)" },
                                          logger: Logger(label: "test"))
             await engine.apply(config: ConfigSnapshot(pipelines: [Fixture.buildTest]))
             try await body(engine, store, publisher)

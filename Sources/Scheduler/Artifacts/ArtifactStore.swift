@@ -64,13 +64,15 @@ struct ArtifactStore: Sendable {
 
     // MARK: Tokens
 
-    /// The token that authorises uploads to `locator` and nowhere else.
-    func token(for locator: ArtifactLocator) -> String {
-        SHA256.hmacHex(key: tokenKey, message: "relevo-artifact-upload:\(locator.description)")
+    /// The token of `attempt` of the job run whose artifacts live at `locator`: it authorises
+    /// uploads to `locator` and the reads that attempt's `fetch` tasks resolved to, and only while
+    /// that attempt is the job's current one and runs (checked where it is used).
+    func token(for locator: ArtifactLocator, attempt: Int) -> String {
+        SHA256.hmacHex(key: tokenKey, message: "relevo-artifact:\(locator.description)#\(attempt)")
     }
 
-    func accepts(token: String, for locator: ArtifactLocator) -> Bool {
-        SHA256.constantTimeEquals(token, self.token(for: locator))
+    func accepts(token: String, for locator: ArtifactLocator, attempt: Int) -> Bool {
+        SHA256.constantTimeEquals(token, self.token(for: locator, attempt: attempt))
     }
 
     // MARK: Paths

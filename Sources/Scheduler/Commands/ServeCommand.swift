@@ -113,7 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
         let repositories = URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("repos")
         try FileManager.default.createDirectory(at: repositories, withIntermediateDirectories: true)
         let engine = SchedulerEngine(config: ConfigSnapshot(), store: store, publisher: publisher, git: git,
-                                     serverURL: settings.serverURL, artifactToken: { artifacts.token(for: $0) },
+                                     serverURL: settings.serverURL, artifactToken: { artifacts.token(for: $0, attempt: $1) },
                                      management: settings.brokerManagementURL.flatMap { BrokerManagement(url: $0, virtualHost: broker.virtualHost) },
                                      registrationKey: settings.agentRegistrationKey, logger: logger)
         let reloader = ConfigReloader(directory: URL(fileURLWithPath: settings.configDirectory), engine: engine, logger: logger)
@@ -124,7 +124,8 @@ struct ServeCommand: AsyncParsableCommand {
         router.add(middleware: JSONErrorMiddleware(logger: logger))
         router.add(middleware: SameOriginMiddleware())
         let sessions = SignInSessions()
-        router.add(middleware: AuthMiddleware(tokens: tokens, artifacts: artifacts, queries: engine.queries, logger: logger, sessions: sessions))
+        router.add(middleware: AuthMiddleware(tokens: tokens, artifacts: artifacts, queries: engine.queries, logger: logger, sessions: sessions,
+                                              readGrants: { [engine] in await engine.artifactReadGrants(of: $0) }))
         if let tokens {
             logger.info("API tokens loaded", metadata: ["tokens": "\(tokens.count)", "file": "\(settings.tokensFile ?? "")"])
         } else {

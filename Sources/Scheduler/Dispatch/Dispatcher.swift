@@ -33,8 +33,8 @@ struct Dispatcher: Sendable {
         return JobQueueKey(environment: definition.environment, resources: job.resources).queueName
     }
 
-    /// A plan for each of `attempts` (jobs of `run`), in order. The messages carry no secure
-    /// value (see ``secureVariables(of:run:config:)``).
+    /// A plan for each of `attempts` (jobs of `run`), in order. The messages carry no secret
+    /// (see ``secrets(of:run:config:)``).
     func plan(_ attempts: [JobAttempt], run: PipelineRun, config: ConfigSnapshot) async -> [Plan] {
         guard let definition = config.pipeline(named: run.pipelineName) else { return attempts.map { .missingFromConfig($0) } }
         let dependencyVariables = await dependencyVariables(of: run, definition: definition)
@@ -46,18 +46,23 @@ struct Dispatcher: Sendable {
                 continue
             }
             plans.append(.publish(OutgoingJob(attempt: attempt, queue: message.queueName(serialKey: job.serial),
-                                              message: message.withoutSecureValues())))
+                                              message: message.withoutSecrets())))
         }
         return plans
     }
 
-    /// The secure variables of `attempt`'s message, with their values, built exactly as the
-    /// message was (from the config as it is now); nil if the config no longer has the job.
-    func secureVariables(of attempt: JobAttempt, run: PipelineRun, config: ConfigSnapshot) async -> [EnvironmentVariable]? {
+    /// What `attempt`'s published message leaves out (secure values, artifact token, material
+    /// credentials), built exactly as the message was (from the config as it is now); nil if the
+    /// config no longer has the job.
+    func secrets(of attempt: JobAttempt, run: PipelineRun, config: ConfigSnapshot) async -> JobSecretsReply? {
+        await fullMessage(of: attempt, run: run, config: config)?.secrets
+    }
+
+    /// `attempt`'s whole message, secrets included, as it is built now.
+    func fullMessage(of attempt: JobAttempt, run: PipelineRun, config: ConfigSnapshot) async -> JobMessage? {
         guard let definition = config.pipeline(named: run.pipelineName) else { return nil }
         let dependencyVariables = await dependencyVariables(of: run, definition: definition)
-        return await message(for: attempt, run: run, definition: definition, config: config, dependencyVariables: dependencyVariables)?
-            .message.environmentVariables.filter(\.secure)
+        return await message(for: attempt, run: run, definition: definition, config: config, dependencyVariables: dependencyVariables)?.message
     }
 
     private func message(for attempt: JobAttempt, run: PipelineRun, definition: PipelineDefinition, config: ConfigSnapshot,

@@ -7,7 +7,7 @@ import Shared
 struct JobMessageBuilder: Sendable {
     let serverURL: String
     /// Mints the artifact token of one job run.
-    let token: @Sendable (ArtifactLocator) -> String
+    let token: @Sendable (ArtifactLocator, Int) -> String
 
     /// The message of `attempt` at a job run of `run`: `tasks` are the job's tasks with their fetches
     /// resolved, `dependencyVariables` the run's `GO_DEPENDENCY_*` (a variable of the config with
@@ -32,7 +32,7 @@ struct JobMessageBuilder: Sendable {
             resources: job.resources, materials: materials, cleanWorkspace: stage.cleanWorkspace,
             fetchMaterials: stage.fetchMaterials, tasks: tasks, environmentVariables: Self.merge(levels),
             artifacts: job.artifacts, inactivityTimeoutSeconds: job.timeout.flatMap { $0 > 0 ? $0 * 60 : nil },
-            serverURL: serverURL, artifactToken: token(id.artifactLocator(runCount: runCount)))
+            serverURL: serverURL, artifactToken: token(id.artifactLocator(runCount: runCount), attempt.attempt))
     }
 
     /// GoCD's `GO_TRIGGER_USER` (who triggered the run: a user's name, `timer`, or `changes` for

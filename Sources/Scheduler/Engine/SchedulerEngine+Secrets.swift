@@ -4,8 +4,8 @@ import Shared
 extension SchedulerEngine {
     /// What the scheduler says to an agent asking for a job's secure variables.
     enum SecretsAnswer: Sendable, Equatable {
-        /// The agent holds the attempt: here are the values.
-        case granted([EnvironmentVariable])
+        /// The agent holds the attempt: here is what its message left out.
+        case granted(JobSecretsReply)
         /// Nobody holds the attempt yet (the agent's `accepted` may still be on its way).
         case notYetHeld
         /// Another agent holds the attempt.
@@ -14,8 +14,8 @@ extension SchedulerEngine {
         case gone(String)
     }
 
-    /// The secure variables of `attempt`, for `agent`, if that agent holds it and it still runs.
-    func secureVariables(for attempt: JobAttempt, agent: String) async -> SecretsAnswer {
+    /// What `attempt`'s message left out, for `agent`, if that agent holds it and it still runs.
+    func secrets(for attempt: JobAttempt, agent: String) async -> SecretsAnswer {
         let id = attempt.jobRunID
         let run: PipelineRun?
         do {
@@ -31,7 +31,7 @@ extension SchedulerEngine {
         guard job.state != .completed else { return .gone("\(id) has completed") }
         guard let holder = job.agentID else { return .notYetHeld }
         guard holder == agent else { return .heldByAnother("attempt \(attempt.attempt) of \(id) is another agent's") }
-        guard let secrets = await dispatcher.secureVariables(of: attempt, run: run, config: config) else {
+        guard let secrets = await dispatcher.secrets(of: attempt, run: run, config: config) else {
             return .gone("the config no longer has \(id)")
         }
         return .granted(secrets)

@@ -61,7 +61,7 @@ actor SchedulerEngine {
     func setRedeliveryGrace(_ seconds: TimeInterval) { redeliveryGrace = seconds }
 
     init(config: ConfigSnapshot, store: SchedulerStore, publisher: any MessagePublisher, git: GitClient, serverURL: String,
-         artifactToken: @escaping @Sendable (ArtifactLocator) -> String, management: BrokerManagement? = nil,
+         artifactToken: @escaping @Sendable (ArtifactLocator, Int) -> String, management: BrokerManagement? = nil,
          registrationKey: String? = nil, logger: Logger) {
         self.management = management
         self.config = config

@@ -110,13 +110,14 @@ struct AgentRoutes {
         }
         let deadline = ContinuousClock.now + Self.holderPatience
         while true {
-            switch await engine.secureVariables(for: attempt, agent: secretsRequest.agent) {
-            case .granted(let variables):
-                logger.debug("secure variables served", metadata: ["agent": "\(secretsRequest.agent)", "job": "\(attempt)", "count": "\(variables.count)"])
+            switch await engine.secrets(for: attempt, agent: secretsRequest.agent) {
+            case .granted(let secrets):
+                logger.debug("job secrets served", metadata: ["agent": "\(secretsRequest.agent)", "job": "\(attempt)",
+                                                              "variables": "\(secrets.environmentVariables.count)"])
                 var headers = HTTPFields()
                 headers[.contentType] = "application/json; charset=utf-8"
                 headers[.cacheControl] = "no-store"
-                let reply = MessageCodec.encode(JobSecretsReply(environmentVariables: variables))
+                let reply = MessageCodec.encode(secrets)
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
             case .heldByAnother(let reason):
                 return refuse(.forbidden, reason)

@@ -30,13 +30,17 @@ struct ArtifactRoutes {
                 throw APIError(.unauthorized, "an artifact upload needs 'Authorization: Bearer <the job's artifact token>'")
             }
             let token = authorization.hasPrefix("Bearer ") ? String(authorization.dropFirst(7)) : ""
-            guard artifacts.accepts(token: token, for: locator) else {
-                logger.warning("artifact upload refused: token not valid for this job", metadata: ["locator": "\(locator)"])
-                throw APIError(.forbidden, "the token is not valid for \(locator)")
+            guard let attempt = request.headers[AuthMiddleware.attemptHeader].flatMap({ Int($0) }) else {
+                throw APIError(.badRequest, "an artifact upload needs '\(ArtifactLocator.attemptHeader): <the job's attempt>'")
             }
-            // Only into a job run that exists and has not completed: a finished job's artifacts are
-            // what it published, and stay so.
-            try await Self.checkUploadTarget(locator, engine: engine)
+            guard artifacts.accepts(token: token, for: locator, attempt: attempt) else {
+                logger.warning("artifact upload refused: token not valid for this job", metadata: ["locator": "\(locator)", "attempt": "\(attempt)"])
+                throw APIError(.forbidden, "the token is not valid for attempt \(attempt) of \(locator)")
+            }
+            // Only into a job run that exists and has not completed, from its current attempt: a
+            // finished job's artifacts are what it published, and stay so, and an attempt the
+            // scheduler gave up must not mix its files into its successor's.
+            try await Self.checkUploadTarget(locator, attempt: attempt, engine: engine)
             guard let expected = request.headers[Self.checksumHeader], expected.count == 64,
                   expected.allSatisfy(\.isHexDigit) else {
                 throw APIError(.badRequest, "an artifact upload needs 'X-Relevo-SHA256: <64 hex digits>'")
@@ -138,13 +142,17 @@ struct ArtifactRoutes {
         return stage.jobs.first { ArtifactLocator.jobName($0.name, runIndex: $0.runIndex, runCount: $0.runCount) == locator.job }
     }
 
-    /// Refuses an upload to a job run that does not exist (404) or has completed (409).
-    static func checkUploadTarget(_ locator: ArtifactLocator, engine: SchedulerEngine) async throws {
+    /// Refuses an upload to a job run that does not exist (404), has completed (409), or is no
+    /// longer at `attempt` (409).
+    static func checkUploadTarget(_ locator: ArtifactLocator, attempt: Int, engine: SchedulerEngine) async throws {
         guard let job = try await jobRun(at: locator, in: engine.queries) else {
             throw APIError(.notFound, "no job run \(locator) to upload artifacts to")
         }
         guard job.state != .completed, !job.isCopy else {
             throw APIError(.conflict, "\(locator) has completed (\(job.result.rawValue)); its artifacts can no longer change")
+        }
+        guard job.attempt == attempt else {
+            throw APIError(.conflict, "attempt \(attempt) of \(locator) was given up (the job is at attempt \(job.attempt)); its uploads are refused")
         }
     }
 

@@ -20,6 +20,10 @@ struct AuthMiddleware: RouterMiddleware {
     let logger: Logger
     /// The dashboard's sign-ins: the cookie names one of these, not a token.
     var sessions = SignInSessions()
+    /// What a job's artifact token may read (``SchedulerEngine/artifactReadGrants(of:)``).
+    var readGrants: @Sendable (ArtifactLocator) async -> [ArtifactReadGrant] = { _ in [] }
+
+    static let attemptHeader = HTTPField.Name(ArtifactLocator.attemptHeader)!
 
     /// The sign-in cookie: a session id (see ``SignInSessions``).
     static let cookie = "relevo_session"
@@ -56,13 +60,22 @@ struct AuthMiddleware: RouterMiddleware {
             context.user = user
             return try await next(request, context)
         }
-        // A worker fetching artifacts with its job's token.
+        // A worker fetching artifacts with its job's token: the token of one attempt, valid while
+        // that attempt runs, for what its fetch tasks resolved to.
         if request.method == .get, path.hasPrefix("/go/files/"), let job = request.headers[Self.jobHeader],
-           let locator = Self.locator(job), artifacts.accepts(token: presented, for: locator) {
-            // The token expires with its job: it reads only while that job runs.
-            guard let run = try await ArtifactRoutes.jobRun(at: locator, in: queries), run.state != .completed, !run.isCopy else {
-                logger.notice("request refused: the job of this token has completed", metadata: ["job": "\(locator)", "path": "\(path)"])
-                return APIRoutes.json(MessageJSON(message: "the token of \(locator) expired: that job run is not running"), status: .unauthorized)
+           let locator = Self.locator(job), let attempt = request.headers[Self.attemptHeader].flatMap({ Int($0) }),
+           artifacts.accepts(token: presented, for: locator, attempt: attempt) {
+            guard let run = try await ArtifactRoutes.jobRun(at: locator, in: queries), run.state != .completed, !run.isCopy,
+                  run.attempt == attempt else {
+                logger.notice("request refused: the attempt of this token is not running", metadata: ["job": "\(locator)#\(attempt)", "path": "\(path)"])
+                return APIRoutes.json(MessageJSON(message: "the token of attempt \(attempt) of \(locator) expired: that attempt is not running"),
+                                      status: .unauthorized)
+            }
+            let grants = await readGrants(locator)
+            guard let target = ArtifactReadGrant.target(ofPath: path), grants.contains(where: { $0.allows(target.locator, path: target.path) }) else {
+                logger.warning("request refused: outside the job's fetches", metadata: ["job": "\(locator)#\(attempt)", "path": "\(path)"])
+                let allowed = grants.isEmpty ? "nothing (the job has no fetch task)" : grants.map(\.description).joined(separator: ", ")
+                return APIRoutes.json(MessageJSON(message: "the token of \(locator) reads only what its fetch tasks name: \(allowed)"), status: .forbidden)
             }
             context.user = APIUser(name: "job \(locator)", role: .viewer, groups: [])
             return try await next(request, context)

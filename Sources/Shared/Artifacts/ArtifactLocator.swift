@@ -22,6 +22,10 @@ public struct ArtifactLocator: Sendable, Equatable, Hashable, Codable, CustomStr
         runCount > 1 ? "\(job)-runInstance-\(runIndex)" : job
     }
 
+    /// The HTTP header in which a job's artifact requests name the attempt their token belongs to
+    /// (beside `Authorization: Bearer <token>` and, for reads, `X-Relevo-Job: <locator>`).
+    public static let attemptHeader = "X-Relevo-Attempt"
+
     /// `pipeline/counter/stage/stageCounter/job`.
     public var description: String {
         "\(pipeline)/\(pipelineCounter)/\(stage)/\(stageCounter)/\(job)"

@@ -1,11 +1,12 @@
 /// Everything a worker needs to run one job run, sent by the scheduler to the job's queue.
 /// Versioned: a worker refuses (dead-letters) a version it does not know.
 public struct JobMessage: Sendable, Equatable, Codable {
-    /// The contract version this type encodes. Version 4 carries no secure value (the worker
+    /// The contract version this type encodes. Version 5 carries no artifact token and no
+    /// credentials in material URLs either; version 4 carries no secure value (the worker
     /// fetches them: ``JobSecretsRequest``); version 3 carries the scheduler's attempt number
     /// (version 2 left it to the broker's delivery count); version 2 named the job run by its
     /// typed id alone (version 1 also carried the id's six parts as separate fields).
-    public static let currentVersion = 4
+    public static let currentVersion = 5
 
     public var version: Int
     /// The job run this message runs.
@@ -36,7 +37,9 @@ public struct JobMessage: Sendable, Equatable, Codable {
     public var inactivityTimeoutSeconds: Int?
     /// Where the worker reaches the scheduler's HTTP API (artifacts, `GO_SERVER_URL`).
     public var serverURL: String
-    /// Authorises this job run's artifact uploads (to ``artifactLocator``) and nothing else.
+    /// Authorises this attempt's artifact uploads (to ``artifactLocator``) and the reads its
+    /// `fetch` tasks need, while the attempt runs. Empty in the published message: the worker
+    /// that holds the job gets it with the job's secrets (``JobSecretsReply``).
     public var artifactToken: String
 
     public init(jobRunID: JobRunID, attempt: Int = 1, pipelineLabel: String, runCount: Int = 1, environment: String? = nil,

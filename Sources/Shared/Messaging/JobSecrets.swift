@@ -31,13 +31,19 @@ public struct JobSecretsRequest: Sendable, Equatable, Codable {
     public var jobAttempt: JobAttempt { JobAttempt(jobRunID: jobRunID, attempt: attempt) }
 }
 
-/// The scheduler's answer: the job's secure variables with their values, names as in the job
-/// message.
+/// The scheduler's answer: what the job message leaves out. The job's secure variables with their
+/// values (names as in the message), the artifact token of this attempt (see
+/// ``JobMessage/artifactToken``), and the full URL of each material whose URL carries
+/// credentials (by material name; the message has it redacted).
 public struct JobSecretsReply: Sendable, Equatable, Codable {
     public var environmentVariables: [EnvironmentVariable]
+    public var artifactToken: String?
+    public var materialURLs: [String: String]?
 
-    public init(environmentVariables: [EnvironmentVariable]) {
+    public init(environmentVariables: [EnvironmentVariable], artifactToken: String? = nil, materialURLs: [String: String]? = nil) {
         self.environmentVariables = environmentVariables
+        self.artifactToken = artifactToken
+        self.materialURLs = materialURLs
     }
 }
 
@@ -45,22 +51,55 @@ extension JobMessage {
     /// Whether the job has secure variables, whose values the worker must fetch.
     public var hasSecureVariables: Bool { environmentVariables.contains(where: \.secure) }
 
+    /// Whether the worker must fetch what the message leaves out before it runs the job: secure
+    /// values, the artifact token (for artifacts to upload or `fetch` tasks), material credentials.
+    public var needsSecrets: Bool {
+        hasSecureVariables || !artifacts.isEmpty || materials.contains(where: \.credentialsWithheld)
+            || tasks.contains { if case .fetch = $0 { true } else { false } }
+    }
+
     /// The message as it is published: every secure variable keeps its name and flag, its value
-    /// is empty.
-    public func withoutSecureValues() -> JobMessage {
+    /// is empty; no artifact token; material URLs with their credentials redacted.
+    public func withoutSecrets() -> JobMessage {
         var message = self
         message.environmentVariables = environmentVariables.map { $0.secure ? EnvironmentVariable(name: $0.name, value: "", secure: true) : $0 }
+        message.artifactToken = ""
+        message.materials = materials.map { material in
+            var redacted = material
+            redacted.url = GitURL.redacted(material.url)
+            return redacted
+        }
         return message
     }
 
-    /// The message with the secure values of `secrets` filled in by name.
-    public func filling(_ secrets: [EnvironmentVariable]) -> JobMessage {
-        let values = Dictionary(secrets.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+    /// What ``withoutSecrets()`` left out, for the worker that holds the job.
+    public var secrets: JobSecretsReply {
+        let urls = materials.filter { GitURL.redacted($0.url) != $0.url }.map { ($0.name, $0.url) }
+        return JobSecretsReply(environmentVariables: environmentVariables.filter(\.secure), artifactToken: artifactToken,
+                               materialURLs: urls.isEmpty ? nil : Dictionary(urls, uniquingKeysWith: { first, _ in first }))
+    }
+
+    /// The message with what `reply` holds filled in: secure values by name, the artifact token,
+    /// material URLs by material name.
+    public func filling(_ reply: JobSecretsReply) -> JobMessage {
+        let values = Dictionary(reply.environmentVariables.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
         var message = self
         message.environmentVariables = environmentVariables.map { variable in
             guard variable.secure, let value = values[variable.name] else { return variable }
             return EnvironmentVariable(name: variable.name, value: value, secure: true)
         }
+        if let token = reply.artifactToken { message.artifactToken = token }
+        message.materials = materials.map { material in
+            var filled = material
+            if let url = reply.materialURLs?[material.name] { filled.url = url }
+            return filled
+        }
         return message
     }
+}
+
+extension MaterialCheckout {
+    /// Whether the URL in the message had its credentials taken out (``JobMessage/withoutSecrets()``):
+    /// the worker gets the full URL with the job's secrets.
+    public var credentialsWithheld: Bool { url.contains("******@") }
 }

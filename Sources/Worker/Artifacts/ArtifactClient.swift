@@ -10,9 +10,9 @@ import Shared
 struct ArtifactClient: Sendable {
     let serverURL: String
     let logger: Logger
-    /// The job's own token and locator: shown when reading artifacts from a server that
-    /// requires API tokens (it grants reading artifacts, nothing else).
-    var credentials: (token: String, locator: ArtifactLocator)?
+    /// The job's own token, locator and attempt: shown when reading artifacts from a server that
+    /// requires API tokens (it grants reading what the job's fetches resolved to, nothing else).
+    var credentials: (token: String, locator: ArtifactLocator, attempt: Int)?
     /// Attempts per file for failures that may pass (connection errors, 5xx).
     var attempts = 4
     /// The client that reaches the scheduler (trusting its CA, see ``ServerHTTPClient``).
@@ -27,7 +27,7 @@ struct ArtifactClient: Sendable {
     // MARK: Upload
 
     /// Uploads `file` to `path` of the job's artifact root; retried on transient failures.
-    func upload(_ file: String, size: Int64, to path: ArtifactPath, locator: ArtifactLocator, token: String) async throws {
+    func upload(_ file: String, size: Int64, to path: ArtifactPath, locator: ArtifactLocator, token: String, attempt jobAttempt: Int) async throws {
         let sha = try Self.sha256(of: file)
         let url = locator.fileURL(server: serverURL, path: path.segments)
         var lastError: any Error = Failure(description: "not attempted")
@@ -35,6 +35,7 @@ struct ArtifactClient: Sendable {
             var request = HTTPClientRequest(url: url)
             request.method = .PUT
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.headers.add(name: ArtifactLocator.attemptHeader, value: String(jobAttempt))
             request.headers.add(name: "X-Relevo-SHA256", value: sha)
             request.headers.add(name: "Content-Type", value: "application/octet-stream")
             request.body = .stream(FileChunks(path: file), length: .known(size))
@@ -201,6 +202,7 @@ struct ArtifactClient: Sendable {
         guard let credentials else { return }
         request.headers.add(name: "Authorization", value: "Bearer \(credentials.token)")
         request.headers.add(name: "X-Relevo-Job", value: credentials.locator.description)
+        request.headers.add(name: ArtifactLocator.attemptHeader, value: String(credentials.attempt))
     }
 
     static func sha256(of file: String) throws -> String {

@@ -291,7 +291,7 @@ extension JobRunID {
     }
 
     @Test func aPublishedMessageKeepsSecureNamesButNoValue() {
-        let published = job.withoutSecureValues()
+        let published = job.withoutSecrets()
         #expect(published.environmentVariables == [EnvironmentVariable(name: "TOKEN", value: "", secure: true),
                                                    EnvironmentVariable(name: "PLAIN", value: "visible")])
         #expect(!String(decoding: MessageCodec.encode(published), as: UTF8.self).contains("s3cret"))
@@ -299,9 +299,34 @@ extension JobRunID {
     }
 
     @Test func fetchedValuesFillOnlySecureVariablesByName() {
-        let filled = job.withoutSecureValues().filling([EnvironmentVariable(name: "TOKEN", value: "fetched", secure: true),
-                                                        EnvironmentVariable(name: "PLAIN", value: "ignored", secure: true)])
+        let filled = job.withoutSecrets().filling(JobSecretsReply(environmentVariables: [
+            EnvironmentVariable(name: "TOKEN", value: "fetched", secure: true),
+            EnvironmentVariable(name: "PLAIN", value: "ignored", secure: true)]))
         #expect(filled.environmentVariables == [EnvironmentVariable(name: "TOKEN", value: "fetched", secure: true),
                                                 EnvironmentVariable(name: "PLAIN", value: "visible")])
+    }
+
+    /// Issue #14: the artifact token and credentials in material URLs stay off the wire too.
+    @Test func aPublishedMessageCarriesNoArtifactTokenNorMaterialCredentials() {
+        var message = job
+        message.materials = [MaterialCheckout(name: "src", url: "https://ghp_abc123@github.com/org/app.git", branch: "main", revision: "r"),
+                             MaterialCheckout(name: "docs", url: "https://ana:pa55@git.example.org/docs.git", branch: "main", revision: "r"),
+                             MaterialCheckout(name: "open", url: "https://github.com/org/open.git", branch: "main", revision: "r")]
+        let published = message.withoutSecrets()
+        let wire = String(decoding: MessageCodec.encode(published), as: UTF8.self)
+        for secret in ["ghp_abc123", "pa55", "\"artifactToken\":\"t\""] { #expect(!wire.contains(secret), "\(secret) in \(wire)") }
+        #expect(published.materials.map(\.credentialsWithheld) == [true, true, false])
+        #expect(published.needsSecrets)
+        let filled = published.filling(message.secrets)
+        #expect(filled == message)
+    }
+
+    @Test func aJobWithNothingSecretNeedsNoRequest() {
+        let plain = JobMessage(jobRunID: JobRunID(pipeline: "p", pipelineCounter: 1, stage: "s", job: "j"), pipelineLabel: "1",
+                               tasks: [.exec(ExecTask(command: "true"))], serverURL: "http://s/go", artifactToken: "t")
+        #expect(!plain.withoutSecrets().needsSecrets)
+        var fetching = plain
+        fetching.tasks.append(.fetch(FetchTask(stage: "build", job: "compile", source: "bin")))
+        #expect(fetching.withoutSecrets().needsSecrets)
     }
 }
