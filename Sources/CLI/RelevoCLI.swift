@@ -14,7 +14,7 @@ struct RelevoCLI: AsyncParsableCommand {
 
             Exit codes: 0 success (a followed job or pipeline passed); 1 it failed or was cancelled, or the config is invalid; 2 the request was refused (400/401/403/409); 3 not found (404); 4 the server is unreachable or failed (5xx); 64 wrong usage.
             """,
-        subcommands: [Validate.self, Trigger.self, Status.self, Approve.self, Rerun.self, Cancel.self, Unlock.self, Logs.self, Agents.self, Queues.self])
+        subcommands: [Validate.self, Trigger.self, Status.self, Approve.self, Rerun.self, Cancel.self, Unlock.self, Logs.self, Agents.self, Queues.self, Encrypt.self])
 }
 
 /// Where and who: shared by every command that talks to a server.
@@ -216,6 +216,28 @@ struct Cancel: AsyncParsableCommand {
     func run() async throws {
         let reply = try await options.client().send("POST", "/go/api/stages/\(encode(pipeline))/\(counter)/\(encode(stage))/\(stageCounter)/cancel")
         print(options.json ? reply.text : (try reply.object()["message"] as? String ?? "cancelled"))
+    }
+}
+
+struct Encrypt: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Encrypt a value with the server's key, for a secure variable that can sit in a repository (GoCD's encrypted value).",
+        discussion: "Reads the value from standard input when none is given, so that it stays out of the shell's history. Needs an admin token.")
+    @OptionGroup var options: ServerOptions
+    @Argument(help: "The value; omit it to read standard input.") var value: String?
+
+    func run() async throws {
+        let plaintext: String
+        if let value {
+            plaintext = value
+        } else {
+            var lines: [String] = []
+            while let line = readLine(strippingNewline: true) { lines.append(line) }
+            plaintext = lines.joined(separator: "\n")
+        }
+        let body = try JSONSerialization.data(withJSONObject: ["value": plaintext])
+        let reply = try await options.client().send("POST", "/go/api/admin/encrypt", body: body)
+        print(options.json ? reply.text : (try reply.object()["encrypted_value"] as? String ?? reply.text))
     }
 }
 

@@ -1,5 +1,6 @@
-// OpenSSL's libcrypto (Debian libssl-dev), used for SHA-256 and HMAC-SHA256 only: artifact
-// checksums and per-job artifact tokens. librabbitmq links it already.
+// OpenSSL's libcrypto (Debian libssl-dev): SHA-256 and HMAC-SHA256 (artifact checksums,
+// per-job artifact tokens, signed events) and AES-128-CBC (GoCD's encrypted values). librabbitmq
+// links it already.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/crypto.h>

@@ -40,6 +40,12 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
     /// `Secure`.
     var tlsCertificateFile: String?
     var tlsKeyFile: String?
+    /// The key of encrypted secure values (GoCD's `cipher.aes`: 32 hex digits); default
+    /// `<data_dir>/cipher.aes`, made on first start. Copy a GoCD server's here to keep its values.
+    var cipherFile: String?
+    /// GoCD secret configs for `{{SECRET:[id][key]}}`: each id's secrets file (the file-based
+    /// secrets plugin's format), written `id=path`, several separated by commas.
+    var secretConfigs: [String: String] = [:]
 
     static func environmentVariable(of key: Key) -> String { key.environmentVariable }
     static func takesList(_ key: Key) -> Bool { false }
@@ -51,6 +57,7 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
         case agentRegistrationKey = "agent_registration_key"
         case tlsCertificateFile = "tls_cert_file", tlsKeyFile = "tls_key_file"
         case artifactMaxFileMB = "artifact_max_file_mb", artifactMaxJobMB = "artifact_max_job_mb"
+        case cipherFile = "cipher_file", secretConfigs = "secret_configs"
 
         var environmentVariable: String {
             switch self {
@@ -101,6 +108,20 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
                 throw SettingsError("\(source): \(key.rawValue) '\(value)' is not a readable file")
             }
             if key == .tlsCertificateFile { tlsCertificateFile = value.isEmpty ? nil : value } else { tlsKeyFile = value.isEmpty ? nil : value }
+        case .cipherFile: cipherFile = value.isEmpty ? nil : value
+        case .secretConfigs:
+            var configs: [String: String] = [:]
+            for entry in value.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+                let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, ConfigName.isValid(parts[0]), !parts[1].isEmpty else {
+                    throw SettingsError("\(source): secret_configs is a list of id=path (the file-based secrets plugin's secrets.json), not '\(entry)'")
+                }
+                guard FileManager.default.isReadableFile(atPath: parts[1]) else {
+                    throw SettingsError("\(source): secret config '\(parts[0])': '\(parts[1])' is not a readable file")
+                }
+                configs[parts[0]] = parts[1]
+            }
+            secretConfigs = configs
         }
     }
 }

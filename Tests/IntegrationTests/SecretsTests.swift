@@ -137,4 +137,47 @@ import Testing
             await client.close()
         }
     }
+
+    /// Issue #14: secrets can leave the YAML. A value encrypted with `relevo encrypt` (GoCD's
+    /// encrypted value) and a `{{SECRET:[vault][db]}}` reference to a file-based secrets file reach
+    /// the job's tasks, masked in its console; a reference that cannot be resolved fails the job
+    /// with the reason.
+    @Test func encryptedValuesAndSecretReferencesReachTheJobMasked() async throws {
+        try await RelevoCluster.with { cluster in
+            let secrets = cluster.root.appendingPathComponent("secrets.json")
+            try JSONEncoder().encode(try SecretsFile.new().adding("db", value: "hunter2-db")).write(to: secrets)
+            try await cluster.startScheduler(["--secret-configs", "vault=\(secrets.path)"])
+            let encrypted = try await runProcessAsync(try builtProduct("relevo"),
+                                                      ["encrypt", "badger-pw", "--server", "http://127.0.0.1:\(cluster.port)"])
+            #expect(encrypted.status == 0, "\(encrypted.standardError)")
+            let value = encrypted.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(GoCipher.isEncrypted(value), "\(value)")
+            try cluster.writeUnfetchedPipeline("sealed", stage: "deploy", jobs: [("only", """
+                secure_variables:
+                  PASSWORD: "\(value)"
+                environment_variables:
+                  DB: "{{SECRET:[vault][db]}}"
+                tasks:
+                  - exec: {command: /bin/sh, arguments: [-c, 'test "$PASSWORD" = badger-pw && test "$DB" = hunter2-db && echo "got $PASSWORD and $DB"']}
+                """), ("broken", """
+                environment_variables:
+                  DB: "{{SECRET:[vault][nothing-here]}}"
+                tasks:
+                  - exec: {command: /bin/true}
+                """)])
+            try await eventually(20, "the pipeline to load") {
+                try await cluster.api.post("/go/api/pipelines/sealed/schedule", body: RelevoCluster.pinnedSchedule).status == 202
+            }
+            try await cluster.startWorker(.init(name: "w1"))
+            let run = try await cluster.api.waitFor("sealed", 1, states: ["passed", "failed"], seconds: 60)
+            #expect(run["state"] as? String == "failed", "the broken job fails")
+            let console = try await cluster.api.console("sealed", 1, "deploy", "only")
+            #expect(console.contains("got ****** and ******"), "\(console)")
+            #expect(!console.contains("badger-pw") && !console.contains("hunter2-db"), "\(console)")
+            let broken = try await cluster.api.console("sealed", 1, "deploy", "broken")
+            #expect(broken.contains("secret config 'vault'") && broken.contains("has no secret 'nothing-here'"), "\(broken)")
+            let jobs = try await cluster.api.instance("sealed", 1)?.jobs(ofStage: "deploy") ?? []
+            #expect(jobs.first { $0["name"] as? String == "only" }?["result"] as? String == "passed")
+        }
+    }
 }

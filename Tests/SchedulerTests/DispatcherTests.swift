@@ -82,7 +82,7 @@ struct RunTable: PipelineRunLookup {
         #expect(variables["GO_DEPENDENCY_LABEL_UP"] == upstreamRun.label && variables["GO_DEPENDENCY_LOCATOR_UP"] == "up/3/build/1")
         // The token is not on the wire: the worker that holds the job gets it with its secrets.
         #expect(message.artifactToken == "")
-        let secrets = await Self.dispatcher([upstreamRun, run]).secrets(of: attempt, run: run, config: Self.config)
+        let secrets = try await Self.dispatcher([upstreamRun, run]).secrets(of: attempt, run: run, config: Self.config)
         #expect(secrets?.artifactToken == "token-for-down/1/deploy/1/push#1")
     }
 

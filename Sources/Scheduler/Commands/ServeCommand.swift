@@ -45,6 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
     var artifactMaxFileMB: String?
     @Option(name: .customLong("artifact-max-job-mb"), help: "All of one job run's artifacts together, in MiB; 0 for no limit (env RELEVO_SCHEDULER_ARTIFACT_MAX_JOB_MB; default 16384).")
     var artifactMaxJobMB: String?
+    @Option(name: .customLong("cipher-file"), help: "The key of encrypted secure values, GoCD's cipher.aes (env RELEVO_SCHEDULER_CIPHER_FILE; default <data-dir>/cipher.aes, made on first start).")
+    var cipherFile: String?
+    @Option(name: .customLong("secret-configs"), help: "Secret configs for {{SECRET:[id][key]}}: id=path of a file-based secrets plugin secrets.json, comma-separated (env RELEVO_SCHEDULER_SECRET_CONFIGS).")
+    var secretConfigs: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -68,6 +72,8 @@ struct ServeCommand: AsyncParsableCommand {
         flags[.tlsCertificateFile] = tlsCertificateFile
         flags[.tlsKeyFile] = tlsKeyFile
         flags[.artifactMaxFileMB] = artifactMaxFileMB
+        flags[.cipherFile] = cipherFile
+        flags[.secretConfigs] = secretConfigs
         flags[.artifactMaxJobMB] = artifactMaxJobMB
         let file = settings ?? (FileManager.default.fileExists(atPath: "config/relevo.yaml") ? "config/relevo.yaml" : nil)
         let settings: SchedulerSettings
@@ -97,6 +103,14 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         defer { close(lock) }
+        let secrets: SecretResolver
+        do {
+            let cipher = try SecretResolver.loadOrCreateKey(settings.cipherFile
+                ?? URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("cipher.aes").path)
+            secrets = SecretResolver(cipher: cipher, configs: settings.secretConfigs)
+        } catch {
+            throw ValidationError("\(error)")
+        }
         let databasePath = URL(fileURLWithPath: settings.dataDirectory).appendingPathComponent("relevo.sqlite").path
         let store = try SchedulerStore(path: databasePath)
         for file in [databasePath, databasePath + "-wal", databasePath + "-shm"] { chmod(file, 0o600) }
@@ -115,7 +129,7 @@ struct ServeCommand: AsyncParsableCommand {
         let engine = SchedulerEngine(config: ConfigSnapshot(), store: store, publisher: publisher, git: git,
                                      serverURL: settings.serverURL, artifactToken: { artifacts.token(for: $0, attempt: $1) },
                                      management: settings.brokerManagementURL.flatMap { BrokerManagement(url: $0, virtualHost: broker.virtualHost) },
-                                     registrationKey: settings.agentRegistrationKey, logger: logger)
+                                     registrationKey: settings.agentRegistrationKey, secrets: secrets, logger: logger)
         let reloader = ConfigReloader(directory: URL(fileURLWithPath: settings.configDirectory), engine: engine, logger: logger)
         await reloader.reloadIfChanged()
         await engine.dispatchUnconfirmedJobs()

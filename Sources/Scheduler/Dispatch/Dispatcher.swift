@@ -16,6 +16,8 @@ struct Dispatcher: Sendable {
     let builder: JobMessageBuilder
     /// Where upstream runs are read (dependency pins, fetch paths).
     let runs: any PipelineRunLookup
+    /// Decrypts encrypted values and looks up secret references, for ``secrets(of:run:config:)``.
+    var secrets = SecretResolver()
 
     /// What became of one attempt.
     enum Plan: Sendable, Equatable {
@@ -54,8 +56,14 @@ struct Dispatcher: Sendable {
     /// What `attempt`'s published message leaves out (secure values, artifact token, material
     /// credentials), built exactly as the message was (from the config as it is now); nil if the
     /// config no longer has the job.
-    func secrets(of attempt: JobAttempt, run: PipelineRun, config: ConfigSnapshot) async -> JobSecretsReply? {
-        await fullMessage(of: attempt, run: run, config: config)?.secrets
+    /// Encrypted values are decrypted and secret references looked up here; one that cannot be
+    /// throws, with the reason.
+    func secrets(of attempt: JobAttempt, run: PipelineRun, config: ConfigSnapshot) async throws(SecretResolver.Failure) -> JobSecretsReply? {
+        guard var reply = await fullMessage(of: attempt, run: run, config: config)?.secrets else { return nil }
+        for (index, variable) in reply.environmentVariables.enumerated() where SecretResolver.needsResolving(variable.value) {
+            reply.environmentVariables[index].value = try secrets.resolve(variable.value, name: variable.name)
+        }
+        return reply
     }
 
     /// `attempt`'s whole message, secrets included, as it is built now.

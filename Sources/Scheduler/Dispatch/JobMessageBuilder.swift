@@ -30,7 +30,7 @@ struct JobMessageBuilder: Sendable {
         return JobMessage(
             jobRunID: id, attempt: attempt.attempt, pipelineLabel: run.label, runCount: runCount, environment: pipeline.environment,
             resources: job.resources, materials: materials, cleanWorkspace: stage.cleanWorkspace,
-            fetchMaterials: stage.fetchMaterials, tasks: tasks, environmentVariables: Self.merge(levels),
+            fetchMaterials: stage.fetchMaterials, tasks: tasks, environmentVariables: Self.merge(levels).map(Self.secureIfSecret),
             artifacts: job.artifacts, inactivityTimeoutSeconds: job.timeout.flatMap { $0 > 0 ? $0 * 60 : nil },
             serverURL: serverURL, artifactToken: token(id.artifactLocator(runCount: runCount), attempt.attempt))
     }
@@ -40,6 +40,13 @@ struct JobMessageBuilder: Sendable {
     static func triggerVariables(_ run: PipelineRun, pipeline: PipelineDefinition) -> [EnvironmentVariable] {
         [EnvironmentVariable(name: "GO_TRIGGER_USER", value: run.cause.user ?? "changes"),
          EnvironmentVariable(name: "GO_PIPELINE_GROUP_NAME", value: pipeline.group)]
+    }
+
+    /// A variable whose value refers to a secret (`{{SECRET:[…][…]}}`) or is encrypted is secure,
+    /// wherever it was declared: its value travels only to the agent holding the job, resolved.
+    static func secureIfSecret(_ variable: EnvironmentVariable) -> EnvironmentVariable {
+        guard !variable.secure, SecretResolver.needsResolving(variable.value) else { return variable }
+        return EnvironmentVariable(name: variable.name, value: variable.value, secure: true)
     }
 
     /// Later lists override earlier ones by name; order of first appearance is kept.

@@ -12,6 +12,8 @@ extension SchedulerEngine {
         case heldByAnother(String)
         /// The attempt is not the current one, its job has completed, or there is no such job.
         case gone(String)
+        /// A secure value cannot be decrypted or a secret reference cannot be looked up.
+        case unresolvable(String)
     }
 
     /// What `attempt`'s message left out, for `agent`, if that agent holds it and it still runs.
@@ -31,9 +33,14 @@ extension SchedulerEngine {
         guard job.state != .completed else { return .gone("\(id) has completed") }
         guard let holder = job.agentID else { return .notYetHeld }
         guard holder == agent else { return .heldByAnother("attempt \(attempt.attempt) of \(id) is another agent's") }
-        guard let secrets = await dispatcher.secrets(of: attempt, run: run, config: config) else {
-            return .gone("the config no longer has \(id)")
+        let secrets: JobSecretsReply?
+        do {
+            secrets = try await dispatcher.secrets(of: attempt, run: run, config: config)
+        } catch {
+            logger.error("a job's secrets cannot be resolved; the job fails", metadata: ["job": "\(attempt)", "reason": "\(error)"])
+            return .unresolvable(error.description)
         }
+        guard let secrets else { return .gone("the config no longer has \(id)") }
         return .granted(secrets)
     }
 }

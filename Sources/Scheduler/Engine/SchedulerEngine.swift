@@ -62,14 +62,14 @@ actor SchedulerEngine {
 
     init(config: ConfigSnapshot, store: SchedulerStore, publisher: any MessagePublisher, git: GitClient, serverURL: String,
          artifactToken: @escaping @Sendable (ArtifactLocator, Int) -> String, management: BrokerManagement? = nil,
-         registrationKey: String? = nil, logger: Logger) {
+         registrationKey: String? = nil, secrets: SecretResolver = SecretResolver(), logger: Logger) {
         self.management = management
         self.config = config
         self.store = store
         self.publisher = publisher
         self.gitClient = git
         self.agents = AgentRegistry(store: store, publisher: publisher, logger: logger, registrationKey: registrationKey)
-        self.dispatcher = Dispatcher(builder: JobMessageBuilder(serverURL: serverURL, token: artifactToken), runs: store)
+        self.dispatcher = Dispatcher(builder: JobMessageBuilder(serverURL: serverURL, token: artifactToken), runs: store, secrets: secrets)
         self.logger = logger
     }
 

@@ -14,6 +14,19 @@ struct APIRoutes {
     func register(on router: Router<RelevoRequestContext>) {
         router.get("/go/api/v1/health") { _, _ in Self.json(["health": "OK"]) }
 
+        // GoCD's encryption API (administrators): {"value": "…"} → {"encrypted_value": "AES:…"},
+        // for `secure_variables` that can sit in a repository.
+        router.post("/go/api/admin/encrypt") { request, _ in
+            struct EncryptRequest: Decodable { let value: String }
+            guard let body = try await Self.decodeBody(EncryptRequest.self, from: request, allowEmpty: false) else {
+                throw APIError(.badRequest, "expected {\"value\": \"<the text to encrypt>\"}")
+            }
+            guard let cipher = engine.dispatcher.secrets.cipher else {
+                throw APIError(.serviceUnavailable, "this server has no cipher key")
+            }
+            return Self.json(["encrypted_value": cipher.encrypt(body.value)])
+        }
+
         router.post("/go/api/pipelines/:name/schedule") { request, context in
             let name = try context.parameters.require("name")
             let body = try await Self.decodeBody(ScheduleRequest.self, from: request, allowEmpty: true)

@@ -123,6 +123,8 @@ struct AgentRoutes {
                 return refuse(.forbidden, reason)
             case .gone(let reason):
                 return refuse(.conflict, reason)
+            case .unresolvable(let reason):
+                return refuse(.unprocessableContent, reason)
             case .notYetHeld:
                 guard ContinuousClock.now < deadline else {
                     return refuse(.conflict, "agent \(secretsRequest.agent) does not hold attempt \(attempt.attempt) of \(attempt.jobRunID)")

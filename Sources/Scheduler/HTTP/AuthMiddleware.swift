@@ -100,10 +100,10 @@ struct AuthMiddleware: RouterMiddleware {
             || (method == .post && path == "/go/api/agents/job_secrets")
     }
 
-    /// Reading needs a viewer; changing things an operator; agents an admin.
+    /// Reading needs a viewer; changing things an operator; agents and the admin routes an admin.
     static func role(for method: HTTPRequest.Method, path: String) -> APIRole {
         if method == .get || method == .head { return .viewer }
-        if path.hasPrefix("/go/api/agents") { return .admin }
+        if path.hasPrefix("/go/api/agents") || path.hasPrefix("/go/api/admin") { return .admin }
         return .operator
     }
 
