@@ -86,6 +86,26 @@ import Testing
         }
     }
 
+    /// Issue #14: "a text/plain POST from another site paused a pipeline". Whatever the browser
+    /// says of its origin (some send none), a body only a cross-site form can send is refused on
+    /// every route but sign-in, sign-out and the webhooks.
+    @Test func formBodiesThatACrossSitePageCanSendAreRefused() async throws {
+        try await Self.withAPI { client, _ in
+            for type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "Text/Plain;charset=UTF-8"] {
+                try await client.execute(uri: "/go/api/pipelines/app/pause", method: .post, headers: [.contentType: type],
+                                         body: ByteBuffer(string: #"{"pause_cause": "x"}"#)) { response in
+                    #expect(response.status == .unsupportedMediaType, "\(type)")
+                    #expect(Self.message(response)?.contains("send application/json") == true)
+                }
+            }
+            // Nothing was paused: a JSON pause goes through.
+            try await client.execute(uri: "/go/api/pipelines/app/pause", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(string: #"{"pause_cause": "x"}"#)) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
     @Test func aScheduledInstanceIsDispatchedAndReadable() async throws {
         try await Self.withAPI { client, publisher in
             let body = ByteBuffer(string: #"{"materials":[{"name":"app","revision":"0123abc"}]}"#)

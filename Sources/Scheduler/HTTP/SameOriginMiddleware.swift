@@ -22,7 +22,24 @@ struct SameOriginMiddleware: RouterMiddleware {
                 throw APIError(.forbidden, "cross-site request refused: Origin \(origin) is not this server (\(own))")
             }
         }
+        // A body only an HTML form (or a script without CORS) can send cross-site: refused, so
+        // that a browser that sends no Origin is not a way round the check above. The dashboard's
+        // buttons, the CLI and the API send JSON; sign-in and sign-out are forms, and webhooks
+        // check their own signatures.
+        if let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased(),
+           Self.formTypes.contains(type), !Self.takesForms(request.uri.path) {
+            throw APIError(.unsupportedMediaType, "a \(type) body is refused here (what a cross-site form sends): send application/json")
+        }
         return try await next(request, context)
+    }
+
+    /// The content types a cross-site HTML form or a CORS "simple request" can send.
+    static let formTypes: Set<String> = ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]
+
+    /// The routes that take a form or another body of those types.
+    static func takesForms(_ path: String) -> Bool {
+        let canonical = AuthMiddleware.canonicalPath(path)
+        return canonical == "/login" || canonical == "/logout" || canonical.hasPrefix("/go/api/webhooks/")
     }
 
     static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
