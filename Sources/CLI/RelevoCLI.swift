@@ -112,20 +112,41 @@ struct Trigger: AsyncParsableCommand {
 }
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a pipeline's newest instances, or one instance's stages and jobs.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show every pipeline's newest instance, a pipeline's newest instances, or one instance's stages and jobs.")
     @OptionGroup var options: ServerOptions
-    @Argument(help: "The pipeline.")
-    var pipeline: String
+    @Argument(help: "The pipeline; without it, every pipeline's newest instance, as on the dashboard.")
+    var pipeline: String?
     @Argument(help: "An instance counter; without it, the recent instances.")
     var counter: Int?
 
     func run() async throws {
         let client = try options.client()
+        guard let pipeline else {
+            let reply = try await client.send("GET", "/go/api/dashboard")
+            if options.json { print(reply.text); return }
+            let pipelines = try reply.object()["pipelines"] as? [[String: Any]] ?? []
+            var rows: [[String]] = [["PIPELINE", "GROUP", "LATEST", "STATE", "STAGES"]]
+            for entry in pipelines {
+                let latest = entry["latest_instance"] as? [String: Any]
+                let stages = (latest?["stages"] as? [[String: Any]] ?? []).map { "\($0["name"] as? String ?? "?"):\($0["state"] as? String ?? "?")" }
+                let paused = entry["paused"] as? Bool == true ? " (paused)" : ""
+                rows.append([(entry["name"] as? String ?? "?") + paused, entry["group"] as? String ?? "",
+                             latest.map { "\($0["counter"] as? Int ?? 0) (\($0["label"] as? String ?? ""))" } ?? "never run",
+                             latest?["state"] as? String ?? "", stages.joined(separator: " ")])
+            }
+            print(pipelines.isEmpty ? "no pipelines" : table(rows))
+            return
+        }
         if let counter {
             let reply = try await client.send("GET", "/go/api/pipelines/\(encode(pipeline))/\(counter)")
             if options.json { print(reply.text); return }
             let run = try reply.object()
             print("\(pipeline)/\(counter)  \(run["state"] as? String ?? "?")  label \(run["label"] as? String ?? "?")  by \(run["triggered_by"] as? String ?? "?")")
+            // Agents by name, as the dashboard shows them.
+            let agentList = (try? await client.send("GET", "/go/api/agents").object()["_embedded"] as? [String: Any])?["agents"] as? [[String: Any]] ?? []
+            let names = Dictionary(agentList.compactMap { agent in (agent["uuid"] as? String).map { ($0, agent["hostname"] as? String ?? agent["name"] as? String ?? $0) } },
+                                   uniquingKeysWith: { first, _ in first })
             var rows: [[String]] = [["STAGE", "JOB", "STATE", "RESULT", "AGENT", "ATTEMPT"]]
             for stage in run["stages"] as? [[String: Any]] ?? [] {
                 let name = "\(stage["name"] as? String ?? "?")/\(stage["counter"] as? Int ?? 1)"
@@ -136,7 +157,8 @@ struct Status: AsyncParsableCommand {
                     let jobName = (job["name"] as? String ?? "?") + (runCount > 1 ? " [\(job["run_index"] as? Int ?? 1)/\(runCount)]" : "")
                     let copied = (job["original_stage_counter"] as? Int).map { " (copied from run \($0))" } ?? ""
                     rows.append([name, jobName + copied, job["state"] as? String ?? "?", job["result"] as? String ?? "",
-                                 String((job["agent_uuid"] as? String ?? "").prefix(8)), String(job["attempt"] as? Int ?? 1)])
+                                 (job["agent_uuid"] as? String).map { names[$0] ?? String($0.prefix(8)) } ?? "",
+                                 String(job["attempt"] as? Int ?? 1)])
                 }
             }
             print(table(rows))

@@ -6,5 +6,5 @@ struct RelevoScheduler: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relevo-scheduler",
         abstract: "Relevo's scheduler: loads pipelines, keeps their state and dispatches jobs to workers.",
-        subcommands: [ServeCommand.self, ValidateCommand.self])
+        subcommands: [ServeCommand.self, ValidateCommand.self, BackupCommand.self])
 }

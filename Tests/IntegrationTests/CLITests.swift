@@ -77,6 +77,11 @@ import Testing
             let status = try await relevo(cluster, ["status", "talky", "1"])
             #expect(status.status == 0 && status.standardOutput.contains("awaitingApproval"), "\(status)")
             #expect(status.standardOutput.contains("build/1") && status.standardOutput.contains("talk"))
+            #expect(status.standardOutput.contains("cli-worker"), "jobs show their agent's name: \(status)")
+            // With no pipeline: every pipeline's newest instance, as on the dashboard.
+            let overview = try await relevo(cluster, ["status"])
+            #expect(overview.status == 0 && overview.standardOutput.contains("talky") && overview.standardOutput.contains("awaitingApproval"),
+                    "\(overview)")
             let json = try await relevo(cluster, ["status", "talky", "--json"])
             #expect(json.status == 0 && (try? JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8))) != nil)
 

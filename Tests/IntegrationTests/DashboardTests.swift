@@ -48,6 +48,9 @@ import Testing
             let run = try await cluster.api.instance("web", 1)
             #expect(run?["state"] as? String == "passed", "the browser's clicks ran the pipeline to the end")
             #expect(run?.stage("deploy")?["approved_by"] as? String == "anonymous")
+            // Jobs show their agent by name and how long they took, as GoCD does.
+            let page = try await cluster.api.get("/pipelines/web/1").text
+            #expect(page.contains(">web-worker</td>") && page.contains("<th>Duration</th>") && page.contains("took ") && (page.contains(" ago") || page.contains("just now")), "\(page)")
             // "Trigger with options": the browser answered the prompt with GREETING=bonjour.
             try await eventually(60, "instance 2's build to pass") {
                 try await cluster.api.instance("web", 2)?.stage("build")?["state"] as? String == "passed"

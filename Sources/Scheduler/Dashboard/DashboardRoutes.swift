@@ -134,6 +134,7 @@ struct DashboardRoutes {
         var html = "<div class=\"instance\" data-counter=\"\(run.counter)\" data-state=\"\(run.state.rawValue)\">"
         html += "<a class=\"label\" href=\"/pipelines/\(name)/\(run.counter)\">\(HTML.escape(run.label))</a>"
         html += stageBars(run, definition: definition)
+        html += "<span class=\"muted when\" title=\"\(HTML.time(run.createdAt))\">\(HTML.ago(run.createdAt)) · \(HTML.duration(from: run.createdAt, to: run.completedAt))</span>"
         html += "</div>"
         return html
     }
@@ -165,7 +166,10 @@ struct DashboardRoutes {
         let definition = config.pipeline(named: pipeline)
         let name = HTML.segment(pipeline)
         var html = "<h1><a href=\"/\">Pipelines</a> / \(HTML.escape(pipeline)) / \(HTML.escape(run.label))</h1>"
-        html += "<p>State <b data-run-state=\"\(run.state.rawValue)\">\(run.state.rawValue)</b> · triggered by \(HTML.escape(Self.cause(run.cause))) · \(HTML.time(run.createdAt))</p>"
+        html += "<p>State <b data-run-state=\"\(run.state.rawValue)\">\(run.state.rawValue)</b> · triggered by \(HTML.escape(Self.cause(run.cause))) · "
+            + "<span title=\"\(HTML.time(run.createdAt))\">\(HTML.ago(run.createdAt))</span> · took \(HTML.duration(from: run.createdAt, to: run.completedAt))</p>"
+        // Agents by name, as GoCD shows them (the UUID in the title).
+        let agentNames = Dictionary((try await engine.queries.agents()).map { ($0.uuid, $0.name) }, uniquingKeysWith: { first, _ in first })
         html += stageBars(run, definition: definition)
 
         html += "<h2>Materials</h2><table><tr><th>Material</th><th>Revision</th><th>Author</th><th>Message</th></tr>"
@@ -205,14 +209,14 @@ struct DashboardRoutes {
                 html += "<p class=\"muted\">Earlier runs: " + earlier.map { "run \($0.counter) \($0.state.rawValue)" }.joined(separator: " · ") + "</p>"
             }
             if stage.jobs.isEmpty { html += "<p class=\"muted\">\(stage.state == .awaitingApproval ? "waits for approval" : "not started")</p>"; continue }
-            html += "<table><tr><th>Job</th><th>State</th><th>Result</th><th>Agent</th><th>Attempt</th><th>Completed</th></tr>"
+            html += "<table><tr><th>Job</th><th>State</th><th>Result</th><th>Agent</th><th>Attempt</th><th>Duration</th><th>Completed</th></tr>"
             for job in stage.jobs {
                 let jobName = job.runCount > 1 ? "\(job.name) [\(job.runIndex)/\(job.runCount)]" : job.name
                 let ranIn = job.originalStageCounter ?? stage.counter
                 let link = "/jobs/\(name)/\(run.counter)/\(HTML.segment(stage.name))/\(ranIn)/\(HTML.segment(job.name))?run_index=\(job.runIndex)"
                 let copy = job.originalStageCounter.map { " <span class=\"muted\">(copied from run \($0))</span>" } ?? ""
                 html += "<tr><td><a href=\"\(link)\">\(HTML.escape(jobName))</a>\(copy)</td><td><span class=\"stage \(job.state.rawValue)\">\(job.state.rawValue)</span></td>"
-                html += "<td>\(job.result.rawValue)</td><td class=\"mono\">\(HTML.escape(String((job.agentID ?? "").prefix(8))))</td><td>\(job.attempt)\(job.abandoned.isEmpty ? "" : " <span class=\"muted\" title=\"\(HTML.escape(job.abandoned.map { "attempt \($0.attempt): \($0.reason)" }.joined(separator: "; ")))\">(\(job.abandoned.count) abandoned)</span>")</td><td>\(HTML.time(job.completedAt))</td></tr>"
+                html += "<td>\(job.result.rawValue)</td><td title=\"\(HTML.escape(job.agentID ?? ""))\">\(HTML.escape(job.agentID.map { agentNames[$0] ?? String($0.prefix(8)) } ?? ""))</td><td>\(job.attempt)\(job.abandoned.isEmpty ? "" : " <span class=\"muted\" title=\"\(HTML.escape(job.abandoned.map { "attempt \($0.attempt): \($0.reason)" }.joined(separator: "; ")))\">(\(job.abandoned.count) abandoned)</span>")</td><td>\(HTML.duration(from: job.startedAt, to: job.completedAt))</td><td title=\"\(HTML.time(job.completedAt))\">\(HTML.ago(job.completedAt))</td></tr>"
             }
             html += "</table>"
         }
@@ -259,8 +263,11 @@ struct DashboardRoutes {
         }
         var html = "<h1><a href=\"/\">Pipelines</a> / <a href=\"/pipelines/\(HTML.segment(pipeline))/\(counter)\">\(HTML.escape(pipeline)) \(HTML.escape(run.label))</a> / \(HTML.escape(stageName)) / \(HTML.escape(jobName))</h1>"
         html += "<p data-job-state=\"\(job.state.rawValue)\">State <span class=\"stage \(job.state.rawValue)\">\(job.state.rawValue)</span> · result <b>\(job.result.rawValue)</b>"
-        html += " · agent <span class=\"mono\">\(HTML.escape(job.agentID ?? "—"))</span> · attempt \(job.attempt)"
-        html += " · scheduled \(HTML.time(job.scheduledAt)) · started \(HTML.time(job.startedAt)) · completed \(HTML.time(job.completedAt))</p>"
+        var agentName: String?
+        if let uuid = job.agentID { agentName = try await engine.queries.agents().first { $0.uuid == uuid }?.name }
+        html += " · agent \(HTML.escape(agentName ?? "—")) <span class=\"mono muted\">\(HTML.escape(job.agentID ?? ""))</span> · attempt \(job.attempt)"
+        html += " · scheduled \(HTML.time(job.scheduledAt)) · started \(HTML.time(job.startedAt)) · completed \(HTML.time(job.completedAt))"
+        html += " · took \(HTML.duration(from: job.startedAt, to: job.completedAt))</p>"
         if !job.abandoned.isEmpty {
             html += "<h2>Abandoned attempts</h2><ul>"
             for given in job.abandoned {

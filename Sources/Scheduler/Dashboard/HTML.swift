@@ -33,6 +33,30 @@ enum HTML {
         date.map { timeFormatter.string(from: $0) + " UTC" } ?? "—"
     }
 
+    /// How long from `start` to `end` (to `now` while it runs), as `4 s`, `2 min 5 s`, `1 h 3 min`;
+    /// `—` before it starts.
+    static func duration(from start: Date?, to end: Date?, now: Date = Date()) -> String {
+        guard let start else { return "—" }
+        let seconds = max(0, Int((end ?? now).timeIntervalSince(start).rounded()))
+        let text = seconds < 60 ? "\(seconds) s"
+            : seconds < 3600 ? "\(seconds / 60) min\(seconds % 60 == 0 ? "" : " \(seconds % 60) s")"
+            : "\(seconds / 3600) h\(seconds % 3600 / 60 == 0 ? "" : " \(seconds % 3600 / 60) min")"
+        return end == nil ? text + " so far" : text
+    }
+
+    /// How long ago `date` was, in words (`just now`, `5 min ago`, `3 h ago`, `2 days ago`).
+    static func ago(_ date: Date?, now: Date = Date()) -> String {
+        guard let date else { return "—" }
+        let seconds = Int(now.timeIntervalSince(date))
+        switch seconds {
+        case ..<10: return "just now"
+        case ..<60: return "\(seconds) s ago"
+        case ..<3600: return "\(seconds / 60) min ago"
+        case ..<86400: return "\(seconds / 3600) h ago"
+        default: return "\(seconds / 86400) day\(seconds / 86400 == 1 ? "" : "s") ago"
+        }
+    }
+
     /// The whole page: navigation, the view (refreshed in place every `refresh` seconds by
     /// fetching `?fragment=1`), and an optional extra element outside the refreshed part. With
     /// `signOut`, the header has a sign-out button (a server with API tokens).

@@ -17,11 +17,15 @@ struct DeferredTrigger: Sendable {
 extension SchedulerEngine {
     // MARK: Dependency materials
 
-    /// `given` completed with a pin for every dependency material: the newest instance of the
-    /// upstream pipeline whose stage passed. An upstream that never passed is left unpinned (a
-    /// pipeline with several upstreams runs on any of them; a `fetch` from the missing one fails
-    /// with a clear message).
+    /// `given` completed with a pin for every dependency material: the newest upstream runs that
+    /// agree on the ancestors they share (fan-in, ``resolveFanIn(of:given:)``), or, when the
+    /// passed runs hold no such set yet, the newest instance of each upstream whose stage passed
+    /// (a trigger by hand or by a timer still runs; it is logged). An upstream that never passed
+    /// is left unpinned (a `fetch` from it fails with a clear message).
     func pinDependencies(of definition: PipelineDefinition, given: [String: String]) async throws -> [String: String] {
+        if let consistent = try await resolveFanIn(of: definition, given: given) { return consistent }
+        logger.warning("no consistent set of upstream runs (fan-in) yet; using the newest of each",
+                       metadata: ["pipeline": "\(definition.name)"])
         var revisions = given
         for material in definition.dependencyMaterials where revisions[material.name] == nil {
             if let pin = try await latestPassed(material.pipeline, stage: material.stage) {
@@ -70,6 +74,18 @@ extension SchedulerEngine {
                 if recent.contains(where: { past in materials.contains { past.materialRevisions[$0.name] == pin.revision } }) { continue }
             } catch {
                 logger.warning("cannot check for an earlier trigger of this upstream run; triggering", metadata: [
+                    "pipeline": "\(downstream.name)", "upstream": "\(pin.revision)", "error": "\(error)"])
+            }
+            // Fan-in: the other upstreams must agree with this one on the ancestors they share.
+            do {
+                guard let consistent = try await resolveFanIn(of: downstream, given: revisions) else {
+                    logger.info("fan-in: waiting for the other upstreams to pass for the same ancestor runs", metadata: [
+                        "pipeline": "\(downstream.name)", "upstream": "\(pin.revision)"])
+                    continue
+                }
+                revisions = consistent
+            } catch {
+                logger.warning("cannot resolve the other upstreams of this trigger; the newest of each is used", metadata: [
                     "pipeline": "\(downstream.name)", "upstream": "\(pin.revision)", "error": "\(error)"])
             }
             let cause = TriggerCause.upstream(pipeline: run.pipelineName, counter: run.counter, stage: stage)
