@@ -32,6 +32,12 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
     /// together, in MiB (0: no limit). A job over either gets a 413 and fails with the reason.
     var artifactMaxFileMB = 4096
     var artifactMaxJobMB = 16384
+    /// GoCD's artifact purge: below this much free disk (MiB) in the data directory the oldest
+    /// artifacts that may go are deleted until `artifactPurgeStopMB` is free; 0: never purge.
+    /// Checked every `artifactPurgeCheckSeconds`.
+    var artifactPurgeStartMB = 0
+    var artifactPurgeStopMB = 0
+    var artifactPurgeCheckSeconds = 60
     /// RabbitMQ's management API, e.g. `http://guest:guest@127.0.0.1:15699`: when given, the
     /// queues page shows unacked messages and the active consumer of each serial queue.
     var brokerManagementURL: String?
@@ -58,6 +64,8 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
         case tlsCertificateFile = "tls_cert_file", tlsKeyFile = "tls_key_file"
         case artifactMaxFileMB = "artifact_max_file_mb", artifactMaxJobMB = "artifact_max_job_mb"
         case cipherFile = "cipher_file", secretConfigs = "secret_configs"
+        case artifactPurgeStartMB = "artifact_purge_start_mb", artifactPurgeStopMB = "artifact_purge_stop_mb"
+        case artifactPurgeCheckSeconds = "artifact_purge_check_seconds"
 
         var environmentVariable: String {
             switch self {
@@ -108,6 +116,15 @@ struct SchedulerSettings: LayeredSettings, Sendable, Equatable {
                 throw SettingsError("\(source): \(key.rawValue) '\(value)' is not a readable file")
             }
             if key == .tlsCertificateFile { tlsCertificateFile = value.isEmpty ? nil : value } else { tlsKeyFile = value.isEmpty ? nil : value }
+        case .artifactPurgeStartMB, .artifactPurgeStopMB, .artifactPurgeCheckSeconds:
+            guard let number = Int(value), number >= (key == .artifactPurgeCheckSeconds ? 1 : 0) else {
+                throw SettingsError("\(source): \(key.rawValue) must be a whole number\(key == .artifactPurgeCheckSeconds ? " of seconds, at least 1" : " of MiB (0: never purge)"), not '\(value)'")
+            }
+            switch key {
+            case .artifactPurgeStartMB: artifactPurgeStartMB = number
+            case .artifactPurgeStopMB: artifactPurgeStopMB = number
+            default: artifactPurgeCheckSeconds = number
+            }
         case .cipherFile: cipherFile = value.isEmpty ? nil : value
         case .secretConfigs:
             var configs: [String: String] = [:]

@@ -45,6 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
     var artifactMaxFileMB: String?
     @Option(name: .customLong("artifact-max-job-mb"), help: "All of one job run's artifacts together, in MiB; 0 for no limit (env RELEVO_SCHEDULER_ARTIFACT_MAX_JOB_MB; default 16384).")
     var artifactMaxJobMB: String?
+    @Option(name: .customLong("artifact-purge-start-mb"), help: "Purge the oldest artifacts when free disk in the data directory falls below this many MiB; 0 never (env RELEVO_SCHEDULER_ARTIFACT_PURGE_START_MB).")
+    var artifactPurgeStartMB: String?
+    @Option(name: .customLong("artifact-purge-stop-mb"), help: "…until this many MiB are free (env RELEVO_SCHEDULER_ARTIFACT_PURGE_STOP_MB; default: the start value).")
+    var artifactPurgeStopMB: String?
+    @Option(name: .customLong("artifact-purge-check-seconds"), help: "How often the free disk is checked (default 60).")
+    var artifactPurgeCheckSeconds: String?
     @Option(name: .customLong("cipher-file"), help: "The key of encrypted secure values, GoCD's cipher.aes (env RELEVO_SCHEDULER_CIPHER_FILE; default <data-dir>/cipher.aes, made on first start).")
     var cipherFile: String?
     @Option(name: .customLong("secret-configs"), help: "Secret configs for {{SECRET:[id][key]}}: id=path of a file-based secrets plugin secrets.json, comma-separated (env RELEVO_SCHEDULER_SECRET_CONFIGS).")
@@ -73,6 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
         flags[.tlsKeyFile] = tlsKeyFile
         flags[.artifactMaxFileMB] = artifactMaxFileMB
         flags[.cipherFile] = cipherFile
+        flags[.artifactPurgeStartMB] = artifactPurgeStartMB
+        flags[.artifactPurgeStopMB] = artifactPurgeStopMB
+        flags[.artifactPurgeCheckSeconds] = artifactPurgeCheckSeconds
         flags[.secretConfigs] = secretConfigs
         flags[.artifactMaxJobMB] = artifactMaxJobMB
         let file = settings ?? (FileManager.default.fileExists(atPath: "config/relevo.yaml") ? "config/relevo.yaml" : nil)
@@ -134,6 +143,10 @@ struct ServeCommand: AsyncParsableCommand {
         await reloader.reloadIfChanged()
         await engine.dispatchUnconfirmedJobs()
 
+        let dataDirectory = settings.dataDirectory
+        let retention = ArtifactRetention(engine: engine, artifacts: artifacts, startBytes: Int64(settings.artifactPurgeStartMB) << 20,
+                                          stopBytes: Int64(max(settings.artifactPurgeStopMB, settings.artifactPurgeStartMB)) << 20,
+                                          logger: logger, freeBytes: { ArtifactRetention.freeSpace(of: dataDirectory) })
         let router = Router(context: RelevoRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(logger: logger))
         router.add(middleware: SameOriginMiddleware())
@@ -151,7 +164,8 @@ struct ServeCommand: AsyncParsableCommand {
         WebhookRoutes(engine: engine, secret: settings.webhookSecret, logger: logger).register(on: router)
         MetricsRoutes(engine: engine, logger: logger).register(on: router)
         DashboardRoutes(engine: engine, artifacts: artifacts, tokens: tokens, logger: logger,
-                        secureCookies: settings.tlsCertificateFile != nil, sessions: sessions).register(on: router)
+                        secureCookies: settings.tlsCertificateFile != nil, sessions: sessions,
+                        disk: .init(dataDirectory: dataDirectory, purgeStartBytes: retention.startBytes)).register(on: router)
         ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: repositories, serverURL: settings.serverURL,
                        logger: logger).register(on: router)
         let app = Application(router: router, server: server,
@@ -175,6 +189,9 @@ struct ServeCommand: AsyncParsableCommand {
                 }),
                 .init(service: PeriodicService(name: "reconcile", interval: .seconds(1), logger: logger) {
                     await engine.reconcile(lostAfter: lostAfter)
+                }),
+                .init(service: PeriodicService(name: "artifact purge", interval: .seconds(settings.artifactPurgeCheckSeconds), logger: logger) {
+                    await retention.purgeIfLow()
                 }),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

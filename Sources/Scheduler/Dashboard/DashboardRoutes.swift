@@ -17,6 +17,24 @@ struct DashboardRoutes {
     var secureCookies = false
     /// The sign-in sessions the cookie names (shared with ``AuthMiddleware``).
     var sessions = SignInSessions()
+    /// Where the free disk that the dashboard warns about is measured.
+    var disk = DiskWatch(dataDirectory: nil, purgeStartBytes: 0)
+
+    /// The data directory's disk, for the low-disk warning: below the purge threshold, or below
+    /// 1 GiB when artifacts are never purged.
+    struct DiskWatch: Sendable {
+        var dataDirectory: String?
+        var purgeStartBytes: Int64
+
+        var warning: String? {
+            guard let dataDirectory, let free = ArtifactRetention.freeSpace(of: dataDirectory) else { return nil }
+            let threshold = purgeStartBytes > 0 ? purgeStartBytes : 1 << 30
+            guard free < threshold else { return nil }
+            return "Low disk: \(free >> 20) MiB free in the data directory (\(dataDirectory)). "
+                + (purgeStartBytes > 0 ? "The oldest artifacts that may go are being purged."
+                                       : "Artifacts are never purged: set artifact_purge_start_mb, or free some space.")
+        }
+    }
 
     func register(on router: Router<RelevoRequestContext>) {
         router.get("/") { request, _ in
@@ -100,6 +118,7 @@ struct DashboardRoutes {
         let config = await engine.config
         let pauses = try await engine.queries.pauses()
         var html = "<h1>Pipelines</h1>"
+        if let warning = disk.warning { html += "<p class=\"warning\" data-disk-low>\(HTML.escape(warning))</p>" }
         if config.pipelines.isEmpty { html += "<p class=\"muted\">No pipeline is configured yet.</p>" }
         let groups = Dictionary(grouping: config.pipelines, by: \.group)
         for group in groups.keys.sorted() {
@@ -278,6 +297,9 @@ struct DashboardRoutes {
         let locator = ArtifactLocator(pipeline: pipeline, pipelineCounter: counter, stage: stageName, stageCounter: stageCounter,
                                       job: ArtifactLocator.jobName(jobName, runIndex: job.runIndex, runCount: job.runCount))
         let entries = (try? artifacts.entries(of: locator)) ?? []
+        if let note = ArtifactRetention.purgeNote(root: artifacts.root, pipeline: pipeline, counter: counter, stage: stageName, stageCounter: stageCounter) {
+            html += "<p class=\"warning\" data-artifacts-purged>Artifacts \(HTML.escape(note))</p>"
+        }
         let tabs = await engine.config.pipeline(named: pipeline)?.stage(named: stageName)?.job(named: jobName)?.tabs ?? []
         if !tabs.isEmpty {
             // GoCD's custom tabs, as links to the artifacts they name (served sandboxed, as every artifact).

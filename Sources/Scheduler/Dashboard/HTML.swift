@@ -130,6 +130,7 @@ enum HTML {
     static let style = """
         body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f5f7;color:#222}
         header{background:#2b2d42;color:#fff;display:flex;align-items:center;padding:0 20px;height:48px}
+        .warning{background:#fff3cd;border:1px solid #e0c36a;padding:8px 12px;border-radius:4px}
         .signout{margin-left:auto}.signout button{background:none;border:1px solid #8d99ae;color:#cfd3e6;border-radius:4px;padding:4px 10px;cursor:pointer}
         .brand{font-weight:700;font-size:18px;margin-right:28px;letter-spacing:.5px}
         nav a{color:#cfd3e6;text-decoration:none;margin-right:18px;padding:14px 0}nav a.active{color:#fff;border-bottom:3px solid #8d99ae}
