@@ -14,7 +14,7 @@ struct RelevoCLI: AsyncParsableCommand {
 
             Exit codes: 0 success (a followed job or pipeline passed); 1 it failed or was cancelled, or the config is invalid; 2 the request was refused (400/401/403/409); 3 not found (404); 4 the server is unreachable or failed (5xx); 64 wrong usage.
             """,
-        subcommands: [Validate.self, Trigger.self, Status.self, Approve.self, Rerun.self, Cancel.self, Unlock.self, Logs.self, Agents.self, Queues.self, Encrypt.self])
+        subcommands: [Validate.self, Trigger.self, Status.self, Approve.self, Rerun.self, Cancel.self, Unlock.self, Logs.self, Agents.self, Queues.self, Encrypt.self, ConfigRepos.self])
 }
 
 /// Where and who: shared by every command that talks to a server.
@@ -238,6 +238,53 @@ struct Cancel: AsyncParsableCommand {
     func run() async throws {
         let reply = try await options.client().send("POST", "/go/api/stages/\(encode(pipeline))/\(counter)/\(encode(stage))/\(stageCounter)/cancel")
         print(options.json ? reply.text : (try reply.object()["message"] as? String ?? "cancelled"))
+    }
+}
+
+struct ConfigRepos: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config-repos",
+        abstract: "Pipelines as code: list the config repositories (with their errors), add one (--add ID --url URL [--branch B]) or remove one (--remove ID).")
+    @OptionGroup var options: ServerOptions
+    @Option(help: "Add a config repository with this id (with --url).") var add: String?
+    @Option(help: "The git URL of the repository to add.") var url: String?
+    @Option(help: "Its branch (default main).") var branch = "main"
+    @Option(help: "Remove the config repository with this id.") var remove: String?
+
+    func run() async throws {
+        let client = try options.client()
+        if let add {
+            guard let url else {
+                printError("relevo: --add needs --url")
+                throw ExitCode(64)
+            }
+            let body = try JSONSerialization.data(withJSONObject: [
+                "id": add, "plugin_id": "yaml.config.plugin", "material": ["type": "git", "attributes": ["url": url, "branch": branch]],
+            ] as [String: Any])
+            let reply = try await client.send("POST", "/go/api/admin/config_repos", body: body)
+            print(options.json ? reply.text : "config repository \(add) added")
+            return
+        }
+        if let remove {
+            let reply = try await client.send("DELETE", "/go/api/admin/config_repos/\(encode(remove))")
+            print(options.json ? reply.text : (try reply.object()["message"] as? String ?? "removed"))
+            return
+        }
+        let reply = try await client.send("GET", "/go/api/admin/config_repos")
+        if options.json { print(reply.text); return }
+        let repos = (try reply.object()["_embedded"] as? [String: Any])?["config_repos"] as? [[String: Any]] ?? []
+        var rows: [[String]] = [["ID", "URL", "BRANCH", "REVISION", "PIPELINES", "STATUS"]]
+        var errors: [String] = []
+        for repo in repos {
+            let attributes = (repo["material"] as? [String: Any])?["attributes"] as? [String: Any] ?? [:]
+            let configErrors = repo["config_errors"] as? [String] ?? []
+            errors += configErrors
+            let status = (repo["error"] as? String).map { "poll failed: \($0)" } ?? (configErrors.isEmpty ? "ok" : "\(configErrors.count) config errors")
+            rows.append([repo["id"] as? String ?? "?", attributes["url"] as? String ?? "", attributes["branch"] as? String ?? "",
+                         String((repo["revision"] as? String ?? "—").prefix(12)), (repo["pipelines"] as? [String] ?? []).joined(separator: " "), status])
+        }
+        print(repos.isEmpty ? "no config repositories" : table(rows))
+        for error in errors { print(error) }
     }
 }
 

@@ -139,7 +139,9 @@ struct ServeCommand: AsyncParsableCommand {
                                      serverURL: settings.serverURL, artifactToken: { artifacts.token(for: $0, attempt: $1) },
                                      management: settings.brokerManagementURL.flatMap { BrokerManagement(url: $0, virtualHost: broker.virtualHost) },
                                      registrationKey: settings.agentRegistrationKey, secrets: secrets, logger: logger)
-        let reloader = ConfigReloader(directory: URL(fileURLWithPath: settings.configDirectory), engine: engine, logger: logger)
+        let configRepos = ConfigRepositories(dataDirectory: settings.dataDirectory, git: git, logger: logger)
+        let reloader = ConfigReloader(directory: URL(fileURLWithPath: settings.configDirectory), engine: engine,
+                                      repositories: configRepos, logger: logger)
         await reloader.reloadIfChanged()
         await engine.dispatchUnconfirmedJobs()
 
@@ -161,7 +163,8 @@ struct ServeCommand: AsyncParsableCommand {
         APIRoutes(engine: engine, logger: logger).register(on: router)
         ConsoleRoutes(engine: engine, logger: logger).register(on: router)
         AgentRoutes(engine: engine, logger: logger).register(on: router)
-        WebhookRoutes(engine: engine, secret: settings.webhookSecret, logger: logger).register(on: router)
+        WebhookRoutes(engine: engine, secret: settings.webhookSecret, logger: logger, configRepos: configRepos).register(on: router)
+        ConfigRepoRoutes(engine: engine, repositories: configRepos, logger: logger).register(on: router)
         MetricsRoutes(engine: engine, logger: logger).register(on: router)
         DashboardRoutes(engine: engine, artifacts: artifacts, tokens: tokens, logger: logger,
                         secureCookies: settings.tlsCertificateFile != nil, sessions: sessions,
@@ -183,6 +186,9 @@ struct ServeCommand: AsyncParsableCommand {
                 }),
                 .init(service: PeriodicService(name: "materials", interval: settings.pollInterval, logger: logger) {
                     await engine.pollMaterials()
+                }),
+                .init(service: PeriodicService(name: "config repositories", interval: settings.pollInterval, logger: logger) {
+                    if await !configRepos.poll().isEmpty { await reloader.reloadIfChanged() }
                 }),
                 .init(service: PeriodicService(name: "timers", interval: .milliseconds(500), logger: logger) {
                     await engine.fireTimers()

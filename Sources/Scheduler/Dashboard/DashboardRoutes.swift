@@ -119,6 +119,11 @@ struct DashboardRoutes {
         let pauses = try await engine.queries.pauses()
         var html = "<h1>Pipelines</h1>"
         if let warning = disk.warning { html += "<p class=\"warning\" data-disk-low>\(HTML.escape(warning))</p>" }
+        if !config.errors.isEmpty {
+            // A broken file keeps its pipelines' last good definitions running: say why.
+            html += "<div class=\"warning\" data-config-errors><b>Config errors</b> (the pipelines they name keep their last good definition):<ul>"
+                + config.errors.map { "<li class=\"mono\">\(HTML.escape($0.description))</li>" }.joined() + "</ul></div>"
+        }
         if config.pipelines.isEmpty { html += "<p class=\"muted\">No pipeline is configured yet.</p>" }
         let groups = Dictionary(grouping: config.pipelines, by: \.group)
         for group in groups.keys.sorted() {

@@ -2,28 +2,32 @@ import Foundation
 import Logging
 import Shared
 
-/// Watches the config directory and reloads it when a file changes. A pipeline that the new
-/// files break keeps running with its last good definition; every error is logged with file,
-/// line and column.
+/// Watches the config directory and the config repositories' checkouts and reloads them when a
+/// file changes. A pipeline that the new files break keeps running with its last good
+/// definition; every error is logged with file, line and column (and shown on the dashboard).
 actor ConfigReloader {
     private let directory: URL
     private let engine: SchedulerEngine
     private let logger: Logger
+    /// Config repositories loaded beside the directory.
+    private let repositories: ConfigRepositories?
     private var fingerprint: [String] = []
 
-    init(directory: URL, engine: SchedulerEngine, logger: Logger) {
+    init(directory: URL, engine: SchedulerEngine, repositories: ConfigRepositories? = nil, logger: Logger) {
         self.directory = directory
         self.engine = engine
+        self.repositories = repositories
         self.logger = logger
     }
 
     /// Loads the config if any file changed since the last call (always on the first call).
     func reloadIfChanged() async {
-        let current = Self.fingerprint(of: directory)
+        let sources = [ConfigLoader.Source(name: nil, directory: directory)] + (await repositories?.sources ?? [])
+        let current = sources.flatMap { source in Self.fingerprint(of: source.directory).map { "\(source.name ?? "")|\($0)" } }
         guard current != fingerprint else { return }
         let first = fingerprint.isEmpty
         fingerprint = current
-        let fresh = ConfigLoader().load(directory: directory)
+        let fresh = ConfigLoader().load(sources: sources)
         for error in fresh.errors {
             logger.error("config error: \(error.description)")
         }

@@ -195,3 +195,24 @@ struct DeadLetterJSON: Encodable {
         body = record.letter.bodyPrefix
     }
 }
+
+/// A pipeline's config as `GET /go/api/admin/pipelines/:name` shows it (a subset of GoCD's).
+struct PipelineConfigJSON: Encodable {
+    struct Origin: Encodable { let file: String; let line: Int }
+    struct Material: Encodable { let name: String; let type: String; let url: String?; let branch: String?; let pipeline: String?; let stage: String? }
+    struct Stage: Encodable { let name: String; let jobs: [String] }
+    let name: String
+    let group: String
+    let origin: Origin
+    let materials: [Material]
+    let stages: [Stage]
+
+    init(_ pipeline: PipelineDefinition) {
+        name = pipeline.name
+        group = pipeline.group
+        origin = Origin(file: pipeline.origin.file, line: pipeline.origin.line)
+        materials = pipeline.gitMaterials.map { Material(name: $0.name, type: "git", url: GitURL.redacted($0.url), branch: $0.branch, pipeline: nil, stage: nil) }
+            + pipeline.dependencyMaterials.map { Material(name: $0.name, type: "dependency", url: nil, branch: nil, pipeline: $0.pipeline, stage: $0.stage) }
+        stages = pipeline.stages.map { Stage(name: $0.name, jobs: $0.jobs.map(\.name)) }
+    }
+}

@@ -147,6 +147,13 @@ struct APIRoutes {
         }
 
         // A summary for dashboards: every pipeline by group with its newest instance.
+        // GoCD's pipeline config (read only): where it is defined, its materials, stages and jobs.
+        router.get("/go/api/admin/pipelines/:name") { _, context in
+            let name = try context.parameters.require("name")
+            guard let pipeline = await engine.config.pipeline(named: name) else { throw APIError(.notFound, "no pipeline named '\(name)'") }
+            return Self.json(PipelineConfigJSON(pipeline))
+        }
+
         router.get("/go/api/dashboard") { _, _ in
             let config = await engine.config
             let pauses = try await engine.queries.pauses()

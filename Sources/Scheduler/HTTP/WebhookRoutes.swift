@@ -19,6 +19,8 @@ struct WebhookRoutes {
     let engine: SchedulerEngine
     let secret: String?
     let logger: Logger
+    /// Config repositories, refreshed by a push to their repository too.
+    var configRepos: ConfigRepositories?
 
     func register(on router: Router<RelevoRequestContext>) {
         router.post("/go/api/webhooks/github/notify") { request, _ in
@@ -68,6 +70,7 @@ struct WebhookRoutes {
     private func notify(urls: [String], ref: String?, source: String) async throws -> Response {
         guard !urls.isEmpty else { throw APIError(.badRequest, "the payload names no repository") }
         let branch = ref.map { $0.hasPrefix("refs/heads/") ? String($0.dropFirst("refs/heads/".count)) : $0 }
+        await configRepos?.poll(urls: urls)
         let started = await engine.materialsPushed(urls: urls, branch: branch)
         logger.info("webhook received", metadata: ["source": "\(source)", "repository": "\(GitURL.redacted(urls[0]))",
                                                    "branch": "\(branch ?? "any")", "started": "\(started)"])

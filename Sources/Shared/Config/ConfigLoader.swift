@@ -23,6 +23,45 @@ public struct ConfigLoader: Sendable {
         return snapshot
     }
 
+    /// One place config files come from: a directory, and the name its files' paths start with
+    /// in errors and origins (nil for the local config directory; a config repository's id).
+    public struct Source: Sendable, Equatable {
+        public var name: String?
+        public var directory: URL
+
+        public init(name: String?, directory: URL) {
+            self.name = name
+            self.directory = directory
+        }
+    }
+
+    /// Loads every config file of every source, as one config (a pipeline defined twice, in one
+    /// source or in two, is an error on the second definition). A config repository's files are
+    /// named `<repository>:<path>`.
+    public func load(sources: [Source]) -> ConfigSnapshot {
+        var files: [ConfigFile] = []
+        var errors: [ConfigError] = []
+        for source in sources {
+            let (found, failed) = Self.readFiles(under: source.directory)
+            guard let name = source.name else {
+                files += found
+                errors += failed
+                continue
+            }
+            files += found.map { ConfigFile(name: "\(name):\($0.name)", text: $0.text) }
+            errors += failed.map { error in
+                var renamed = error
+                renamed.file = "\(name):\(error.file)"
+                return renamed
+            }
+        }
+        var snapshot = load(files: files)
+        if !errors.isEmpty {
+            snapshot.errors = (errors + snapshot.errors).sorted { $0.location < $1.location }
+        }
+        return snapshot
+    }
+
     /// Loads config files given as text, in the order given; their names appear in errors.
     public func load(files: [ConfigFile]) -> ConfigSnapshot {
         SnapshotBuilder().build(files)
