@@ -160,7 +160,8 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             logger.warning("no tokens_file: the API is open to everyone who can reach it", metadata: ["address": "\(settings.host):\(settings.port)"])
         }
-        APIRoutes(engine: engine, logger: logger).register(on: router)
+        let testReports = TestReports(artifacts: artifacts)
+        APIRoutes(engine: engine, logger: logger, testReports: testReports).register(on: router)
         ConsoleRoutes(engine: engine, logger: logger).register(on: router)
         AgentRoutes(engine: engine, logger: logger).register(on: router)
         WebhookRoutes(engine: engine, secret: settings.webhookSecret, logger: logger, configRepos: configRepos).register(on: router)
@@ -168,7 +169,8 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsRoutes(engine: engine, logger: logger).register(on: router)
         DashboardRoutes(engine: engine, artifacts: artifacts, tokens: tokens, logger: logger,
                         secureCookies: settings.tlsCertificateFile != nil, sessions: sessions,
-                        disk: .init(dataDirectory: dataDirectory, purgeStartBytes: retention.startBytes)).register(on: router)
+                        disk: .init(dataDirectory: dataDirectory, purgeStartBytes: retention.startBytes),
+                        testReports: testReports).register(on: router)
         ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: repositories, serverURL: settings.serverURL,
                        logger: logger).register(on: router)
         let app = Application(router: router, server: server,

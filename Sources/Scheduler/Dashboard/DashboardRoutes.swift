@@ -19,6 +19,29 @@ struct DashboardRoutes {
     var sessions = SignInSessions()
     /// Where the free disk that the dashboard warns about is measured.
     var disk = DiskWatch(dataDirectory: nil, purgeStartBytes: 0)
+    /// JUnit reports of jobs that declare `test` artifacts.
+    var testReports: TestReports?
+
+    /// The test report of `job` in stage run `stage` of `run`, if its config declares `test`
+    /// artifacts and it has a JUnit report.
+    func testReport(_ run: PipelineRun, _ stage: StageRun, _ job: JobRun, config: ConfigSnapshot) -> TestReport? {
+        guard let testReports,
+              config.pipeline(named: run.pipelineName)?.stage(named: stage.name)?.job(named: job.name)?.artifacts.contains(where: { $0.type == .test }) == true
+        else { return nil }
+        let locator = ArtifactLocator(pipeline: run.pipelineName, pipelineCounter: run.counter, stage: stage.name,
+                                      stageCounter: job.originalStageCounter ?? stage.counter,
+                                      job: ArtifactLocator.jobName(job.name, runIndex: job.runIndex, runCount: job.runCount))
+        return testReports.report(of: locator, completed: job.state == .completed)
+    }
+
+    /// A report's failing tests as a list.
+    static func failureList(_ report: TestReport) -> String {
+        guard !report.failures.isEmpty else { return "" }
+        return "<ul class=\"failures\" data-failing-tests>" + report.failures.prefix(50).map { failure in
+            "<li><b>\(HTML.escape(failure.classname.isEmpty ? failure.name : "\(failure.classname).\(failure.name)"))</b> "
+                + "<span class=\"muted\">\(failure.kind)</span> \(HTML.escape(failure.message))</li>"
+        }.joined() + (report.failures.count > 50 ? "<li class=\"muted\">… and \(report.failures.count - 50) more</li>" : "") + "</ul>"
+    }
 
     /// The data directory's disk, for the low-disk warning: below the purge threshold, or below
     /// 1 GiB when artifacts are never purged.
@@ -233,16 +256,22 @@ struct DashboardRoutes {
                 html += "<p class=\"muted\">Earlier runs: " + earlier.map { "run \($0.counter) \($0.state.rawValue)" }.joined(separator: " · ") + "</p>"
             }
             if stage.jobs.isEmpty { html += "<p class=\"muted\">\(stage.state == .awaitingApproval ? "waits for approval" : "not started")</p>"; continue }
-            html += "<table><tr><th>Job</th><th>State</th><th>Result</th><th>Agent</th><th>Attempt</th><th>Duration</th><th>Completed</th></tr>"
+            html += "<table><tr><th>Job</th><th>State</th><th>Result</th><th>Agent</th><th>Attempt</th><th>Duration</th><th>Tests</th><th>Completed</th></tr>"
+            var failing = ""
             for job in stage.jobs {
                 let jobName = job.runCount > 1 ? "\(job.name) [\(job.runIndex)/\(job.runCount)]" : job.name
                 let ranIn = job.originalStageCounter ?? stage.counter
                 let link = "/jobs/\(name)/\(run.counter)/\(HTML.segment(stage.name))/\(ranIn)/\(HTML.segment(job.name))?run_index=\(job.runIndex)"
                 let copy = job.originalStageCounter.map { " <span class=\"muted\">(copied from run \($0))</span>" } ?? ""
                 html += "<tr><td><a href=\"\(link)\">\(HTML.escape(jobName))</a>\(copy)</td><td><span class=\"stage \(job.state.rawValue)\">\(job.state.rawValue)</span></td>"
-                html += "<td>\(job.result.rawValue)</td><td title=\"\(HTML.escape(job.agentID ?? ""))\">\(HTML.escape(job.agentID.map { agentNames[$0] ?? String($0.prefix(8)) } ?? ""))</td><td>\(job.attempt)\(job.abandoned.isEmpty ? "" : " <span class=\"muted\" title=\"\(HTML.escape(job.abandoned.map { "attempt \($0.attempt): \($0.reason)" }.joined(separator: "; ")))\">(\(job.abandoned.count) abandoned)</span>")</td><td>\(HTML.duration(from: job.startedAt, to: job.completedAt))</td><td title=\"\(HTML.time(job.completedAt))\">\(HTML.ago(job.completedAt))</td></tr>"
+                html += "<td>\(job.result.rawValue)</td><td title=\"\(HTML.escape(job.agentID ?? ""))\">\(HTML.escape(job.agentID.map { agentNames[$0] ?? String($0.prefix(8)) } ?? ""))</td><td>\(job.attempt)\(job.abandoned.isEmpty ? "" : " <span class=\"muted\" title=\"\(HTML.escape(job.abandoned.map { "attempt \($0.attempt): \($0.reason)" }.joined(separator: "; ")))\">(\(job.abandoned.count) abandoned)</span>")</td><td>\(HTML.duration(from: job.startedAt, to: job.completedAt))</td>"
+                let report = testReport(run, stage, job, config: config)
+                html += "<td data-tests=\"\(report.map { "\($0.passed)/\($0.failed)/\($0.skipped)" } ?? "")\">\(HTML.escape(report?.summary ?? "—"))</td>"
+                html += "<td title=\"\(HTML.time(job.completedAt))\">\(HTML.ago(job.completedAt))</td></tr>"
+                if let report, !report.failures.isEmpty { failing += Self.failureList(report) }
             }
             html += "</table>"
+            if !failing.isEmpty { html += "<p><b>Failing tests</b></p>" + failing }
         }
         return html
     }
@@ -302,6 +331,11 @@ struct DashboardRoutes {
         let locator = ArtifactLocator(pipeline: pipeline, pipelineCounter: counter, stage: stageName, stageCounter: stageCounter,
                                       job: ArtifactLocator.jobName(jobName, runIndex: job.runIndex, runCount: job.runCount))
         let entries = (try? artifacts.entries(of: locator)) ?? []
+        let config = await engine.config
+        if let report = testReport(run, stage, job, config: config) {
+            html += "<h2>Tests</h2><p data-test-summary>\(HTML.escape(report.summary)) <span class=\"muted\">(\(report.total) in "
+                + "\(report.files.count) report\(report.files.count == 1 ? "" : "s"))</span></p>" + Self.failureList(report)
+        }
         if let note = ArtifactRetention.purgeNote(root: artifacts.root, pipeline: pipeline, counter: counter, stage: stageName, stageCounter: stageCounter) {
             html += "<p class=\"warning\" data-artifacts-purged>Artifacts \(HTML.escape(note))</p>"
         }

@@ -10,6 +10,8 @@ import Shared
 struct APIRoutes {
     let engine: SchedulerEngine
     let logger: Logger
+    /// JUnit reports of jobs' `test` artifacts (nil: the tests route answers 404).
+    var testReports: TestReports?
 
     func register(on router: Router<RelevoRequestContext>) {
         router.get("/go/api/v1/health") { _, _ in Self.json(["health": "OK"]) }
@@ -215,6 +217,25 @@ struct APIRoutes {
             let jobs = stage.jobs.filter { $0.name == name }
             guard !jobs.isEmpty else { throw APIError(.notFound, "no job '\(name)' in \(run.pipelineName)/\(run.counter)/\(stage.name)") }
             return Self.json(Embedded(key: "jobs", items: jobs.map(JobRunJSON.init), extra: [:]))
+        }
+
+        // A job's test report (its JUnit XML `test` artifacts): counts and each failure;
+        // `?run_index=N` picks a run_instances copy.
+        router.get("/go/api/jobs/:name/:counter/:stage/:stageCounter/:job/tests") { request, context in
+            let run = try await Self.run(engine, context)
+            let stage = try Self.stage(run, context)
+            let name = try context.parameters.require("job")
+            let index = request.uri.queryParameters["run_index"].flatMap { Int($0) } ?? 1
+            guard let job = stage.jobs.first(where: { $0.name == name && $0.runIndex == index }) else {
+                throw APIError(.notFound, "no job '\(name)' (run index \(index)) in \(run.pipelineName)/\(run.counter)/\(stage.name)")
+            }
+            let locator = ArtifactLocator(pipeline: run.pipelineName, pipelineCounter: run.counter, stage: stage.name,
+                                          stageCounter: job.originalStageCounter ?? stage.counter,
+                                          job: ArtifactLocator.jobName(job.name, runIndex: job.runIndex, runCount: job.runCount))
+            guard let report = testReports?.report(of: locator, completed: job.state == .completed) else {
+                throw APIError(.notFound, "\(locator) has no JUnit test report (declare its reports as `test` artifacts)")
+            }
+            return Self.json(report)
         }
 
         // GoCD serves a job's console here; `?run_index=N` picks a run_instances copy, `?start=B`
