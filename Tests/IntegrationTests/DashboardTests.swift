@@ -102,6 +102,13 @@ import Testing
             #expect(try await cluster.api.post("/go/api/pipelines/web/unpause").status == 409)
             #expect(try await cluster.api.post("/go/api/pipelines/nope/pause").status == 404)
             #expect(try await cluster.api.trigger("web") == 1)
+            // The history page: the instance, a duration chart per stage, paging.
+            try await eventually(30, "web/1 to start") { try await cluster.api.instance("web", 1)?["state"] as? String != "pending" }
+            let history = try await cluster.api.get("/pipelines/web").text
+            #expect(history.contains("data-trend-chart") && history.contains("<svg") && history.contains("1 instance") && history.contains("page 1 of 1"),
+                    "\(history)")
+            #expect(try await cluster.api.get("/pipelines/web?page=2").text.contains("no instance on this page"))
+            #expect(try await cluster.api.get("/pipelines/nope").status == 404)
         }
     }
 }

@@ -63,6 +63,13 @@ struct DashboardRoutes {
         router.get("/") { request, _ in
             await page(request, title: "Pipelines", active: "Pipelines") { try await pipelines() }
         }
+        router.get("/pipelines/:name") { request, context in
+            await page(request, title: "History", active: "Pipelines") {
+                let name = try context.parameters.require("name")
+                let page = request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1
+                return try await history(name, page: max(1, page))
+            }
+        }
         router.get("/pipelines/:name/:counter") { request, context in
             await page(request, title: "Instance", active: "Pipelines") {
                 let name = try context.parameters.require("name")
@@ -155,7 +162,7 @@ struct DashboardRoutes {
                 let name = HTML.segment(pipeline.name)
                 let paused = pauses[pipeline.name.lowercased()]
                 html += "<div class=\"pipeline\" data-pipeline=\"\(HTML.escape(pipeline.name))\"><div class=\"head\">"
-                html += "<span class=\"name\">\(HTML.escape(pipeline.name))</span>"
+                html += "<a class=\"name\" href=\"/pipelines/\(name)\" title=\"history\">\(HTML.escape(pipeline.name))</a>"
                 if let paused {
                     html += "<span class=\"paused\">paused by \(HTML.escape(paused.pausedBy))\(paused.reason.isEmpty ? "" : ": " + HTML.escape(paused.reason))</span>"
                     html += "<button data-post=\"/go/api/pipelines/\(name)/unpause\">Unpause</button>"
@@ -176,7 +183,7 @@ struct DashboardRoutes {
     }
 
     /// One instance as a row of stage bars, with the play button of a stage that waits.
-    private func instanceRow(_ run: PipelineRun, definition: PipelineDefinition?) -> String {
+    func instanceRow(_ run: PipelineRun, definition: PipelineDefinition?) -> String {
         let name = HTML.segment(run.pipelineName)
         var html = "<div class=\"instance\" data-counter=\"\(run.counter)\" data-state=\"\(run.state.rawValue)\">"
         html += "<a class=\"label\" href=\"/pipelines/\(name)/\(run.counter)\">\(HTML.escape(run.label))</a>"
@@ -186,7 +193,7 @@ struct DashboardRoutes {
         return html
     }
 
-    private func stageBars(_ run: PipelineRun, definition: PipelineDefinition?) -> String {
+    func stageBars(_ run: PipelineRun, definition: PipelineDefinition?) -> String {
         let name = HTML.segment(run.pipelineName)
         var html = "<div class=\"stages\">"
         let order = definition?.stages.map(\.name) ?? []
@@ -437,7 +444,7 @@ struct DashboardRoutes {
 
     // MARK: Plumbing
 
-    private func page(_ request: Request, title: String, active: String, extra: String = "",
+    func page(_ request: Request, title: String, active: String, extra: String = "",
                       _ view: () async throws -> String) async -> Response {
         let fragment = request.uri.queryParameters["fragment"] != nil
         do {
