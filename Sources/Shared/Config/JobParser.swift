@@ -85,7 +85,13 @@ struct JobParser {
         guard let node = mapping["run_instances"], !node.isNull else { return .one }
         let what = "'run_instances' in \(place)"
         let text = try reader.text(node, for: what).trimmingCharacters(in: .whitespacesAndNewlines)
-        if text.lowercased() == "all" { return .all }
+        if text.lowercased() == "all" {
+            // Refused rather than run once: a job meant for every agent (a deploy to each host)
+            // must not silently run on one.
+            throw ConfigError(
+                .notSupported, at: node.location,
+                "\(what): 'all' (one copy on each matching agent) is not supported yet; give the number of copies instead")
+        }
         guard let count = Int(text), count > 0 else {
             throw ConfigError(
                 .invalidValue, at: node.location,

@@ -240,6 +240,13 @@ struct ErrorCase: Sendable, CustomTestStringConvertible {
                 code: .unknownUpstream, line: 15, column: 15,
                 message: "but pipeline 'deploy' has no dependency material on 'build'")),
         ErrorCase(
+            "run_instances: all is refused, not run once", build + "\n          run_instances: all",
+            .init(
+                code: .notSupported, line: 10, column: 26,
+                message:
+                    "'run_instances' in job 'build/compile/compile': 'all' (one copy on each matching agent) is not supported yet; give the number of copies instead"
+            )),
+        ErrorCase(
             "elastic agents", build + "\n          elastic_profile_id: docker",
             .init(
                 code: .notSupported, line: 10, column: 11,

@@ -97,7 +97,7 @@ enum ConfigFixtures {
                             command: createrepo
                             arguments: ["/srv/repo/#{ENV}"]
                     smoke:
-                      run_instances: all
+                      run_instances: 3
                       resources: [windows]
                       tasks:
                         - exec: {command: smoke-test}

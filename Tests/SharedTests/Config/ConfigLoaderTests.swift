@@ -97,7 +97,7 @@ import Testing
                                 .exec(ExecTask(command: "createrepo", arguments: ["/srv/repo/dev"])),
                             ]),
                         JobDefinition(
-                            name: "smoke", resources: ["windows"], runInstances: .all,
+                            name: "smoke", resources: ["windows"], runInstances: .count(3),
                             tasks: [.exec(ExecTask(command: "smoke-test"))]),
                     ])
             ],
