@@ -75,3 +75,29 @@ import Testing
         }
     }
 }
+
+/// A git material's `encrypted_password` is decrypted by the scheduler when the config loads.
+@Suite struct EncryptedGitPasswordTests {
+    static func snapshot(_ password: String) -> ConfigSnapshot {
+        let url = GitURL.withCredentials("https://git.example.org/app.git", user: "ci-bot", password: password)!
+        return ConfigSnapshot(pipelines: [Fixture.pipeline(stages: [Fixture.stage("build", jobs: [Fixture.job("make")])])].map { pipeline in
+            var pipeline = pipeline
+            pipeline.materials = [.git(GitMaterial(name: "app", url: url))]
+            return pipeline
+        })
+    }
+
+    @Test func anEncryptedPasswordIsDecryptedIntoTheURL() throws {
+        let cipher = try GoCipher(key: GoCipher.generateKey())
+        let loaded = ConfigReloader.decryptingPasswords(Self.snapshot(cipher.encrypt("s3cret/pw")), cipher: cipher)
+        #expect(loaded.errors.isEmpty)
+        #expect(loaded.pipelines.first?.gitMaterials.first?.url == "https://ci-bot:s3cret%2Fpw@git.example.org/app.git")
+    }
+
+    @Test func anotherServersPasswordIsAConfigErrorAndThePipelineKeepsItsLastGoodDefinition() throws {
+        let foreign = try GoCipher(key: GoCipher.generateKey()).encrypt("x")
+        let loaded = ConfigReloader.decryptingPasswords(Self.snapshot(foreign), cipher: try GoCipher(key: GoCipher.generateKey()))
+        #expect(loaded.pipelines.isEmpty)
+        #expect(loaded.errors.first?.pipeline == "app" && loaded.errors.first?.message.contains("cannot be decrypted") == true)
+    }
+}

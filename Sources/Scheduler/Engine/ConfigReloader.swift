@@ -27,7 +27,7 @@ actor ConfigReloader {
         guard current != fingerprint else { return }
         let first = fingerprint.isEmpty
         fingerprint = current
-        let fresh = ConfigLoader().load(sources: sources)
+        let fresh = Self.decryptingPasswords(ConfigLoader().load(sources: sources), cipher: engine.dispatcher.secrets.cipher)
         for error in fresh.errors {
             logger.error("config error: \(error.description)")
         }
@@ -59,5 +59,31 @@ actor ConfigReloader {
             entries.append("\(url.path)|\(values?.contentModificationDate?.timeIntervalSince1970 ?? 0)|\(values?.fileSize ?? -1)")
         }
         return entries.sorted()
+    }
+
+    /// `snapshot` with every git material's `encrypted_password` decrypted into its URL; a
+    /// pipeline whose password this server's key cannot open is left out with an error (its last
+    /// good definition keeps running).
+    static func decryptingPasswords(_ snapshot: ConfigSnapshot, cipher: GoCipher?) -> ConfigSnapshot {
+        var result = snapshot
+        result.pipelines = []
+        for var pipeline in snapshot.pipelines {
+            var failure: String?
+            pipeline.materials = pipeline.materials.map { material in
+                guard case .git(var git) = material, let password = GitURL.password(in: git.url), GoCipher.isEncrypted(password) else { return material }
+                guard let cipher, let plain = try? cipher.decrypt(password) else {
+                    failure = "the encrypted_password of material '\(git.name)' cannot be decrypted with this server's cipher.aes"
+                    return material
+                }
+                git.url = GitURL.replacingPassword(in: git.url, with: plain)
+                return .git(git)
+            }
+            if let failure {
+                result.errors.append(ConfigError(.invalidValue, at: pipeline.origin, "\(failure) (pipeline '\(pipeline.name)')", pipeline: pipeline.name))
+            } else {
+                result.pipelines.append(pipeline)
+            }
+        }
+        return result
     }
 }

@@ -15,11 +15,9 @@ struct MaterialParser {
     private static let otherKindKeys = ["svn", "hg", "p4", "tfs", "scm", "package", "plugin_configuration"]
     private static let gitKeys = [
         "type", "git", "url", "branch", "destination", "shallow_clone", "auto_update",
-        "ignore", "includes", "blacklist", "whitelist", "invert_filter",
+        "ignore", "includes", "blacklist", "whitelist", "invert_filter", "username", "password", "encrypted_password",
     ]
     private static let dependencyKeys = ["type", "pipeline", "stage", "ignore_for_scheduling"]
-    private static let credentials =
-        "credentials belong in the agents' git configuration (SSH keys or a credential helper)"
 
     private var place: String { "pipeline '\(pipeline)'" }
 
@@ -81,9 +79,6 @@ struct MaterialParser {
         case .git:
             mapping.reportUnknownKeys(
                 allowed: Self.gitKeys + extraKeys,
-                unsupported: [
-                    "username": Self.credentials, "password": Self.credentials, "encrypted_password": Self.credentials,
-                ],
                 in: what, log: log)
             return (.git(try git(mapping, name: explicitName, what: what)), location)
         case .dependency:
@@ -125,7 +120,26 @@ struct MaterialParser {
             throw ConfigError(
                 .conflictingKeys, at: second.key.location, "\(what) has both 'git' and 'url'; write the URL once")
         }
-        let url = try reader.requiredString(mapping, mapping.has("git") ? "git" : "url", in: what)
+        var url = try reader.requiredString(mapping, mapping.has("git") ? "git" : "url", in: what)
+        // GoCD's git credentials: kept in the URL, which is redacted wherever it is shown and
+        // travels to a worker only with the job's secrets. An encrypted password is decrypted
+        // by the scheduler, which holds the key.
+        let username = try reader.string(mapping, "username", in: what)
+        let plain = try reader.string(mapping, "password", in: what)
+        let encrypted = try reader.string(mapping, "encrypted_password", in: what)
+        if plain != nil, encrypted != nil, let entry = mapping.entry("encrypted_password") {
+            throw ConfigError(.conflictingKeys, at: entry.key.location, "\(what) has both 'password' and 'encrypted_password'; write one")
+        }
+        if username != nil || plain != nil || encrypted != nil {
+            let key = mapping.entry("username") ?? mapping.entry("password") ?? mapping.entry("encrypted_password")
+            guard let withCredentials = GitURL.withCredentials(url, user: username ?? "", password: plain ?? encrypted ?? "") else {
+                throw ConfigError(
+                    .invalidValue, at: key?.key.location ?? mapping.anchor.location,
+                    "\(what): 'username' and 'password' go with an http(s) URL without credentials of its own, not '\(GitURL.redacted(url))' "
+                        + "(an SSH URL authenticates with the agents' keys)")
+            }
+            url = withCredentials
+        }
         var materialName = name ?? ""
         if name == nil { materialName = try defaultGitName(url, mapping: mapping, what: what) }
         let ignore = try filter(mapping, "ignore", alias: "blacklist", what: what)

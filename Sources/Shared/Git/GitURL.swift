@@ -29,6 +29,39 @@ public enum GitURL {
         return result + rest
     }
 
+    /// `url` (http or https, without credentials of its own) with `user` and `password` in it,
+    /// percent-encoded; nil for any other URL.
+    public static func withCredentials(_ url: String, user: String, password: String) -> String? {
+        guard let scheme = url.range(of: "://"), ["http", "https"].contains(url[..<scheme.lowerBound].lowercased()) else { return nil }
+        let rest = url[scheme.upperBound...]
+        let authority = rest.prefix { $0 != "/" }
+        guard !authority.contains("@"), !authority.isEmpty else { return nil }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        let encode = { (text: String) in text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text }
+        let userinfo = encode(user) + (password.isEmpty ? "" : ":" + encode(password))
+        return url[..<scheme.upperBound] + userinfo + "@" + rest
+    }
+
+    /// The password in `url`'s user part, percent-decoded, if it has one.
+    public static func password(in url: String) -> String? {
+        guard let scheme = url.range(of: "://") else { return nil }
+        let authority = url[scheme.upperBound...].prefix { $0 != "/" }
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return nil }
+        let encoded = String(authority[authority.index(after: colon)..<at])
+        return encoded.removingPercentEncoding ?? encoded
+    }
+
+    /// `url` with the password in its user part replaced by `password` (percent-encoded).
+    public static func replacingPassword(in url: String, with password: String) -> String {
+        guard let scheme = url.range(of: "://") else { return url }
+        let rest = url[scheme.upperBound...]
+        let authority = rest.prefix { $0 != "/" }
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return url }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        return url[..<scheme.upperBound] + rest[..<colon] + ":" + (password.addingPercentEncoding(withAllowedCharacters: allowed) ?? password)
+            + rest[at...]
+    }
+
     /// A repository URL reduced to what identifies the repository, so that the URLs a push
     /// notification names match the URL a material was written with: `host/path` in lower
     /// case without scheme, user, port, trailing `/` or `.git`
