@@ -51,6 +51,15 @@ import Testing
                 "--server", "http://127.0.0.1:\(cluster.port)"])
             #expect(cli.status == 0, "\(cli)")
             #expect(try await cluster.api.console("greet", 2, "say", "say").contains("greeting=hola token-length=13"))
+
+            // GoCD's update_materials_before_scheduling: false runs on the revision last seen,
+            // without asking the repository (this one cannot be reached: asking fails).
+            let asking = try await cluster.api.post("/go/api/pipelines/greet/schedule", body: "{}")
+            #expect(asking.status == 503, "\(asking.text)")
+            let lastSeen = try await cluster.api.post("/go/api/pipelines/greet/schedule", body: #"{"update_materials_before_scheduling": false}"#)
+            #expect(lastSeen.status == 202, "\(lastSeen.text)")
+            let third = try await cluster.api.instance("greet", 3)
+            #expect((third?["material_revisions"] as? [String: String])?["src"] == String(repeating: "0", count: 40), "\(String(describing: third))")
         }
     }
 }

@@ -165,7 +165,7 @@ actor SchedulerEngine {
     /// options): each must name a variable of the pipeline or of its environment, and one that is
     /// secure there stays secure.
     func trigger(_ name: String, cause: TriggerCause, revisions given: [String: String] = [:],
-                 variables: [EnvironmentVariable] = []) async throws -> PipelineRun {
+                 variables: [EnvironmentVariable] = [], updateMaterials: Bool = true) async throws -> PipelineRun {
         guard let definition = config.pipeline(named: name) else {
             throw RequestError(code: .notFound, description: "no pipeline named '\(name)'")
         }
@@ -188,7 +188,13 @@ actor SchedulerEngine {
             throw RequestError(code: .conflict, description: "pipeline '\(name)' is locked: \(holder)")
         }
         var revisions = try await pinDependencies(of: definition, given: given)
+        // GoCD's update_materials_before_scheduling: false takes the revisions last seen.
+        let lastSeen = updateMaterials ? [:] : (try await store.history(of: definition.name, limit: 1).runs.first?.materialRevisions ?? [:])
         for material in definition.gitMaterials where revisions[material.name] == nil {
+            if let known = lastSeen[material.name] {
+                revisions[material.name] = known
+                continue
+            }
             do {
                 revisions[material.name] = try await gitClient.latestRevision(url: material.url, branch: material.branch)
             } catch {

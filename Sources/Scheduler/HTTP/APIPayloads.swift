@@ -25,6 +25,9 @@ struct ScheduleRequest: Decodable {
     }
     let materials: [Material]?
     let environment_variables: [Variable]?
+    /// GoCD's: false runs on the revisions last seen (the newest instance's) instead of asking
+    /// the repositories first.
+    let update_materials_before_scheduling: Bool?
 }
 
 struct JobHistoryJSON: Encodable {

@@ -36,7 +36,7 @@ struct APIRoutes {
             for material in body?.materials ?? [] { revisions[material.name] = material.revision }
             let variables = (body?.environment_variables ?? []).map { EnvironmentVariable(name: $0.name, value: $0.value, secure: $0.secure ?? false) }
             let run = try await engine.trigger(name, cause: .manual(user: context.user?.name ?? "anonymous"), revisions: revisions,
-                                               variables: variables)
+                                               variables: variables, updateMaterials: body?.update_materials_before_scheduling ?? true)
             return Self.json(ScheduledJSON(message: "Request to schedule pipeline \(name) accepted", counter: run.counter, label: run.label),
                              status: .accepted)
         }
