@@ -111,6 +111,8 @@ struct JobRunner: Sendable {
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 
+        // GoCD's GO_FROM_REVISION_*: the first commit since the previous instance's revision.
+        var firstNewCommits: [String: String] = [:]
         if job.fetchMaterials {
             let git = GitClient(cacheRoot: URL(fileURLWithPath: workDirectory).appendingPathComponent("mirrors").path,
                                 environment: Self.inheritedEnvironment)
@@ -119,11 +121,16 @@ struct JobRunner: Sendable {
                 let destination = material.destination.isEmpty ? root : root.appendingPathComponent(material.destination)
                 await console.write("[relevo] Start updating material \(material.name) (\(GitURL.redacted(material.url))) at revision \(material.revision) into \(destination.path)\n")
                 _ = try await git.checkout(url: material.url, revision: material.revision, into: destination.path, shallow: material.shallowClone)
+                if let previous = material.previousRevision, previous != material.revision,
+                   let first = await git.firstCommit(after: previous, upTo: material.revision, in: destination.path) {
+                    firstNewCommits[material.name] = first
+                }
             }
         }
 
         let base = Self.inheritedEnvironment
-        let environment = JobEnvironment.build(base: base, goVariables: goVariables(job, attempt: attempt, agent: agent),
+        let environment = JobEnvironment.build(base: base, goVariables: goVariables(job, attempt: attempt, agent: agent,
+                                                                                    firstNewCommits: firstNewCommits),
                                                job: job.environmentVariables)
         let artifacts = ArtifactClient(serverURL: job.serverURL, logger: logger,
                                        credentials: (job.artifactToken, job.artifactLocator, attempt.attempt), http: ServerHTTPClient.trusting(serverCAFile))
@@ -200,7 +207,7 @@ struct JobRunner: Sendable {
     }
 
     /// GoCD's standard variables, so that existing scripts run unchanged.
-    func goVariables(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity) -> [String: String] {
+    func goVariables(_ job: JobMessage, attempt: JobAttempt, agent: AgentIdentity, firstNewCommits: [String: String] = [:]) -> [String: String] {
         let id = job.jobRunID
         var variables = [
             "GO_SERVER_URL": job.serverURL,
@@ -224,8 +231,19 @@ struct JobRunner: Sendable {
             let suffix = Self.variableSuffix(material.name)
             variables["GO_REVISION_\(suffix)"] = material.revision
             variables["GO_MATERIAL_BRANCH_\(suffix)"] = material.branch
+            // GoCD's change variables: TO is the revision built, FROM the first commit since the
+            // previous instance (the revision itself when it did not move, or when git cannot tell).
+            variables["GO_TO_REVISION_\(suffix)"] = material.revision
+            variables["GO_FROM_REVISION_\(suffix)"] = firstNewCommits[material.name] ?? material.revision
+            variables["GO_MATERIAL_\(suffix)_HAS_CHANGED"] = material.previousRevision == material.revision ? "false" : "true"
         }
-        if job.materials.count == 1, let only = job.materials.first { variables["GO_REVISION"] = only.revision }
+        if job.materials.count == 1, let only = job.materials.first {
+            let suffix = Self.variableSuffix(only.name)
+            variables["GO_REVISION"] = only.revision
+            variables["GO_TO_REVISION"] = variables["GO_TO_REVISION_\(suffix)"]
+            variables["GO_FROM_REVISION"] = variables["GO_FROM_REVISION_\(suffix)"]
+            variables["GO_MATERIAL_HAS_CHANGED"] = variables["GO_MATERIAL_\(suffix)_HAS_CHANGED"]
+        }
         return variables
     }
 

@@ -40,10 +40,11 @@ struct Dispatcher: Sendable {
     func plan(_ attempts: [JobAttempt], run: PipelineRun, config: ConfigSnapshot) async -> [Plan] {
         guard let definition = config.pipeline(named: run.pipelineName) else { return attempts.map { .missingFromConfig($0) } }
         let dependencyVariables = await dependencyVariables(of: run, definition: definition)
+        let previous = await previousRevisions(of: run)
         var plans: [Plan] = []
         for attempt in attempts {
             guard let (message, job) = await message(for: attempt, run: run, definition: definition, config: config,
-                                                      dependencyVariables: dependencyVariables) else {
+                                                      dependencyVariables: dependencyVariables, previousRevisions: previous) else {
                 plans.append(.missingFromConfig(attempt))
                 continue
             }
@@ -70,17 +71,25 @@ struct Dispatcher: Sendable {
     func fullMessage(of attempt: JobAttempt, run: PipelineRun, config: ConfigSnapshot) async -> JobMessage? {
         guard let definition = config.pipeline(named: run.pipelineName) else { return nil }
         let dependencyVariables = await dependencyVariables(of: run, definition: definition)
-        return await message(for: attempt, run: run, definition: definition, config: config, dependencyVariables: dependencyVariables)?.message
+        return await message(for: attempt, run: run, definition: definition, config: config, dependencyVariables: dependencyVariables,
+                             previousRevisions: await previousRevisions(of: run))?.message
+    }
+
+    /// The revisions the pipeline's previous instance was built from (GoCD's
+    /// `GO_MATERIAL_*_HAS_CHANGED` and `GO_FROM_REVISION_*`); empty for the first instance.
+    func previousRevisions(of run: PipelineRun) async -> [String: String] {
+        guard run.counter > 1, let previous = try? await runs.pipelineRun(run.pipelineName, counter: run.counter - 1) else { return [:] }
+        return previous.materialRevisions
     }
 
     private func message(for attempt: JobAttempt, run: PipelineRun, definition: PipelineDefinition, config: ConfigSnapshot,
-                         dependencyVariables: [EnvironmentVariable]) async -> (message: JobMessage, job: JobDefinition)? {
+                         dependencyVariables: [EnvironmentVariable], previousRevisions: [String: String]) async -> (message: JobMessage, job: JobDefinition)? {
         let id = attempt.jobRunID
         guard let stage = definition.stage(named: id.stage), let job = stage.job(named: id.job) else { return nil }
         let environment = definition.environment.flatMap { config.environment(named: $0) }
         let tasks = await FetchResolver(runs: runs).resolve(job.tasks, run: run, stage: id.stage)
         let message = builder.message(for: attempt, run: run, pipeline: definition, stage: stage, job: job, environment: environment,
-                                      tasks: tasks, dependencyVariables: dependencyVariables)
+                                      tasks: tasks, dependencyVariables: dependencyVariables, previousRevisions: previousRevisions)
         return (message, job)
     }
 

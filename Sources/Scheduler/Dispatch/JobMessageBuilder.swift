@@ -14,12 +14,13 @@ struct JobMessageBuilder: Sendable {
     /// the same name wins).
     func message(for attempt: JobAttempt, run: PipelineRun, pipeline: PipelineDefinition, stage: StageDefinition, job: JobDefinition,
                  environment: EnvironmentDefinition?, tasks: [TaskDefinition],
-                 dependencyVariables: [EnvironmentVariable]) -> JobMessage {
+                 dependencyVariables: [EnvironmentVariable], previousRevisions: [String: String] = [:]) -> JobMessage {
         let id = attempt.jobRunID
         let materials: [MaterialCheckout] = pipeline.gitMaterials.map { git in
             MaterialCheckout(name: git.name, url: git.url, branch: git.branch,
                              revision: run.materialRevisions[git.name] ?? "",
-                             destination: git.destination ?? "", shallowClone: git.shallowClone)
+                             destination: git.destination ?? "", shallowClone: git.shallowClone,
+                             previousRevision: previousRevisions[git.name])
         }
         var levels = [Self.triggerVariables(run, pipeline: pipeline) + dependencyVariables, environment?.environmentVariables ?? [],
                       pipeline.environmentVariables, run.triggerVariables, stage.environmentVariables, job.environmentVariables]

@@ -90,6 +90,17 @@ public struct GitClient: Sendable {
         return output.stdout.split(separator: "\0").map(String.init)
     }
 
+    /// The oldest commit after `from` on the way to `to` in the work tree `directory` (GoCD's
+    /// `GO_FROM_REVISION`: the first change a build contains); nil if git cannot tell (a shallow
+    /// clone, `from` not an ancestor of `to`).
+    public func firstCommit(after from: String, upTo to: String, in directory: String) async -> String? {
+        let operation = "list the commits from \(from) to \(to) in \(directory)"
+        guard (try? Self.checkRevisionSyntax(from, operation: operation)) != nil, (try? Self.checkRevisionSyntax(to, operation: operation)) != nil,
+              let output = try? await command.check(["rev-list", "--reverse", "--ancestry-path", "\(from)..\(to)"], in: directory, operation: operation)
+        else { return nil }
+        return output.stdout.split(separator: "\n").first.map(String.init)
+    }
+
     /// Where the mirror of `url` lives, whether or not it exists yet.
     public func mirrorPath(for url: String) -> String {
         (cacheRoot as NSString).appendingPathComponent(GitURL.mirrorDirectoryName(for: url))

@@ -339,7 +339,8 @@ extension MaterialCheckout {
         guard let fields = json.object, let name = fields["name"]?.string, let url = fields["url"]?.string,
               let branch = fields["branch"]?.string, let revision = fields["revision"]?.string,
               let destination = fields["destination"]?.string, let shallowClone = fields["shallowClone"]?.bool else { return nil }
-        self.init(name: name, url: url, branch: branch, revision: revision, destination: destination, shallowClone: shallowClone)
+        self.init(name: name, url: url, branch: branch, revision: revision, destination: destination, shallowClone: shallowClone,
+                  previousRevision: fields["previousRevision"]?.string)
     }
 }
 

@@ -89,13 +89,18 @@ public struct MaterialCheckout: Sendable, Equatable, Codable {
     /// Folder under the pipeline's work directory; empty for the directory itself.
     public var destination: String
     public var shallowClone: Bool
+    /// The revision the pipeline's previous instance was built from, if there was one: GoCD's
+    /// `GO_MATERIAL_<NAME>_HAS_CHANGED` and `GO_FROM_REVISION_<NAME>` come from it.
+    public var previousRevision: String?
 
-    public init(name: String, url: String, branch: String, revision: String, destination: String = "", shallowClone: Bool = false) {
+    public init(name: String, url: String, branch: String, revision: String, destination: String = "", shallowClone: Bool = false,
+                previousRevision: String? = nil) {
         self.name = name
         self.url = url
         self.branch = branch
         self.revision = revision
         self.destination = destination
         self.shallowClone = shallowClone
+        self.previousRevision = previousRevision
     }
 }

@@ -20,7 +20,7 @@ import Testing
         let json = try snapshot().jsonString()
         for fragment in [
             "\"type\" : \"git\"", "\"type\" : \"dependency\"", "\"type\" : \"exec\"", "\"type\" : \"fetch\"",
-            "\"runInstances\" : \"all\"", "\"runInstances\" : 2", "\"serial\" : \"createrepo-dev\"",
+            "\"runInstances\" : 3", "\"runInstances\" : 2", "\"serial\" : \"createrepo-dev\"",
             "\"labelTemplate\" : \"${COUNT}-${src[:7]}\"", "\"resources\" : [\n", "\"linux\"",
             "\"environment\" : \"dev\"",
             "\"errors\" : [\n\n  ]",
