@@ -87,6 +87,38 @@ import Testing
         }
     }
 
+    /// Issue #14: "artifacts of different attempts of one job land in one folder and mix". An
+    /// attempt given up after an upload leaves nothing for the next attempt to mix with.
+    @Test func theArtifactsOfAnAbandonedAttemptDoNotMixWithTheNextOnes() async throws {
+        try await SchedulerEngineTests.withEngine { engine, store, _ in
+            _ = try await SchedulerEngineTests.start(engine, store)
+            let data = FileManager.default.temporaryDirectory.appendingPathComponent("relevo-art-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: data) }
+            let artifacts = try ArtifactStore(dataDirectory: data)
+            let router = Router(context: RelevoRequestContext.self)
+            router.add(middleware: JSONErrorMiddleware(logger: Logger(label: "test")))
+            ArtifactRoutes(engine: engine, artifacts: artifacts, repositories: URL(fileURLWithPath: data), serverURL: "http://scheduler/go",
+                           logger: Logger(label: "test")).register(on: router)
+            let compile = Self.compile.jobRunID.artifactLocator(runCount: 1)
+            try await Application(router: router).test(.router) { client async throws in
+                _ = await engine.handle([.started(Self.compile, agent: Self.agent)])
+                #expect(try await Self.upload(compile, artifacts, client) == .created)
+                #expect(try artifacts.file(of: compile, path: ArtifactPath("dist/a.rpm")) != nil)
+                // Attempt 1 is given up; attempt 2 runs and uploads another file.
+                #expect(try await engine.abandon(Self.compile, reason: "test"))
+                let second = JobAttempt(jobRunID: Self.compile.jobRunID, attempt: 2)
+                _ = await engine.handle([.started(second, agent: Self.agent)])
+                let headers: HTTPFields = [.authorization: "Bearer \(artifacts.token(for: compile, attempt: 2))", AuthMiddleware.attemptHeader: "2",
+                                           ArtifactRoutes.checksumHeader: "fd04387699887653fd228b48acd73488fd74d40b3f6df752d488b9e36bb82453"]
+                let status = try await client.execute(uri: compile.fileURL(server: "/go", path: ["dist", "b.rpm"]), method: .put,
+                                                      headers: headers, body: ByteBuffer(string: "rpm bytes")) { $0.status }
+                #expect(status == .created)
+                #expect(try artifacts.file(of: compile, path: ArtifactPath("dist/a.rpm")) == nil, "attempt 1's file is gone")
+                #expect(try artifacts.file(of: compile, path: ArtifactPath("dist/b.rpm")) != nil)
+            }
+        }
+    }
+
     /// Files jobs wrote are served on the dashboard's origin: an XHTML file in a repository or an
     /// artifact must not run script with the signed-in user's cookie.
     @Test func jobWrittenFilesCannotRunInTheBrowser() async throws {

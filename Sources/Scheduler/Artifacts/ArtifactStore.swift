@@ -109,6 +109,29 @@ struct ArtifactStore: Sendable {
 
     // MARK: Writing
 
+    /// Makes `locator`'s folder `attempt`'s: an earlier attempt's files (an attempt the scheduler
+    /// gave up may have uploaded some before it stopped) are removed before the new attempt's
+    /// first upload, so that the artifacts of two attempts never mix. The folder's attempt is
+    /// kept in `<checksums>/<locator>.attempt`. A job's uploads come one at a time.
+    func claim(_ locator: ArtifactLocator, forAttempt attempt: Int) throws(Failure) {
+        let folder = try directory(of: locator)
+        let checksumFolder = checksums.appendingPathComponent(locator.components.joined(separator: "/"))
+        let marker = checksumFolder.deletingLastPathComponent().appendingPathComponent(checksumFolder.lastPathComponent + ".attempt")
+        let recorded = (try? String(contentsOf: marker, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard recorded != attempt else { return }
+        let hasFiles = !((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).isEmpty
+        if hasFiles, recorded != nil || attempt > 1 {
+            try? FileManager.default.removeItem(at: folder)
+            try? FileManager.default.removeItem(at: checksumFolder)
+        }
+        do {
+            try FileManager.default.createDirectory(at: marker.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(String(attempt).utf8).write(to: marker, options: .atomic)
+        } catch {
+            throw Failure.io("cannot record the attempt of \(locator)'s artifacts: \(error.localizedDescription)")
+        }
+    }
+
     /// Streams `body` into `path` of `locator`'s folder, hashing it on the way; the file
     /// replaces an earlier one only if its SHA-256 equals `expectedSHA256`.
     /// Refuses it (``Failure/tooLarge``) when `declared` (the request's Content-Length), or the

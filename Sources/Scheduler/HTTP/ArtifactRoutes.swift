@@ -41,6 +41,12 @@ struct ArtifactRoutes {
             // finished job's artifacts are what it published, and stay so, and an attempt the
             // scheduler gave up must not mix its files into its successor's.
             try await Self.checkUploadTarget(locator, attempt: attempt, engine: engine)
+            // An abandoned attempt's files do not mix with this one's.
+            do {
+                try artifacts.claim(locator, forAttempt: attempt)
+            } catch {
+                throw APIError(.internalServerError, "\(error)")
+            }
             guard let expected = request.headers[Self.checksumHeader], expected.count == 64,
                   expected.allSatisfy(\.isHexDigit) else {
                 throw APIError(.badRequest, "an artifact upload needs 'X-Relevo-SHA256: <64 hex digits>'")
