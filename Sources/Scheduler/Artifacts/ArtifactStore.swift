@@ -112,11 +112,12 @@ struct ArtifactStore: Sendable {
     /// Makes `locator`'s folder `attempt`'s: an earlier attempt's files (an attempt the scheduler
     /// gave up may have uploaded some before it stopped) are removed before the new attempt's
     /// first upload, so that the artifacts of two attempts never mix. The folder's attempt is
-    /// kept in `<checksums>/<locator>.attempt`. A job's uploads come one at a time.
+    /// kept in `<checksums>/<locator>#attempt`. A job's uploads come one at a time.
     func claim(_ locator: ArtifactLocator, forAttempt attempt: Int) throws(Failure) {
         let folder = try directory(of: locator)
         let checksumFolder = checksums.appendingPathComponent(locator.components.joined(separator: "/"))
-        let marker = checksumFolder.deletingLastPathComponent().appendingPathComponent(checksumFolder.lastPathComponent + ".attempt")
+        // `#` is in no job name: the marker never meets another job's folder.
+        let marker = checksumFolder.deletingLastPathComponent().appendingPathComponent(checksumFolder.lastPathComponent + "#attempt")
         let recorded = (try? String(contentsOf: marker, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         guard recorded != attempt else { return }
         let hasFiles = !((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).isEmpty
