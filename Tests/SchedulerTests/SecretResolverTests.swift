@@ -55,16 +55,20 @@ import Testing
                                          serverURL: "http://scheduler/go", artifactToken: { "t-\($0)#\($1)" },
                                          secrets: SecretResolver(cipher: Self.cipher, configs: ["vault": path]), logger: Logger(label: "test"))
             var pipeline = Fixture.buildTest
-            pipeline.environmentVariables = [EnvironmentVariable(name: "PASSWORD", value: Self.cipher.encrypt("badger"), secure: true),
-                                             EnvironmentVariable(name: "DB_URL", value: "postgres://app:{{SECRET:[vault][db]}}@db/app")]
+            let sealed = Self.cipher.encrypt("badger")
+            pipeline.environmentVariables = [EnvironmentVariable(name: "PASSWORD", value: sealed, secure: true),
+                                             EnvironmentVariable(name: "DB_URL", value: "postgres://app:{{SECRET:[vault][db]}}@db/app"),
+                                             EnvironmentVariable(name: "LOOKS_ENCRYPTED", value: "AES:not:secret")]
             await engine.apply(config: ConfigSnapshot(pipelines: [pipeline]))
             let (run, actions) = try await store.createRun(of: pipeline, cause: .manual(user: "ana"), materialRevisions: ["app": "abc"], at: Date())
             await engine.perform(actions, run: run)
             let published = try await publisher.messages(toQueue: SchedulerEngineTests.anyQueue)
             let wire = published.map { String(decoding: $0.body, as: UTF8.self) }.joined()
-            #expect(!wire.contains("badger") && !wire.contains("hunter2") && !wire.contains("AES:"), "\(wire)")
+            #expect(!wire.contains("badger") && !wire.contains("hunter2") && !wire.contains(sealed), "\(wire)")
             let message = try MessageCodec.decodeJob(try #require(published.first).body)
             #expect(message.environmentVariables.first { $0.name == "DB_URL" }?.secure == true)
+            // A plain variable that only looks encrypted is left as written, in clear.
+            #expect(message.environmentVariables.first { $0.name == "LOOKS_ENCRYPTED" } == EnvironmentVariable(name: "LOOKS_ENCRYPTED", value: "AES:not:secret"))
             let attempt = message.jobAttempt
             _ = await engine.handle([.accepted(attempt, agent: SchedulerEngineTests.agent)])
             guard case .granted(let secrets) = await engine.secrets(for: attempt, agent: SchedulerEngineTests.agent.uuid) else {

@@ -43,10 +43,11 @@ struct JobMessageBuilder: Sendable {
          EnvironmentVariable(name: "GO_PIPELINE_GROUP_NAME", value: pipeline.group)]
     }
 
-    /// A variable whose value refers to a secret (`{{SECRET:[…][…]}}`) or is encrypted is secure,
-    /// wherever it was declared: its value travels only to the agent holding the job, resolved.
+    /// A variable whose value refers to a secret (`{{SECRET:[…][…]}}`) is secure, wherever it was
+    /// declared: its value travels only to the agent holding the job, resolved. (Only secure
+    /// variables are decrypted: a plain value that merely looks like `AES:…:…` stays as written.)
     static func secureIfSecret(_ variable: EnvironmentVariable) -> EnvironmentVariable {
-        guard !variable.secure, SecretResolver.needsResolving(variable.value) else { return variable }
+        guard !variable.secure, variable.value.contains("{{SECRET:[") else { return variable }
         return EnvironmentVariable(name: variable.name, value: variable.value, secure: true)
     }
 

@@ -55,7 +55,8 @@ struct AuthMiddleware: RouterMiddleware {
             let needed = Self.role(for: request.method, path: path)
             guard user.role >= needed else {
                 logger.notice("request refused: role too low", metadata: ["user": "\(user.name)", "role": "\(user.role.rawValue)", "path": "\(path)"])
-                return APIRoutes.json(MessageJSON(message: "'\(user.name)' is a \(user.role.rawValue); this needs \(needed.rawValue)"), status: .forbidden)
+                let article = { (role: APIRole) in role == .viewer ? "a" : "an" }
+                return APIRoutes.json(MessageJSON(message: "'\(user.name)' is \(article(user.role)) \(user.role.rawValue); this needs \(article(needed)) \(needed.rawValue)"), status: .forbidden)
             }
             context.user = user
             return try await next(request, context)
